@@ -1,0 +1,1 @@
+"""Roster: a GraphQL API server for organization membership."""

@@ -1,0 +1,86 @@
+"""Configuration, read once from the environment (see the README's table)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+DEFAULT_DATABASE_URL = f"sqlite://{Path('var/roster.sqlite3').absolute()}"
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    hostname: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    use_tls: bool = False  # implicit TLS (smtps://)
+    start_tls: bool = False
+
+    @classmethod
+    def from_url(cls, url: str) -> SmtpSettings:
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ConfigError(f"SMTP_URL must look like smtp://[user:pass@]host:port, got {url!r}")
+        query = parse_qs(parts.query)
+        implicit = parts.scheme == "smtps"
+        return cls(
+            hostname=parts.hostname,
+            port=parts.port or (465 if implicit else 25),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            use_tls=implicit,
+            start_tls=query.get("starttls", ["0"])[0] in ("1", "true", "yes"),
+        )
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    smtp: SmtpSettings | None = None
+    mail_from: str = "Roster <no-reply@localhost>"
+    public_url: str = "http://localhost:8080"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    cors_origins: tuple[str, ...] = ()
+    rate_limits: bool = True
+    db_pool_size: int = 10
+    # How often the mail worker looks at the outbox when nothing woke it.
+    outbox_poll_seconds: float = 5.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        smtp_url = env.get("SMTP_URL", "").strip()
+        try:
+            port = int(env.get("PORT", "8080"))
+            pool = int(env.get("DB_POOL_SIZE", "10"))
+        except ValueError as exc:
+            raise ConfigError(f"PORT and DB_POOL_SIZE must be integers: {exc}") from exc
+        database_url = env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+        if not database_url.startswith(("sqlite://", "postgres://", "postgresql://")):
+            raise ConfigError("DATABASE_URL must start with sqlite:// or postgres://")
+        return cls(
+            database_url=database_url,
+            smtp=SmtpSettings.from_url(smtp_url) if smtp_url else None,
+            mail_from=env.get("MAIL_FROM", "").strip() or cls.mail_from,
+            public_url=(env.get("PUBLIC_URL", "").strip() or cls.public_url).rstrip("/"),
+            host=env.get("HOST", "").strip() or cls.host,
+            port=port,
+            cors_origins=tuple(
+                o.strip().rstrip("/") for o in env.get("CORS_ORIGINS", "").split(",") if o.strip()
+            ),
+            rate_limits=env.get("RATE_LIMITS", "on").strip().lower() != "off",
+            db_pool_size=pool,
+        )
+
+    def link(self, path: str, token: str) -> str:
+        """The link an email carries: `{PUBLIC_URL}/<path>?token=<token>`."""
+        return f"{self.public_url}{path}?token={token}"

@@ -1,0 +1,96 @@
+"""The database: Tortoise configuration, start-up, migrations and small SQL helpers."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from aerich import Command
+from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.config_generator import expand_db_url
+
+log = logging.getLogger(__name__)
+
+MODEL_MODULES = ["app.models", "aerich.models"]
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def tortoise_config(database_url: str, pool_size: int = 10) -> dict[str, Any]:
+    url = database_url.replace("postgresql://", "postgres://", 1)
+    connection = expand_db_url(url)
+    if connection["engine"] == "tortoise.backends.sqlite":
+        path = connection["credentials"]["file_path"]
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        connection["credentials"].setdefault("journal_mode", "WAL")
+    else:
+        connection["credentials"].setdefault("minsize", 1)
+        connection["credentials"].setdefault("maxsize", pool_size)
+    return {
+        "connections": {"default": connection},
+        "apps": {"models": {"models": MODEL_MODULES, "default_connection": "default"}},
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+async def init_db(database_url: str, pool_size: int = 10) -> None:
+    # The global fallback lets tasks created before start-up (aiohttp's
+    # connection handlers) reach the same connections.
+    await Tortoise.init(
+        config=tortoise_config(database_url, pool_size), _enable_global_fallback=True
+    )
+
+
+async def close_db() -> None:
+    await Tortoise.close_connections()
+
+
+async def migrate(database_url: str) -> list[str]:
+    """Apply every migration not yet applied; returns the files applied."""
+    command = Command(
+        tortoise_config=tortoise_config(database_url, 2),
+        app="models",
+        location=str(MIGRATIONS_DIR),
+    )
+    try:
+        await command.init()
+        try:
+            # A fresh database: aerich applies every migration file in order.
+            await command.init_db(safe=True)
+            return ["(all)"]
+        except FileExistsError:
+            return await command.upgrade(run_in_transaction=True)
+    finally:
+        await Tortoise.close_connections()
+
+
+def connection() -> BaseDBAsyncClient:
+    return connections.get("default")
+
+
+def dialect() -> str:
+    """'sqlite' or 'postgres'."""
+    return connection().schema_generator.DIALECT
+
+
+def placeholders(sql: str) -> str:
+    """Turn `?` placeholders into `$1, $2 …` on PostgreSQL."""
+    if dialect() != "postgres":
+        return sql
+    parts = sql.split("?")
+    out = [parts[0]]
+    for i, part in enumerate(parts[1:], start=1):
+        out.append(f"${i}{part}")
+    return "".join(out)
+
+
+async def ping() -> bool:
+    try:
+        await connection().execute_query("SELECT 1")
+    except Exception:  # noqa: BLE001 - any failure means "not answering"
+        log.warning("database ping failed", exc_info=True)
+        return False
+    return True

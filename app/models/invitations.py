@@ -1,0 +1,59 @@
+from tortoise import fields
+from tortoise.models import Model
+
+from app.models.enums import InvitationStatus, OrganizationRole, ProjectRole
+
+
+class Invitation(Model):
+    """An invitation by email.
+
+    `status` is the stored state; a PENDING row past `expires_at` reads as
+    EXPIRED everywhere (see services.invitations.effective_status).
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    organization = fields.ForeignKeyField(
+        "models.Organization", related_name="invitations", on_delete=fields.CASCADE
+    )
+    email = fields.CharField(max_length=254)
+    username = fields.CharField(max_length=64, null=True)
+    role = fields.CharEnumField(OrganizationRole, max_length=10)
+    status = fields.CharEnumField(InvitationStatus, max_length=10, default="PENDING")
+    message = fields.TextField(null=True)
+    token_hash = fields.CharField(max_length=64, null=True, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    accepted_at = fields.DatetimeField(null=True)
+    ended_at = fields.DatetimeField(null=True)
+    invited_by = fields.ForeignKeyField(
+        "models.Member", related_name="invitations_sent", null=True, on_delete=fields.SET_NULL
+    )
+    send_count = fields.IntField(default=0)
+    last_mail = fields.ForeignKeyField(
+        "models.OutboxMail", related_name="invitations", null=True, on_delete=fields.SET_NULL
+    )
+
+    class Meta:
+        table = "invitations"
+        indexes = (
+            ("organization_id", "status", "expires_at", "id"),
+            ("organization_id", "email", "id"),
+            ("organization_id", "created_at", "id"),
+            ("organization_id", "expires_at", "id"),
+            ("email", "status"),
+        )
+
+
+class InvitationProjectAssignment(Model):
+    id = fields.BigIntField(primary_key=True)
+    invitation = fields.ForeignKeyField(
+        "models.Invitation", related_name="project_assignments", on_delete=fields.CASCADE
+    )
+    project = fields.ForeignKeyField(
+        "models.Project", related_name="invitation_assignments", on_delete=fields.CASCADE
+    )
+    role = fields.CharEnumField(ProjectRole, max_length=10)
+
+    class Meta:
+        table = "invitation_project_assignments"
+        unique_together = (("invitation_id", "project_id"),)

@@ -1,0 +1,50 @@
+from tortoise import fields
+from tortoise.models import Model
+
+from app.models.enums import MemberStatus, OrganizationRole
+
+
+class Member(Model):
+    """A user's membership of one organization.
+
+    `name` and `email` are copied from the user when they join so that the
+    members list filters, sorts and pages on indexed columns of one table.
+    `role_rank` mirrors `role` (0 = OWNER) for ordering by role; set both
+    through `set_role`.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    organization = fields.ForeignKeyField(
+        "models.Organization", related_name="members", on_delete=fields.CASCADE
+    )
+    user = fields.ForeignKeyField("models.User", related_name="memberships", on_delete=fields.CASCADE)
+    name = fields.CharField(max_length=200)
+    email = fields.CharField(max_length=254)
+    username = fields.CharField(max_length=64, null=True)
+    title = fields.CharField(max_length=200, null=True)
+    role = fields.CharEnumField(OrganizationRole, max_length=10)
+    role_rank = fields.SmallIntField()
+    status = fields.CharEnumField(MemberStatus, max_length=10, default="ACTIVE")
+    joined_at = fields.DatetimeField(auto_now_add=True)
+    blocked_at = fields.DatetimeField(null=True)
+    removed_at = fields.DatetimeField(null=True)
+    invited_by = fields.ForeignKeyField(
+        "models.Member", related_name="invitees", null=True, on_delete=fields.SET_NULL
+    )
+
+    class Meta:
+        table = "members"
+        unique_together = (("organization_id", "user_id"),)
+        indexes = (
+            ("organization_id", "status", "name", "id"),
+            ("organization_id", "name", "id"),
+            ("organization_id", "email", "id"),
+            ("organization_id", "joined_at", "id"),
+            ("organization_id", "role_rank", "id"),
+            ("organization_id", "username"),
+            ("user_id", "status"),
+        )
+
+    def set_role(self, role: OrganizationRole) -> None:
+        self.role = role
+        self.role_rank = OrganizationRole(role).rank
