@@ -84,3 +84,19 @@ class Settings:
     def link(self, path: str, token: str) -> str:
         """The link an email carries: `{PUBLIC_URL}/<path>?token=<token>`."""
         return f"{self.public_url}{path}?token={token}"
+
+
+_current: Settings | None = None
+
+
+def current() -> Settings:
+    """The settings of the running server (set by the app factory at start-up)."""
+    global _current
+    if _current is None:
+        _current = Settings.from_env()
+    return _current
+
+
+def set_current(settings: Settings) -> None:
+    global _current
+    _current = settings

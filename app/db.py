@@ -90,7 +90,7 @@ def placeholders(sql: str) -> str:
 async def ping() -> bool:
     try:
         await connection().execute_query("SELECT 1")
-    except Exception:  # noqa: BLE001 - any failure means "not answering"
+    except Exception:
         log.warning("database ping failed", exc_info=True)
         return False
     return True

@@ -17,7 +17,9 @@ class Member(Model):
     organization = fields.ForeignKeyField(
         "models.Organization", related_name="members", on_delete=fields.CASCADE
     )
-    user = fields.ForeignKeyField("models.User", related_name="memberships", on_delete=fields.CASCADE)
+    user = fields.ForeignKeyField(
+        "models.User", related_name="memberships", on_delete=fields.CASCADE
+    )
     name = fields.CharField(max_length=200)
     email = fields.CharField(max_length=254)
     username = fields.CharField(max_length=64, null=True)

@@ -73,7 +73,7 @@ class OwnershipTransfer(Model):
         "models.Member", related_name="transfers_to", on_delete=fields.CASCADE
     )
     status = fields.CharEnumField(TransferStatus, max_length=10, default="PENDING")
-    token_hash = fields.CharField(max_length=64, unique=True)
+    token_hash = fields.CharField(max_length=64, null=True, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField()
     confirmed_at = fields.DatetimeField(null=True)

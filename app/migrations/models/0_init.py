@@ -159,7 +159,7 @@ CREATE INDEX "idx_invitations_email_dae27f" ON "invitations" ("email", "status")
 CREATE TABLE "ownership_transfers" (
     "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     "status" VARCHAR(10) NOT NULL /* PENDING: PENDING\\nCONFIRMED: CONFIRMED\\nCANCELLED: CANCELLED\\nREPLACED: REPLACED */,
-    "token_hash" VARCHAR(64) NOT NULL UNIQUE,
+    "token_hash" VARCHAR(64) UNIQUE,
     "created_at" TIMESTAMP NOT NULL,
     "expires_at" TIMESTAMP NOT NULL,
     "confirmed_at" TIMESTAMP,
@@ -371,7 +371,7 @@ COMMENT ON TABLE "invitations" IS 'An invitation by email.';
 CREATE TABLE "ownership_transfers" (
     "id" BIGSERIAL NOT NULL PRIMARY KEY,
     "status" VARCHAR(10) NOT NULL,
-    "token_hash" VARCHAR(64) NOT NULL UNIQUE,
+    "token_hash" VARCHAR(64) UNIQUE,
     "created_at" TIMESTAMPTZ NOT NULL,
     "expires_at" TIMESTAMPTZ NOT NULL,
     "confirmed_at" TIMESTAMPTZ,
@@ -496,21 +496,21 @@ MODELS_STATE = (
     "vFvEllgmpSp4xhEZUgO+oGiE7VY7hm+wISxGvoENgSB4CPSeZyHW/93AKRpKlptrajsmph"
     "ltSaZrllIUtNVGTyIErVIa/CpicPyrOa/vWql2c1sn1HmQ9oSEyNpjKPphPDtEq91IKg0r"
     "FsOi4VHfE6vlo5Nb9hl1HMIZnkOUryWmY4kPzquuA1XWvseFaGRuUukdNdsoWsUGWb/Z71"
-    "ex87VxeMD1oe0tJ270zrcpZoecjyDF1222duoiH3SA7y6NW2m5XsZVL7zSr7R+03q6bIZc"
-    "wg+mgT05mVe70jssoYklnTbKW67kZaFs5mE5dVSW0KTkNVaicJVUFfl5JvRFRSKaGQElSS"
-    "pxVJmWYVSZ5Cw3oFSNcuAD+Kcfwr+DLEy3FCAfwywNFBVaYNePylAAn0ZGiVQDopGV6QUP"
-    "XmjUnUI1ukn2sbmfDOMIqolJKoVBkw6pwBQyp815ADAy/vOT6E2LYFDZQyhgiCEayHVHJd"
-    "YC9LNssonPb7XYFMOO1Eo1M+X5xqVzt7HH1aySQpdo2ibNO7e30pW193JTJ3x0RrlGJD0T"
-    "tvSRWKWZCBWQjGk03avZKNP3kRjg2+leQ6ri4RZhDUVOuUmMK6FJVE9JUDw+LApTMvIrov"
-    "cjDRN6NqOkbcRTpgtOJ0jOhCCMQUESMnEfPW91vk2y3KuduiMnnToa+vyVvSe6tct9XYuu"
-    "KXLj/+opxSQFUW7jzwRK1oc9Uv81UzYnWJffBlk1a5cfMiK60P94pi3WVJhH82E80J4Xym"
-    "JcG05uYj1qdmTiui0UcQjOwFogoHPMsomNgOMABrDPDGwD18BjusFD4Zs7kF6Vl3vRmw7L"
-    "vvTPQunqisslbzLHK5d7O/hqZMylSR01TxNJXXpelVl9k4KenR3M/lMd7P8Bjvxz3Gytp4"
-    "6Sshu3WRGjNdYAHpOr9V1xDjlP1z/FOZXyjsVlK75rzR8V8tjlOL4xTttCbaiSfVWeBSeo"
-    "/K1lDzW6LpXMum1O7fspBbakvqPOTLi1tSv850lqOeMJf1tZE+kWUPpGaxb3QWWzjjdsXp"
-    "tiWau64l2bZaWbDelQVzA+NHmw6eRQ2xmGAdEV9HYnN3C8cH6Ji00TLz88QGVGoDmefoyg"
-    "hPf+PqZYQXIGdfbe9DOV90tfVhRVC53wdOlK4IlcZaGrCGtnBgyYWVt7Hf1Jyrzf0yYAr7"
-    "aspjFHIL1QWkdTISbTrDG00bCZyEd6aZxUoYQR1paIm3wkmsuFlGOtvA9tRLXBuWbqeFRJ"
-    "SFls9CYy9VAYS96jVEdy8X47CXwTjsJUSm2Ih4ky8R4V+u+70UIygQiVpA5oiAv4Fl4m30"
-    "WmSAy8AQzJzYRhHRPSGaov3CGjhN8ldskl7/9n8kLM2A"
+    "ex87VxeMD1oe0tJ270zrcpZoecjyDF1222duoiH3SA7ySG03G0dZbTerzB+13ayaIee0gu"
+    "ijTUxnVu71jsgqW0hmTbOF6robaFk4mU1cVuW0KTgLVZmdJFQFfV1KvhFRSaWEQkpQOZ5W"
+    "5GSaVeR4Cg3rFSBdu/j7KMbxr+DLEC/HCQXwywBHB1WZ9t/xVwIksJOhRQLpnGR4PULVez"
+    "cmMY9sjX6uXWTCG8MonlJKnlIlwKhzAgyp8F1DCgy8vOf4EGLbFjRQyhgiCEawHlLJdYG9"
+    "LNkso3Da73cFMuG0Ew1O+Xxxql3t7HH0aSWTpNg1irJN7+71pWx93ZVI3B0TrVGGDUXvvC"
+    "VVKGZBBmYhGE82afdKNv7kRTg2+FaS6ri6PJhBTFOtM2IKy1JUDtFXjguLA5fOvIjovsjB"
+    "RN+MqukYcRPpgNGK0zGiCyEQU0SMnETMW99uke+2KOdmi8rkTYe+viZvSe+tct1WY+uKX7"
+    "r8+ItySgFVWbjzwBO1os1Vv8RXzYjVJfbBl01a5cbNi6y0PtwrinWX5RD+2Uw0J4TzmZYE"
+    "05qbjlifmjmtiEYfQTCyF4gqHPAko2BiO8AArDHAGwP38BnssFL4ZMzmFqRn3eVmwLLvvj"
+    "PRu3iesspazbPG5d5N/hqaMilTRU5TxdNUXpemV11m46SkR3M/l8d4P8NjvB/3GCtr46Wv"
+    "hOzWRWrMdIH1o+v8Vl1DjFO2z/FPZX6hsFtJbZrzRsf/V1sbJ5ky1OI4RTtVTjvxnDoLXE"
+    "rvUdkaan5LNJ1r2ZTa/FsWckvtSJ2HfHlxR+rXmc5y1BPmsr420iey7IHULPaNzmILJ9yu"
+    "ONu2RHPXteTaVisL1ruyYG5g/GjTwbOoIRYTrCPi68hr7u7g+AAdkzZaZn6e2IBKbSDzHF"
+    "0Z4elvXL2M8ALk7KttfSjni652PqwIKvf7wInSFaHSWEsD1tAWDiy5sPL29Zuac7W3XwZM"
+    "YV9NeYxCbqG6gLRORqJNZ3ijaSOBk/DONLNYCSOoIw0t8VY4iRX3ykhnG9iWeolrw9LttJ"
+    "CIstDyWWjspSqAsFe9huju5WIc9jIYh72EyBQbEW/yJSL8y3W/l2IEBSJRC8gcEfA3sEy8"
+    "jV6LDHAZGIKZE9snIrolRFO0X1gDp0n+ik3S69/+D7dUzTU="
 )

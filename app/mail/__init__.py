@@ -1,0 +1,1 @@
+"""Transactional mail: templates, the outbox, the worker and the SMTP sender."""

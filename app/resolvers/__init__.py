@@ -1,0 +1,1 @@
+"""Thin resolvers: read the input, call a service, shape the payload."""

@@ -1,0 +1,74 @@
+"""The schema object: every domain's Query and Mutation merged, with the security rules."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
+from strawberry.extensions.max_aliases import MaxAliasesLimiter
+from strawberry.extensions.max_tokens import MaxTokensLimiter
+from strawberry.extensions.query_depth_limiter import QueryDepthLimiter
+from strawberry.tools import merge_types
+
+from app.schema import accounts
+from app.schema.extensions import ErrorMasking, ExecutionStarted
+from app.schema.node import Node, resolve_node
+
+MAX_DEPTH = 15
+MAX_ALIASES = 30
+MAX_TOKENS = 5000
+CACHE_SIZE = 1024
+
+# Built once at import: the validation cache is keyed by the rule classes, so a
+# limiter built per request would give it a new key (and a miss) every time.
+SECURITY_RULES = [
+    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+]
+
+
+class SecurityRules(AddValidationRules):
+    def __init__(self) -> None:
+        super().__init__(SECURITY_RULES)
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field(description="Any object the viewer may see, by its global id.")
+    async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
+        return await resolve_node(info, id)
+
+
+def _domains() -> tuple[list[type], list[type]]:
+    from app.schema import (
+        audit,
+        domains,
+        invitations,
+        members,
+        organizations,
+        ownership,
+        projects,
+    )
+
+    modules = [accounts, organizations, members, invitations, projects, ownership, domains, audit]
+    return (
+        [m.Query for m in modules if hasattr(m, "Query")],
+        [m.Mutation for m in modules if hasattr(m, "Mutation")],
+    )
+
+
+_queries, _mutations = _domains()
+Query = merge_types("Query", (NodeQuery, *_queries))
+Mutation = merge_types("Mutation", tuple(_mutations))
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    extensions=[
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: ParserCache(maxsize=CACHE_SIZE),
+        SecurityRules,
+        lambda: ValidationCache(maxsize=CACHE_SIZE),
+        ExecutionStarted,
+        ErrorMasking,
+    ],
+)

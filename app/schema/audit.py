@@ -1,0 +1,64 @@
+"""The audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry import Private
+
+from app.ids import to_global_id
+from app.models import AuditEvent
+from app.resolvers import audit as resolve
+from app.schema.accounts import UserType
+from app.schema.domains import ApiKeyType
+from app.schema.node import Node, register_node
+from app.schema.scalars import JSON
+
+
+@strawberry.type(name="AuditEvent")
+class AuditEventType(Node):
+    id: strawberry.ID
+    action: str
+    target_type: str
+    data: JSON
+    ip: str | None
+    created_at: datetime
+    pk: Private[int]
+    organization_id: Private[int | None]
+    actor_user_id: Private[int | None]
+    actor_api_key_id: Private[int | None]
+    raw_target_id: Private[int | None]
+
+    @classmethod
+    def from_model(cls, event: AuditEvent) -> AuditEventType:
+        return cls(
+            id=strawberry.ID(to_global_id("AuditEvent", event.pk)),
+            action=event.action,
+            target_type=event.target_type,
+            data=event.data,
+            ip=event.ip,
+            created_at=event.created_at,
+            pk=event.pk,
+            organization_id=event.organization_id,
+            actor_user_id=event.actor_user_id,
+            actor_api_key_id=event.actor_api_key_id,
+            raw_target_id=event.target_id,
+        )
+
+    @strawberry.field
+    def target_id(self) -> strawberry.ID | None:
+        if self.raw_target_id is None:
+            return None
+        return strawberry.ID(to_global_id(self.target_type, self.raw_target_id))
+
+    @strawberry.field
+    async def actor(self, info: strawberry.Info) -> UserType | None:
+        return await resolve.actor(info, self)
+
+    @strawberry.field
+    async def actor_api_key(self, info: strawberry.Info) -> ApiKeyType | None:
+        return await resolve.actor_api_key(info, self)
+
+
+register_node("AuditEvent", resolve.event_node)

@@ -1,0 +1,1 @@
+"""Domain rules: plain async functions over the models, no GraphQL here."""
