@@ -8,9 +8,11 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 from typing import Any
 
 from aiohttp import web
+from graphql import GraphQLError, OperationDefinitionNode, parse
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
@@ -116,6 +118,16 @@ def _check_params(params: dict[str, Any]) -> tuple[str, dict | None, str | None]
     return query, variables, operation_name
 
 
+@lru_cache(maxsize=1024)
+def _operation_count(query: str) -> int:
+    """How many operations a document holds (0 when it does not parse: execution says why)."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return 0
+    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+
+
 def _wants_ide(request: web.Request) -> bool:
     return (
         request.method == "GET"
@@ -135,6 +147,10 @@ async def graphql(request: web.Request) -> web.StreamResponse:
     try:
         media = _response_media_type(request.headers.get("Accept", ""))
         query, variables, operation_name = _check_params(await _read_params(request))
+        if operation_name is None and _operation_count(query) > 1:
+            raise RequestError(
+                400, "The document has several operations: name one in operationName."
+            )
     except RequestError as error:
         return _json(
             {"errors": [{"message": error.message, "extensions": {"code": "BAD_REQUEST"}}]},
@@ -215,8 +231,8 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
             response: web.StreamResponse = web.Response(status=204)
         else:
             response = await handler(request)
-    except web.HTTPException as exc:
-        response = exc
+    except web.HTTPException as exc:  # 413 from the body limit, 404, 405 …
+        response = web.Response(status=exc.status, text=exc.text, headers=exc.headers)
     except (asyncio.CancelledError, ConnectionResetError):
         raise
     except Exception:

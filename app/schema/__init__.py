@@ -60,7 +60,13 @@ _queries, _mutations = _domains()
 Query = merge_types("Query", (NodeQuery, *_queries))
 Mutation = merge_types("Mutation", tuple(_mutations))
 
-schema = strawberry.Schema(
+
+class RosterSchema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:
+        """Client errors are the client's business; ErrorMasking logs the internal ones."""
+
+
+schema = RosterSchema(
     query=Query,
     mutation=Mutation,
     extensions=[

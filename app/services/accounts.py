@@ -131,16 +131,16 @@ async def log_out(session: Session) -> None:
 
 
 async def _use_token(token: str, purpose: EmailTokenPurpose) -> EmailToken:
-    """The token's row, locked for use, or INVALID_TOKEN (unknown, used, expired)."""
+    """The token's row with its user, or INVALID_TOKEN (unknown, used, expired).
+
+    Callers consume it with a conditional UPDATE (`used_at IS NULL`), so two
+    concurrent uses cannot both succeed.
+    """
     token = clean_token(token)
-    row = await (
-        EmailToken.filter(token_hash=hash_token(token), purpose=purpose)
-        .select_for_update()
-        .select_related("user")
-        .first()
-    )
+    row = await EmailToken.get_or_none(token_hash=hash_token(token), purpose=purpose)
     if row is None or row.used_at is not None or row.expires_at <= _now():
         raise DomainError(ErrorCode.INVALID_TOKEN, "This link is invalid or has expired.", "token")
+    await row.fetch_related("user")
     return row
 
 
