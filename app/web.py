@@ -274,6 +274,7 @@ async def _stop(app: web.Application) -> None:
     if worker is not None:
         await worker.stop()
     await db.close_db()
+    log.info("stopped: mail worker drained, database connections closed")
 
 
 def create_app(settings: Settings | None = None) -> web.Application:
@@ -283,9 +284,10 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.router.add_route("GET", "/graphql", graphql)
     app.router.add_route("POST", "/graphql", graphql)
     app.router.add_route("GET", "/healthz", healthz)
-    from app import exports
+    from app import exports, pages
 
     exports.add_routes(app)
+    pages.add_routes(app)
     app.on_startup.append(_start)
     app.on_cleanup.append(_stop)
     return app
