@@ -1,60 +1,300 @@
-"""Command line: `python -m app serve|migrate` (also installed as `roster`)."""
+"""Command line: `roster` (also `python -m app`). `roster --help` lists the commands."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
+import multiprocessing
+import os
+import signal
+import socket
 import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 from aiohttp import web
 
-from app import db
+from app import config, db
 from app.config import ConfigError, Settings
+from app.errors import DomainError
+from app.observability import configure_logging
+
+log = logging.getLogger("roster")
 
 
-def _serve(settings: Settings) -> None:
+def _run_server(settings: Settings, sock: socket.socket | None = None) -> None:
     from app.web import create_app
 
-    asyncio.run(_migrate(settings))
-    logging.getLogger("roster").info("serving on http://%s:%s", settings.host, settings.port)
     # run_app turns SIGTERM and SIGINT into a graceful shutdown: in-flight
     # requests finish, the mail worker drains, connections close.
     web.run_app(
         create_app(settings),
-        host=settings.host,
-        port=settings.port,
+        host=None if sock else settings.host,
+        port=None if sock else settings.port,
+        sock=sock,
         access_log=None,
         print=None,
         shutdown_timeout=10,
+        handle_signals=True,
     )
+
+
+def _worker(settings: Settings, sock: socket.socket) -> None:
+    configure_logging(settings.log_format)
+    _run_server(settings, sock)
+
+
+def serve(settings: Settings) -> int:
+    asyncio.run(_migrate(settings))
+    log.info(
+        "serving on http://%s:%s with %s worker(s)", settings.host, settings.port, settings.workers
+    )
+    if settings.workers == 1:
+        _run_server(settings)
+        return 0
+    # Several processes accept on one shared socket; each runs its own mail
+    # worker (the outbox is claimed with SKIP LOCKED, so mail goes out once).
+    if not settings.database_url.startswith("postgres"):
+        log.warning("WORKERS > 1 with SQLite: every process writes to one file; prefer PostgreSQL")
+    sock = socket.create_server((settings.host, settings.port), reuse_port=False, backlog=1024)
+    sock.set_inheritable(True)
+    context = multiprocessing.get_context("fork")
+    children = [
+        context.Process(target=_worker, args=(settings, sock), daemon=False)
+        for _ in range(settings.workers)
+    ]
+    for child in children:
+        child.start()
+
+    def stop(signum: int, frame: object) -> None:
+        for child in children:
+            if child.is_alive():
+                os.kill(child.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for child in children:
+        child.join()
+    return 0
 
 
 async def _migrate(settings: Settings) -> None:
     applied = await db.migrate(settings.database_url)
     if applied:
-        logging.getLogger("roster").info("migrations applied: %s", ", ".join(applied))
+        log.info("migrations applied: %s", ", ".join(applied))
+
+
+async def _with_db(settings: Settings, work: Callable[[], Awaitable[int]]) -> int:
+    config.set_current(settings)
+    await db.init_db(settings.database_url, 2)
+    try:
+        return await work()
+    finally:
+        await db.close_db()
+
+
+async def create_user(args: argparse.Namespace) -> int:
+    from app.auth import passwords
+    from app.models import User
+    from app.services.validation import clean_email, clean_name
+
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+    if password is None:
+        password = getpass.getpass("Password: ")
+    email = clean_email(args.email)
+    passwords.check_policy(password, email)
+    if await User.exists(email=email):
+        print(f"roster: {email} has an account already", file=sys.stderr)
+        return 1
+    user = await User.create(
+        email=email,
+        name=clean_name(args.name),
+        password_hash=await passwords.hash_password(password),
+        email_verified_at=datetime.now(UTC),  # the operator vouches for the address
+    )
+    print(f"created user {user.email} (id {user.id}, email verified)")
+    return 0
+
+
+async def create_organization(args: argparse.Namespace) -> int:
+    from app.models import User
+    from app.services import organizations
+
+    owner = await User.get_or_none(email=args.owner.strip().lower())
+    if owner is None:
+        print(f"roster: no user {args.owner}; create it with `roster create-user`", file=sys.stderr)
+        return 1
+    organization = await organizations.create_organization(owner, args.name, args.slug, None)
+    print(
+        f"created organization {organization.name} (slug {organization.slug}), owner {owner.email}"
+    )
+    return 0
+
+
+async def outbox(args: argparse.Namespace) -> int:
+    from app.models import OutboxMail
+
+    if args.action == "list":
+        rows = OutboxMail.all().order_by("-id").limit(args.limit)
+        if args.status:
+            rows = rows.filter(status=args.status)
+        for mail in await rows:
+            print(
+                f"{mail.id}\t{mail.status}\t{mail.attempts}\t{mail.to_email}\t{mail.kind}\t"
+                f"{mail.created_at:%Y-%m-%d %H:%M}\t{mail.last_error or ''}"
+            )
+        return 0
+    selection = (
+        OutboxMail.filter(id__in=args.ids)
+        if args.ids
+        else OutboxMail.filter(status__in=["FAILED", "QUEUED"])
+    )
+    count = await selection.update(
+        status="QUEUED", next_attempt_at=datetime.now(UTC), locked_until=None, attempts=0
+    )
+    print(f"{count} mail(s) queued for delivery now")
+    return 0
+
+
+async def export(args: argparse.Namespace) -> int:
+    from app import exports
+    from app.ids import pk_of
+    from app.models import Organization
+
+    pk = pk_of(args.organization, "Organization")
+    organization = (
+        await Organization.get_or_none(id=pk)
+        if pk
+        else await Organization.get_or_none(slug=args.organization)
+    )
+    if organization is None:
+        print(f"roster: no organization {args.organization}", file=sys.stderr)
+        return 1
+    output = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    written = 0
+    try:
+        async for chunk in exports.render(args.what, args.format, organization.id):
+            output.write(chunk)
+            written += chunk.count("\n")
+            if args.output and sys.stderr.isatty():
+                print(f"\r{written:,} lines", end="", file=sys.stderr)
+    finally:
+        if args.output:
+            output.close()
+            print(f"\rwrote {written:,} lines to {args.output}", file=sys.stderr)
+    return 0
+
+
+async def check(settings: Settings) -> int:
+    """Configuration and connectivity, with a clear line for each."""
+    from app.mail.sender import TemporaryFailure
+
+    failures = 0
+    print(f"database: {settings.database_url.split('@')[-1]}")
+    try:
+        await db.init_db(settings.database_url, 1)
+        if await db.ping():
+            print("  ok: the database answers")
+        else:
+            print("  FAIL: the database does not answer")
+            failures += 1
+    except Exception as exc:  # any failure is reported, not raised
+        print(f"  FAIL: {type(exc).__name__}: {exc}")
+        failures += 1
+    finally:
+        await db.close_db()
+    if settings.smtp is None:
+        print("mail: SMTP_URL unset; mail is logged and kept in the outbox")
+    else:
+        import aiosmtplib
+
+        smtp = settings.smtp
+        print(f"mail: {smtp.hostname}:{smtp.port}")
+        client = aiosmtplib.SMTP(
+            hostname=smtp.hostname,
+            port=smtp.port,
+            use_tls=smtp.use_tls,
+            start_tls=smtp.start_tls,
+            timeout=10,
+        )
+        try:
+            await client.connect()
+            if smtp.username:
+                await client.login(smtp.username, smtp.password or "")
+            await client.quit()
+            print("  ok: the SMTP server accepts connections")
+        except (aiosmtplib.SMTPException, OSError, TemporaryFailure) as exc:
+            print(f"  FAIL: {type(exc).__name__}: {exc}")
+            failures += 1
+    print(f"public url: {settings.public_url}")
+    return 1 if failures else 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="roster",
+        description="Roster, the organization membership API server. Configured by environment "
+        "variables (DATABASE_URL, SMTP_URL, MAIL_FROM, PUBLIC_URL, HOST, PORT, ...).",
+    )
+    commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("serve", help="apply migrations, then serve HTTP on HOST:PORT")
+    commands.add_parser("migrate", help="apply pending migrations and exit")
+    commands.add_parser("check", help="check the configuration and connectivity")
+    user = commands.add_parser(
+        "create-user", help="create a verified user (bootstrap without mail)"
+    )
+    user.add_argument("--email", required=True)
+    user.add_argument("--name", required=True)
+    user.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    org = commands.add_parser("create-organization", help="create an organization for an owner")
+    org.add_argument("name")
+    org.add_argument("--owner", required=True, metavar="EMAIL", help="the owner's account email")
+    org.add_argument("--slug")
+    box = commands.add_parser("outbox", help="look at or retry the mail outbox")
+    box_actions = box.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = box_actions.add_parser("list", help="the newest mails")
+    listing.add_argument("--status", choices=["QUEUED", "SENT", "FAILED"])
+    listing.add_argument("--limit", type=int, default=50)
+    retry = box_actions.add_parser(
+        "retry", help="queue mails for delivery now (default: all not sent)"
+    )
+    retry.add_argument("ids", nargs="*", type=int, metavar="ID")
+    exp = commands.add_parser("export", help="export members or the audit trail")
+    exp.add_argument("what", choices=["members", "audit"])
+    exp.add_argument("organization", metavar="ORG", help="the organization's id or slug")
+    exp.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    exp.add_argument("--output", "-o", help="a file (default: standard output)")
+    return root
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="roster", description="Roster membership API server")
-    commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="apply migrations, then serve HTTP on HOST:PORT")
-    commands.add_parser("migrate", help="apply migrations and exit")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger("tortoise").setLevel(logging.WARNING)
-    logging.getLogger("aerich").setLevel(logging.WARNING)
+    args = parser().parse_args(argv)
     try:
         settings = Settings.from_env()
     except ConfigError as exc:
         print(f"roster: configuration error: {exc}", file=sys.stderr)
         return 2
-    if args.command == "serve":
-        _serve(settings)
-    else:
-        asyncio.run(_migrate(settings))
-    return 0
+    configure_logging(settings.log_format)
+    try:
+        if args.command == "serve":
+            return serve(settings)
+        if args.command == "migrate":
+            asyncio.run(_migrate(settings))
+            return 0
+        if args.command == "check":
+            return asyncio.run(check(settings))
+        work = {
+            "create-user": create_user,
+            "create-organization": create_organization,
+            "outbox": outbox,
+            "export": export,
+        }[args.command]
+        return asyncio.run(_with_db(settings, lambda: work(args)))
+    except DomainError as exc:
+        print(f"roster: {exc.code.value}: {exc.message}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -53,7 +53,11 @@ class Settings:
     db_pool_size: int = 10
     # How often the mail worker looks at the outbox when nothing woke it.
     outbox_poll_seconds: float = 5.0
-    extra: dict[str, str] = field(default_factory=dict)
+    workers: int = 1
+    log_format: str = "text"
+    slow_request_ms: float = 1000.0
+    slow_query_ms: float = 200.0
+    metrics_token: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -62,8 +66,18 @@ class Settings:
         try:
             port = int(env.get("PORT", "8080"))
             pool = int(env.get("DB_POOL_SIZE", "10"))
+            workers = int(env.get("WORKERS", "1"))
+            slow_request_ms = float(env.get("SLOW_REQUEST_MS", "1000"))
+            slow_query_ms = float(env.get("SLOW_QUERY_MS", "200"))
         except ValueError as exc:
-            raise ConfigError(f"PORT and DB_POOL_SIZE must be integers: {exc}") from exc
+            raise ConfigError(
+                f"PORT, DB_POOL_SIZE, WORKERS, SLOW_REQUEST_MS and SLOW_QUERY_MS are numbers: {exc}"
+            ) from exc
+        if not 1 <= workers <= 64:
+            raise ConfigError("WORKERS must be between 1 and 64")
+        log_format = env.get("LOG_FORMAT", "text").strip().lower() or "text"
+        if log_format not in ("text", "json"):
+            raise ConfigError("LOG_FORMAT must be text or json")
         database_url = env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
         if not database_url.startswith(("sqlite://", "postgres://", "postgresql://")):
             raise ConfigError("DATABASE_URL must start with sqlite:// or postgres://")
@@ -79,6 +93,11 @@ class Settings:
             ),
             rate_limits=env.get("RATE_LIMITS", "on").strip().lower() != "off",
             db_pool_size=pool,
+            workers=workers,
+            log_format=log_format,
+            slow_request_ms=slow_request_ms,
+            slow_query_ms=slow_query_ms,
+            metrics_token=env.get("METRICS_TOKEN", "").strip() or None,
         )
 
     def link(self, path: str, token: str) -> str:

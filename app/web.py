@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import time
@@ -16,11 +17,14 @@ from graphql import GraphQLError, OperationDefinitionNode, parse
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
+from tortoise.functions import Count
 
 from app import config, db
 from app.auth.viewer import authenticate
 from app.config import Settings
 from app.mail.worker import MailWorker
+from app.models import OutboxMail
+from app.observability import METRICS, watch_slow_queries
 from app.schema import schema
 from app.schema.context import Context
 
@@ -34,6 +38,7 @@ WORKER: web.AppKey[MailWorker] = web.AppKey("mail_worker", MailWorker)
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
 OPERATION: web.RequestKey[str | None] = web.RequestKey("operation_name", str)
+OUTCOME: web.RequestKey[str] = web.RequestKey("outcome", str)
 
 
 class RequestError(Exception):
@@ -188,6 +193,7 @@ async def graphql(request: web.Request) -> web.StreamResponse:
         )
     errors = [e.formatted for e in result.errors or []]
     request_failed = result.data is None and all(e.get("path") is None for e in errors)
+    request[OUTCOME] = "rejected" if request_failed else ("errors" if errors else "ok")
     if request_failed:
         # Parse, validation or variable errors: no `data` entry (GraphQL spec).
         status = 400 if media == GRAPHQL_RESPONSE else 200
@@ -205,6 +211,41 @@ def _json(
         body=json.dumps(body, separators=(",", ":"), default=str).encode(),
         status=status,
         headers={"Content-Type": f"{media}; charset=utf-8", **(headers or {})},
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text format; behind METRICS_TOKEN when it is set."""
+    token = request.app[SETTINGS].metrics_token
+    if token is not None:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            return web.Response(status=401, text="metrics need the METRICS_TOKEN bearer token")
+    gauges: dict[str, tuple[str, list[tuple[dict[str, str], float]]]] = {}
+    try:
+        rows = (
+            await OutboxMail.all()
+            .group_by("status")
+            .annotate(n=Count("id"))
+            .values_list("status", "n")
+        )
+        gauges["roster_outbox_mails"] = (
+            "Mails in the outbox by delivery status (FAILED: delivery failures).",
+            [({"status": str(status)}, n) for status, n in rows],
+        )
+    except Exception:  # the database may be down; metrics still answer
+        log.warning("metrics: outbox query failed", exc_info=True)
+    pool = getattr(db.connection(), "_pool", None)
+    if pool is not None:
+        gauges["roster_db_pool_connections"] = (
+            "Database pool connections by state.",
+            [({"state": "open"}, pool.get_size()), ({"state": "idle"}, pool.get_idle_size())],
+        )
+    return web.Response(
+        text=METRICS.render(gauges),
+        content_type="text/plain",
+        charset="utf-8",
+        headers={"Cache-Control": "no-store"},
     )
 
 
@@ -235,7 +276,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         response = web.Response(status=exc.status, text=exc.text, headers=exc.headers)
     except (asyncio.CancelledError, ConnectionResetError):
         raise
-    except Exception:
+    except Exception:  # the database may be down; metrics still answer
         log.exception("unhandled error [request %s]", request_id)
         response = web.json_response(
             {"errors": [{"message": "Internal error.", "extensions": {"code": "INTERNAL"}}]},
@@ -248,21 +289,45 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
         response.headers["Access-Control-Max-Age"] = "600"
+    elapsed = time.perf_counter() - started
+    operation = request.get(OPERATION) or "-"
+    fields = {
+        "request_id": request_id,
+        "method": request.method,
+        "path": request.path,
+        "operation": operation,
+        "status": response.status,
+        "duration_ms": round(elapsed * 1000, 1),
+    }
     access_log.info(
         "%s %s %s op=%s status=%s %.1fms",
         request_id,
         request.method,
         request.path,
-        request.get(OPERATION) or "-",
+        operation,
         response.status,
-        (time.perf_counter() - started) * 1000,
+        elapsed * 1000,
+        extra=fields,
     )
+    if request.path == "/graphql" and request.method in ("GET", "POST"):
+        outcome = request.get(OUTCOME) or ("ok" if response.status < 400 else "rejected")
+        METRICS.request(operation, outcome, elapsed)
+    if elapsed * 1000 >= settings.slow_request_ms:
+        log.warning(
+            "slow request %.1f ms: %s %s op=%s",
+            elapsed * 1000,
+            request.method,
+            request.path,
+            operation,
+            extra=fields,
+        )
     return response
 
 
 async def _start(app: web.Application) -> None:
     settings = app[SETTINGS]
     config.set_current(settings)
+    watch_slow_queries(settings.slow_query_ms)
     await db.init_db(settings.database_url, settings.db_pool_size)
     worker = MailWorker(settings)
     worker.start()
@@ -284,6 +349,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.router.add_route("GET", "/graphql", graphql)
     app.router.add_route("POST", "/graphql", graphql)
     app.router.add_route("GET", "/healthz", healthz)
+    app.router.add_route("GET", "/metrics", metrics)
     from app import exports, pages
 
     exports.add_routes(app)

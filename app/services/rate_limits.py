@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from app import config
 from app.errors import DomainError, ErrorCode
 from app.models import RateLimitHit
+from app.observability import METRICS
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,11 @@ async def exceeded(limit: Limit, subject: str) -> bool:
     if not config.current().rate_limits:
         return False
     since = datetime.now(UTC) - limit.window
-    return await RateLimitHit.filter(key=limit.key(subject), created_at__gte=since).count() >= (
-        limit.count
-    )
+    hits = await RateLimitHit.filter(key=limit.key(subject), created_at__gte=since).count()
+    if hits >= limit.count:
+        METRICS.rate_limited[limit.name] += 1
+        return True
+    return False
 
 
 async def record(limit: Limit, subject: str, times: int = 1) -> None:

@@ -1,0 +1,170 @@
+"""The `roster` command line and the server process, run as real subprocesses."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def roster(database_url: str, *args: str, stdin: str | None = None, **env: str):
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "PYTHONPATH": str(ROOT),
+        "SMTP_URL": "",
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+        cwd=ROOT,
+    )
+
+
+def test_help_everywhere(database_url):
+    for command in ([], ["outbox"], ["export"], ["create-user"], ["serve"], ["check"]):
+        result = roster(database_url, *command, "--help")
+        assert result.returncode == 0, result.stderr
+        assert "usage: roster" in result.stdout
+
+
+def test_bootstrap_a_fresh_install_without_mail(database_url):
+    email = f"boot-{uuid.uuid4().hex[:8]}@example.com"
+    created = roster(
+        database_url,
+        "create-user",
+        "--email",
+        email,
+        "--name",
+        "Boot Strap",
+        "--password-stdin",
+        stdin="a long enough passphrase\n",
+    )
+    assert created.returncode == 0, created.stderr
+    assert "email verified" in created.stdout
+    again = roster(
+        database_url,
+        "create-user",
+        "--email",
+        email,
+        "--name",
+        "Boot Strap",
+        "--password-stdin",
+        stdin="a long enough passphrase\n",
+    )
+    assert again.returncode == 1 and "has an account" in again.stderr
+    weak = roster(
+        database_url,
+        "create-user",
+        "--email",
+        "weak-" + email,
+        "--name",
+        "W",
+        "--password-stdin",
+        stdin="short\n",
+    )
+    assert weak.returncode == 1 and "WEAK_PASSWORD" in weak.stderr
+    slug = f"boot-{uuid.uuid4().hex[:8]}"
+    org = roster(database_url, "create-organization", "Boot Inc", "--owner", email, "--slug", slug)
+    assert org.returncode == 0, org.stderr
+    assert slug in org.stdout
+    missing = roster(database_url, "create-organization", "X", "--owner", "nobody@example.com")
+    assert missing.returncode == 1 and "no user" in missing.stderr
+
+
+def test_outbox_list_and_retry(database_url):
+    email = f"box-{uuid.uuid4().hex[:8]}@example.com"
+    assert (
+        roster(
+            database_url,
+            "create-user",
+            "--email",
+            email,
+            "--name",
+            "Box",
+            "--password-stdin",
+            stdin="a long enough passphrase\n",
+        ).returncode
+        == 0
+    )
+    listing = roster(database_url, "outbox", "list", "--limit", "5")
+    assert listing.returncode == 0
+    retry = roster(database_url, "outbox", "retry", "999999999")
+    assert retry.returncode == 0 and "0 mail(s)" in retry.stdout
+
+
+def test_check_reports_the_database(database_url):
+    good = roster(database_url, "check")
+    assert good.returncode == 0, good.stdout + good.stderr
+    assert "ok: the database answers" in good.stdout
+    bad = roster(f"postgres://nobody@127.0.0.1:{free_port()}/none", "check")
+    assert bad.returncode == 1
+    assert "FAIL" in bad.stdout
+
+
+def test_configuration_errors_are_clear(database_url):
+    result = roster("mysql://x", "migrate")
+    assert result.returncode == 2
+    assert "DATABASE_URL" in result.stderr and "Traceback" not in result.stderr
+
+
+def wait_healthy(port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("server did not become healthy")
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_starts_and_stops_cleanly_on_sigterm(database_url, workers):
+    port = free_port()
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "PYTHONPATH": str(ROOT),
+        "SMTP_URL": "",
+        "PORT": str(port),
+        "WORKERS": workers,
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "app", "serve"],
+        env=environment,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_healthy(port)
+        for _ in range(5):
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+                assert response.status == 200
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, output
+    assert output.count("stopped: mail worker drained") == int(workers), output
+    assert "Traceback" not in output
