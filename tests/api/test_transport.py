@@ -231,3 +231,24 @@ class TestCors:
     async def test_other_origin_gets_none(self, client):
         response = await post(client, {"query": ME}, headers={"Origin": "https://evil.example"})
         assert "Access-Control-Allow-Origin" not in response.headers
+
+
+async def test_repeated_operations_hit_the_parse_and_validation_caches(client):
+    from strawberry.extensions.parser_cache import _get_parse_cache
+    from strawberry.extensions.validation_cache import _get_validate_cache
+
+    from app.schema import CACHE_SIZE
+
+    query = "query Cached { me { id name } }"
+    await post(client, {"query": query})
+    parse_before = _get_parse_cache(CACHE_SIZE).cache_info()
+    validate_before = _get_validate_cache(CACHE_SIZE).cache_info()
+    for _ in range(5):
+        response = await post(client, {"query": query})
+        assert response.status == 200
+    parse_after = _get_parse_cache(CACHE_SIZE).cache_info()
+    validate_after = _get_validate_cache(CACHE_SIZE).cache_info()
+    assert parse_after.misses == parse_before.misses
+    assert validate_after.misses == validate_before.misses
+    assert parse_after.hits - parse_before.hits == 5
+    assert validate_after.hits - validate_before.hits == 5
