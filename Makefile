@@ -12,6 +12,7 @@ $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(PY) scripts/fetch_graphiql.py
 	touch $@
 
 $(TEST_STAMP): $(STAMP) requirements-test.lock

@@ -14,12 +14,11 @@ from typing import Any
 
 from aiohttp import web
 from graphql import GraphQLError, OperationDefinitionNode, parse
-from strawberry.http.ides import get_graphql_ide_html
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 from tortoise.functions import Count
 
-from app import config, db
+from app import config, db, graphiql
 from app.auth.viewer import authenticate
 from app.config import Settings
 from app.mail.worker import MailWorker
@@ -147,7 +146,7 @@ def _client_ip(request: web.Request) -> str | None:
 
 async def graphql(request: web.Request) -> web.StreamResponse:
     if _wants_ide(request):
-        return web.Response(text=get_graphql_ide_html(), content_type="text/html")
+        return web.Response(text=graphiql.page(), content_type="text/html")
     media = JSON
     try:
         media = _response_media_type(request.headers.get("Accept", ""))
@@ -354,6 +353,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
 
     exports.add_routes(app)
     pages.add_routes(app)
+    graphiql.add_routes(app)
     app.on_startup.append(_start)
     app.on_cleanup.append(_stop)
     return app

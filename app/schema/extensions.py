@@ -8,19 +8,40 @@ from collections.abc import Iterator
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, SchemaExtension
 
+from app.errors import DomainError
 from app.schema.errors import INTERNAL
 
 log = logging.getLogger("roster.graphql")
 
 
 def _is_expected(error: GraphQLError) -> bool:
-    """Errors meant for the client: syntax, validation, permission codes, bad variables."""
+    """Errors meant for the client: syntax, validation, permission codes, bad variables,
+    and domain errors raised while reading (a bad cursor, `first` over 100)."""
     original = error.original_error
-    if original is None:
+    if original is None or isinstance(original, DomainError):
         return True
     if isinstance(original, GraphQLError):
         return _is_expected(original)
     return bool(error.extensions and error.extensions.get("code"))
+
+
+def _with_code(error: GraphQLError) -> GraphQLError:
+    """A DomainError raised by a query field becomes a top-level error with its code."""
+    original = error.original_error
+    if isinstance(original, DomainError):
+        extensions = {"code": original.code.value}
+        if original.field:
+            extensions["field"] = original.field
+        return GraphQLError(
+            message=original.message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            original_error=None,
+            extensions=extensions,
+        )
+    return error
 
 
 class ErrorMasking(MaskErrors):
@@ -28,6 +49,9 @@ class ErrorMasking(MaskErrors):
 
     def __init__(self) -> None:
         super().__init__(should_mask_error=lambda e: not _is_expected(e))
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        return [_with_code(error) for error in super()._process_errors(errors)]
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         context = self.execution_context.context

@@ -252,3 +252,16 @@ async def test_repeated_operations_hit_the_parse_and_validation_caches(client):
     assert validate_after.misses == validate_before.misses
     assert parse_after.hits - parse_before.hits == 5
     assert validate_after.hits - validate_before.hits == 5
+
+
+async def test_bad_page_arguments_are_invalid_input_not_internal(client):
+    person = await sign_up(client)
+    for query in (
+        "{ organizations(first: 500) { totalCount } }",
+        '{ organizations(after: "not-a-cursor") { totalCount } }',
+    ):
+        response = await post(
+            client, {"query": query}, headers={"Authorization": f"Bearer {person.token}"}
+        )
+        body = await response.json()
+        assert top_codes(body) == ["INVALID_INPUT"], body

@@ -1,0 +1,23 @@
+"""GraphiQL works without internet: every asset comes from this server, intact."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+
+ASSET = re.compile(r'(?:src|href)="(/static/vendor/[^"]+)"\s+integrity="sha384-([^"]+)"')
+
+
+async def test_graphiql_loads_only_local_assets_with_matching_integrity(client):
+    response = await client.get("/graphql", headers={"Accept": "text/html"})
+    html = await response.text()
+    assert "unpkg.com" not in html and "https://" not in html.split("<script>")[0]
+    assets = ASSET.findall(html)
+    assert len(assets) == 7
+    for path, integrity in assets:
+        asset = await client.get(path)
+        assert asset.status == 200, path
+        digest = base64.b64encode(hashlib.sha384(await asset.read()).digest()).decode()
+        assert digest == integrity, path
+    assert "query MyOrganizations" in html
