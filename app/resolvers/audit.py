@@ -4,12 +4,20 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 
 from app.auth.roles import Permission, has_permission
+from app.errors import DomainError, ErrorCode
 from app.ids import from_global_id, pk_of
 from app.models import ApiKey, AuditEvent, User
 from app.schema.loaders import load_one
 from app.schema.pagination import Order, connection, paginate
+from app.services.validation import LIST_MAX
+
+
+def _client_error(error: DomainError) -> GraphQLError:
+    """A query argument the client got wrong: its code, not INTERNAL."""
+    return GraphQLError(error.message, extensions={"code": error.code.value, "field": error.field})
 
 
 async def organization_events(
@@ -27,7 +35,11 @@ async def organization_events(
 
     queryset = AuditEvent.filter(organization_id=org.pk)
     if actions is not None:
-        queryset = queryset.filter(action__in=[a[:64] for a in actions[:100]])
+        if len(actions) > LIST_MAX:
+            raise _client_error(
+                DomainError(ErrorCode.INVALID_INPUT, "Too many actions.", "actions")
+            )
+        queryset = queryset.filter(action__in=[a for a in actions if len(a) <= 64])
     if actor_id is not None:
         queryset = queryset.filter(actor_user_id=pk_of(actor_id, "User") or 0)
     if target_id is not None:
@@ -40,7 +52,10 @@ async def organization_events(
         queryset = queryset.filter(created_at__gte=since)
     if until is not None:
         queryset = queryset.filter(created_at__lt=until)
-    page = await paginate(queryset, Order((), descending=True), first=first, after=after)
+    try:
+        page = await paginate(queryset, Order((), descending=True), first=first, after=after)
+    except DomainError as error:  # a bad `first` or cursor
+        raise _client_error(error) from error
     return connection(page, AuditEventType.from_model, queryset.count)
 
 
