@@ -172,18 +172,21 @@ async def export(args: argparse.Namespace) -> int:
     if organization is None:
         print(f"roster: no organization {args.organization}", file=sys.stderr)
         return 1
-    output = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    output = open(args.output, "wb") if args.output else sys.stdout.buffer
     written = 0
+    name = {"members": "members", "audit": "audit-events"}[args.what]
     try:
-        async for chunk in exports.render(args.what, args.format, organization.id):
+        async for chunk in exports.render(name, args.format, organization.id):
             output.write(chunk)
-            written += chunk.count("\n")
+            written += chunk.count(b"\n")
             if args.output and sys.stderr.isatty():
                 print(f"\r{written:,} lines", end="", file=sys.stderr)
     finally:
         if args.output:
             output.close()
             print(f"\rwrote {written:,} lines to {args.output}", file=sys.stderr)
+        else:
+            output.flush()
     return 0
 
 

@@ -166,6 +166,16 @@ def _jsonl(records: list[dict[str, Any]]) -> bytes:
     ).encode()
 
 
+async def render(name: str, fmt: str, organization_id: int) -> AsyncIterator[bytes]:
+    """The export as chunks of bytes: the header row (CSV), then one chunk per batch."""
+    table, fields = EXPORTS[name], FIELDS[name]
+    if fmt == "csv":
+        yield _csv([], fields, header=True)
+    async for rows in batches(table, organization_id):
+        records = [table.to_record(row) for row in rows]
+        yield _csv(records, fields, False) if fmt == "csv" else _jsonl(records)
+
+
 def _refuse(status: int, message: str, code: str) -> web.Response:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return web.json_response(
@@ -201,13 +211,9 @@ async def export(request: web.Request) -> web.StreamResponse:
     )
     response.enable_chunked_encoding()
     await response.prepare(request)
-    table, fields = EXPORTS[name], FIELDS[name]
     try:
-        if fmt == "csv":
-            await response.write(_csv([], fields, header=True))
-        async for rows in batches(table, organization.id):
-            records = [table.to_record(row) for row in rows]
-            await response.write(_csv(records, fields, False) if fmt == "csv" else _jsonl(records))
+        async for chunk in render(name, fmt, organization.id):
+            await response.write(chunk)
     except (asyncio.CancelledError, ConnectionError):
         raise
     except Exception as exc:

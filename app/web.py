@@ -6,6 +6,7 @@ import asyncio
 import hmac
 import json
 import logging
+import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -331,6 +332,7 @@ async def _start(app: web.Application) -> None:
     worker = MailWorker(settings)
     worker.start()
     app[WORKER] = worker
+    log.info("ready: process %s accepts requests", os.getpid())
 
 
 async def _stop(app: web.Application) -> None:

@@ -155,16 +155,55 @@ def test_serve_starts_and_stops_cleanly_on_sigterm(database_url, workers):
         stderr=subprocess.STDOUT,
         text=True,
     )
+    lines = []
     try:
+        # Every worker process says when it is ready; SIGTERM before that is not a drain.
+        while sum("ready: process" in line for line in lines) < int(workers):
+            line = process.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
         wait_healthy(port)
         for _ in range(5):
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
                 assert response.status == 200
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
+        output = "".join(lines) + output
     finally:
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0, output
     assert output.count("stopped: mail worker drained") == int(workers), output
     assert "Traceback" not in output
+
+
+def test_export_members_and_audit(database_url, tmp_path):
+    email = f"exp-{uuid.uuid4().hex[:8]}@example.com"
+    roster(
+        database_url,
+        "create-user",
+        "--email",
+        email,
+        "--name",
+        "Ex, Porter",
+        "--password-stdin",
+        stdin="a long enough passphrase\n",
+    )
+    slug = f"exp-{uuid.uuid4().hex[:8]}"
+    assert (
+        roster(
+            database_url, "create-organization", "Exports", "--owner", email, "--slug", slug
+        ).returncode
+        == 0
+    )
+    members = roster(database_url, "export", "members", slug, "--format", "csv")
+    assert members.returncode == 0, members.stderr
+    header, row = members.stdout.splitlines()[:2]
+    assert header.startswith("id,") and '"Ex, Porter"' in row and "OWNER" in row
+    target = tmp_path / "audit.jsonl"
+    audit = roster(database_url, "export", "audit", slug, "--format", "jsonl", "-o", str(target))
+    assert audit.returncode == 0, audit.stderr
+    lines = target.read_text().splitlines()
+    assert len(lines) == 1 and '"organization.created"' in lines[0]
+    missing = roster(database_url, "export", "members", "no-such-org")
+    assert missing.returncode == 1 and "no organization" in missing.stderr
