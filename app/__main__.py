@@ -56,8 +56,6 @@ def serve(settings: Settings) -> int:
         return 0
     # Several processes accept on one shared socket; each runs its own mail
     # worker (the outbox is claimed with SKIP LOCKED, so mail goes out once).
-    if not settings.database_url.startswith("postgres"):
-        log.warning("WORKERS > 1 with SQLite: every process writes to one file; prefer PostgreSQL")
     sock = socket.create_server((settings.host, settings.port), reuse_port=False, backlog=1024)
     sock.set_inheritable(True)
     context = multiprocessing.get_context("fork")

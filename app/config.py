@@ -81,6 +81,10 @@ class Settings:
         database_url = env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
         if not database_url.startswith(("sqlite://", "postgres://", "postgresql://")):
             raise ConfigError("DATABASE_URL must start with sqlite:// or postgres://")
+        if workers > 1 and database_url.startswith("sqlite://"):
+            raise ConfigError(
+                "WORKERS > 1 needs PostgreSQL: SQLite has a single writer, so run one process"
+            )
         return cls(
             database_url=database_url,
             smtp=SmtpSettings.from_url(smtp_url) if smtp_url else None,

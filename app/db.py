@@ -39,6 +39,9 @@ def tortoise_config(database_url: str, pool_size: int = 10) -> dict[str, Any]:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         connection["credentials"].setdefault("journal_mode", "WAL")
+        # A second process (the CLI next to the server) waits for the lock
+        # instead of failing at once.
+        connection["credentials"].setdefault("busy_timeout", 5000)
     else:
         connection["credentials"].setdefault("minsize", 1)
         connection["credentials"].setdefault("maxsize", pool_size)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import BACKEND, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -136,7 +136,7 @@ def wait_healthy(port: int, timeout: float = 30) -> None:
     raise AssertionError("server did not become healthy")
 
 
-@pytest.mark.parametrize("workers", ["1", "2"])
+@pytest.mark.parametrize("workers", ["1", "2"] if BACKEND == "postgres" else ["1"])
 def test_serve_starts_and_stops_cleanly_on_sigterm(database_url, workers):
     port = free_port()
     environment = {
