@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import Private
 
+from app.auth.roles import Permission
 from app.ids import to_global_id
 from app.models import Project, ProjectAssignment
 from app.models.enums import ProjectRole
 from app.resolvers import projects as resolve
+from app.schema.errors import UserError
+from app.schema.invitations import ProjectAssignmentInput
 from app.schema.node import Node, register_node
+from app.schema.permissions import HasOrgPermission, guard, org_of_input
 
 if TYPE_CHECKING:
     from app.schema.members import MemberType
@@ -52,7 +57,7 @@ class ProjectAssignmentType(Node):
     id: strawberry.ID
     role: ProjectRole
     created_at: datetime
-    pk: Private[int]
+    pk: Private[int | None]
     project_id: Private[int]
     member_id: Private[int]
     organization_id: Private[int]
@@ -62,7 +67,11 @@ class ProjectAssignmentType(Node):
         cls, assignment: ProjectAssignment, organization_id: int
     ) -> ProjectAssignmentType:
         return cls(
-            id=strawberry.ID(to_global_id("ProjectAssignment", assignment.pk)),
+            id=(
+                strawberry.ID(to_global_id("ProjectAssignment", assignment.pk))
+                if assignment.pk is not None
+                else _planned_id(assignment)
+            ),
             role=ProjectRole(assignment.role),
             created_at=assignment.created_at,
             pk=assignment.pk,
@@ -92,3 +101,141 @@ class InvitationProjectAssignmentType:
 
 register_node("Project", resolve.project_node)
 register_node("ProjectAssignment", resolve.assignment_node)
+
+
+def _planned_id(assignment: ProjectAssignment) -> strawberry.ID:
+    """A dry run's not-yet-saved pair: an id that resolves to nothing."""
+    raw = f"PlannedProjectAssignment:{assignment.project_id}-{assignment.member_id}"
+    return strawberry.ID(base64.urlsafe_b64encode(raw.encode()).decode().rstrip("="))
+
+
+@strawberry.input
+class CreateProjectInput:
+    organization_id: strawberry.ID
+    name: str
+    slug: str | None = strawberry.field(
+        default=None, description="Unique in the organization; made from the name when absent."
+    )
+    is_default: bool = strawberry.field(
+        default=False, description="Default projects are offered to new members on invitation."
+    )
+
+
+@strawberry.input
+class UpdateProjectInput:
+    project_id: strawberry.ID
+    name: str | None = strawberry.UNSET
+    slug: str | None = strawberry.UNSET
+    is_default: bool | None = strawberry.UNSET
+
+
+@strawberry.input
+class DeleteProjectInput:
+    project_id: strawberry.ID
+
+
+@strawberry.input
+class AssignProjectsInput:
+    organization_id: strawberry.ID
+    member_ids: list[strawberry.ID]
+    assignments: list[ProjectAssignmentInput] = strawberry.field(
+        description="Each project at most once, with the role every listed member gets on it."
+    )
+    dry_run: bool = strawberry.field(
+        default=False, description="Run every check and return what would be set; write nothing."
+    )
+
+
+@strawberry.input
+class UpdateProjectAssignmentInput:
+    assignment_id: strawberry.ID
+    role: ProjectRole
+
+
+@strawberry.input
+class RemoveProjectAssignmentInput:
+    assignment_id: strawberry.ID
+
+
+@strawberry.type
+class ProjectPayload:
+    errors: list[UserError]
+    project: ProjectType | None = None
+
+
+@strawberry.type
+class DeleteProjectPayload:
+    errors: list[UserError]
+    ok: bool | None = None
+
+
+@strawberry.type
+class AssignProjectsPayload:
+    errors: list[UserError]
+    assignments: list[ProjectAssignmentType] | None = strawberry.field(
+        default=None,
+        description="One per member and project, as set (or, on a dry run, as it would be; "
+        "pairs not assigned yet carry a provisional id that resolves to nothing).",
+    )
+
+
+@strawberry.type
+class ProjectAssignmentPayload:
+    errors: list[UserError]
+    assignment: ProjectAssignmentType | None = None
+
+
+@strawberry.type
+class RemoveProjectAssignmentPayload:
+    errors: list[UserError]
+    ok: bool | None = None
+
+
+_org_input = org_of_input("Organization", "organization_id")
+_project_input = org_of_input("Project", "project_id")
+_assignment_input = org_of_input("ProjectAssignment", "assignment_id")
+_creator = guard(HasOrgPermission(Permission.CREATE_PROJECTS, _org_input))
+# Any active member passes; the service decides with the project role table.
+_project_manager = guard(HasOrgPermission(Permission.READ_ORGANIZATION, _project_input))
+_assignment_manager = guard(HasOrgPermission(Permission.READ_ORGANIZATION, _assignment_input))
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(extensions=guard(HasOrgPermission(Permission.CREATE_PROJECTS, _org_input)))
+    async def create_project(
+        self, info: strawberry.Info, input: CreateProjectInput
+    ) -> ProjectPayload:
+        return await resolve.create_project(info, input)
+
+    @strawberry.mutation(extensions=_project_manager)
+    async def update_project(
+        self, info: strawberry.Info, input: UpdateProjectInput
+    ) -> ProjectPayload:
+        return await resolve.update_project(info, input)
+
+    @strawberry.mutation(extensions=_project_manager)
+    async def delete_project(
+        self, info: strawberry.Info, input: DeleteProjectInput
+    ) -> DeleteProjectPayload:
+        return await resolve.delete_project(info, input)
+
+    @strawberry.mutation(
+        extensions=guard(HasOrgPermission(Permission.READ_ORGANIZATION, _org_input))
+    )
+    async def assign_projects(
+        self, info: strawberry.Info, input: AssignProjectsInput
+    ) -> AssignProjectsPayload:
+        return await resolve.assign_projects(info, input)
+
+    @strawberry.mutation(extensions=_assignment_manager)
+    async def update_project_assignment(
+        self, info: strawberry.Info, input: UpdateProjectAssignmentInput
+    ) -> ProjectAssignmentPayload:
+        return await resolve.update_project_assignment(info, input)
+
+    @strawberry.mutation(extensions=_assignment_manager)
+    async def remove_project_assignment(
+        self, info: strawberry.Info, input: RemoveProjectAssignmentInput
+    ) -> RemoveProjectAssignmentPayload:
+        return await resolve.remove_project_assignment(info, input)

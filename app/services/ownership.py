@@ -1,11 +1,41 @@
-"""Ownership transfer (confirmed from the owner's email)."""
+"""Ownership transfer, confirmed from the owner's email.
+
+The owner names an ACTIVE ADMIN or USER; a PENDING transfer is stored (its
+token only as a hash) and a link is mailed to the owner's address. Confirming
+with that link, signed in as the owner, makes the old owner ADMIN and the target
+OWNER in one transaction. There is one pending transfer per organization (a
+partial unique index); a new one replaces it and its link stops working.
+
+Every change locks the organization row first, so transfers, confirmations and
+member changes of one organization run one at a time: there is exactly one
+OWNER at every moment (the partial unique index `uq_members_one_owner` backs it).
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
-from app.models import Member, OwnershipTransfer
-from app.models.enums import TransferStatus
+from app import config
+from app.auth.tokens import hash_token, new_token
+from app.errors import DomainError, ErrorCode, not_found
+from app.mail.outbox import enqueue
+from app.models import Member, Organization, OwnershipTransfer, User
+from app.models.enums import MemberStatus, OrganizationRole, TransferStatus
+from app.services import audit
+from app.services.audit import Actor
+from app.services.organizations import locked
+from app.services.tx import atomic
+from app.services.validation import clean_token
+
+TRANSFER_TTL = timedelta(hours=72)
+ELIGIBLE_TARGET_ROLES = (OrganizationRole.ADMIN, OrganizationRole.USER)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 async def cancel_involving(member: Member) -> None:
@@ -14,3 +44,166 @@ async def cancel_involving(member: Member) -> None:
         Q(from_member_id=member.id) | Q(to_member_id=member.id),
         status=TransferStatus.PENDING,
     ).update(status=TransferStatus.CANCELLED, token_hash=None)
+
+
+async def _owner(organization_id: int) -> Member:
+    return await Member.get(organization_id=organization_id, role=OrganizationRole.OWNER)
+
+
+def check_target(owner: Member, target: Member, field: str) -> None:
+    if (
+        target.id == owner.id
+        or target.organization_id != owner.organization_id
+        or target.status != MemberStatus.ACTIVE
+        or target.role not in ELIGIBLE_TARGET_ROLES
+    ):
+        raise DomainError(
+            ErrorCode.TRANSFER_TARGET_INVALID,
+            "Ownership goes to an ACTIVE ADMIN or USER other than the owner.",
+            field,
+        )
+
+
+async def _pending(organization_id: int) -> OwnershipTransfer | None:
+    return await OwnershipTransfer.get_or_none(
+        organization_id=organization_id, status=TransferStatus.PENDING
+    )
+
+
+async def request_transfer(actor: Actor, member_id: int) -> OwnershipTransfer:
+    """Start a transfer to `member_id`, replacing any pending one."""
+    target = await Member.get_or_none(id=member_id)
+    if target is None:
+        raise not_found("Member", "memberId")
+    async with atomic():
+        organization = await locked(target.organization_id)
+        owner = await _owner(organization.id)
+        if actor.member_id is None or actor.member_id != owner.id:
+            raise DomainError(
+                ErrorCode.FORBIDDEN_ROLE, "Only the owner transfers ownership.", "memberId"
+            )
+        target = await Member.get(id=member_id)
+        check_target(owner, target, "memberId")
+        replaced = await _pending(organization.id)
+        if replaced is not None:
+            # Before the insert: the partial unique index allows one PENDING row.
+            replaced.status = TransferStatus.REPLACED
+            replaced.token_hash = None
+            await replaced.save(update_fields=["status", "token_hash"])
+        token = new_token()
+        transfer = await OwnershipTransfer.create(
+            organization_id=organization.id,
+            from_member_id=owner.id,
+            to_member_id=target.id,
+            token_hash=hash_token(token),
+            expires_at=_now() + TRANSFER_TTL,
+        )
+        owner_user = await User.get(id=owner.user_id)
+        await enqueue(
+            "ownership_confirm",
+            owner_user.email,
+            name=owner.name,
+            organization=organization.name,
+            target=target.name,
+            expires_at=transfer.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+            link=config.current().link("/ownership/confirm", token),
+        )
+        await audit.record(
+            actor,
+            "ownership.transfer_requested",
+            organization_id=organization.id,
+            target_type="OwnershipTransfer",
+            target_id=transfer.id,
+            data={
+                "fromMemberId": owner.id,
+                "toMemberId": target.id,
+                "expiresAt": transfer.expires_at.isoformat(),
+                "replacedTransferId": replaced.id if replaced else None,
+            },
+        )
+    return transfer
+
+
+def _invalid_link(message: str = "This transfer link is not valid.") -> DomainError:
+    return DomainError(ErrorCode.INVALID_TOKEN, message, "token")
+
+
+async def confirm_transfer(actor: Actor, token: str) -> Organization:
+    """The owner, signed in, confirms with the mailed token."""
+    token_hash = hash_token(clean_token(token))
+    found = await OwnershipTransfer.get_or_none(token_hash=token_hash)
+    if found is None:
+        raise _invalid_link()
+    try:
+        async with atomic():
+            organization = await locked(found.organization_id)
+            # Re-read under the lock: a concurrent request may have used or replaced it.
+            transfer = await OwnershipTransfer.get_or_none(
+                id=found.id, token_hash=token_hash, status=TransferStatus.PENDING
+            )
+            if transfer is None:
+                raise _invalid_link()
+            if transfer.expires_at <= _now():
+                raise _invalid_link("This transfer link has expired; start the transfer again.")
+            owner = await Member.get(id=transfer.from_member_id)
+            if owner.role != OrganizationRole.OWNER:
+                raise _invalid_link()
+            if actor.user_id != owner.user_id:
+                raise DomainError(
+                    ErrorCode.FORBIDDEN_ROLE,
+                    "Only the owner who started the transfer confirms it.",
+                    "token",
+                )
+            target = await Member.get(id=transfer.to_member_id)
+            check_target(owner, target, "token")
+            target_before = OrganizationRole(target.role).value
+            # Demote first: the partial unique index allows one OWNER row.
+            owner.set_role(OrganizationRole.ADMIN)
+            await owner.save(update_fields=["role", "role_rank"])
+            target.set_role(OrganizationRole.OWNER)
+            await target.save(update_fields=["role", "role_rank"])
+            transfer.status = TransferStatus.CONFIRMED
+            transfer.confirmed_at = _now()
+            transfer.token_hash = None
+            await transfer.save(update_fields=["status", "confirmed_at", "token_hash"])
+            await audit.record(
+                actor,
+                "ownership.transfer_confirmed",
+                organization_id=organization.id,
+                target_type="OwnershipTransfer",
+                target_id=transfer.id,
+                data={
+                    "fromMemberId": owner.id,
+                    "toMemberId": target.id,
+                    "toRoleBefore": target_before,
+                },
+            )
+    except IntegrityError as exc:  # the one-owner index: another change won the race
+        raise _invalid_link() from exc
+    return organization
+
+
+async def cancel_transfer(actor: Actor, organization_id: int) -> None:
+    async with atomic():
+        organization = await locked(organization_id)
+        owner = await _owner(organization.id)
+        if actor.member_id != owner.id:
+            raise DomainError(
+                ErrorCode.FORBIDDEN_ROLE, "Only the owner cancels a transfer.", "organizationId"
+            )
+        transfer = await _pending(organization.id)
+        if transfer is None:
+            raise DomainError(
+                ErrorCode.NOT_FOUND, "There is no pending ownership transfer.", "organizationId"
+            )
+        transfer.status = TransferStatus.CANCELLED
+        transfer.token_hash = None
+        await transfer.save(update_fields=["status", "token_hash"])
+        await audit.record(
+            actor,
+            "ownership.transfer_cancelled",
+            organization_id=organization.id,
+            target_type="OwnershipTransfer",
+            target_id=transfer.id,
+            data={"fromMemberId": transfer.from_member_id, "toMemberId": transfer.to_member_id},
+        )

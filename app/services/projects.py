@@ -1,0 +1,413 @@
+"""Projects and per-project roles.
+
+Who may manage a project (its settings and its assignments): the
+organization's OWNER and ADMINs (Permission.MANAGE_ORGANIZATION) and that
+project's OWNER and ADMIN members, for that project only. Nobody grants or
+changes a project role above their own on that project (`can_grant_project_role`),
+so a project ADMIN never grants, changes or removes the project OWNER role.
+Deleting a project takes an organization OWNER/ADMIN or the project's OWNER.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+
+from app.auth.roles import (
+    PROJECT_MANAGER_ROLES,
+    Permission,
+    can_grant_project_role,
+    has_permission,
+)
+from app.errors import DomainError, ErrorCode, not_found
+from app.models import Member, Project, ProjectAssignment
+from app.models.enums import MemberStatus, OrganizationRole, ProjectRole
+from app.services import audit
+from app.services.audit import Actor
+from app.services.organizations import locked
+from app.services.tx import atomic
+from app.services.validation import check_list_size, clean_name, clean_slug, slugify
+
+# memberIds × assignments in one assignProjects call.
+MAX_PAIRS = 1000
+
+Field = str | list[str]
+
+
+def _forbidden(message: str, field: Field) -> DomainError:
+    return DomainError(ErrorCode.FORBIDDEN_ROLE, message, field)
+
+
+@dataclass
+class Authority:
+    """What the actor may do to projects: their organization role and project roles."""
+
+    org_role: OrganizationRole | None
+    project_roles: dict[int, ProjectRole] = field(default_factory=dict)
+
+    @property
+    def org_manager(self) -> bool:
+        return has_permission(self.org_role, Permission.MANAGE_ORGANIZATION)
+
+    def check_manages(self, project_id: int, field: Field) -> None:
+        own = self.project_roles.get(project_id)
+        if not (self.org_manager or own in PROJECT_MANAGER_ROLES):
+            raise _forbidden("Only this project's OWNER or ADMIN manages it.", field)
+
+    def check_grant(self, project_id: int, role: ProjectRole | str, field: Field) -> None:
+        """May the actor grant `role` on the project, or change/remove an assignment with it?"""
+        self.check_manages(project_id, field)
+        if not can_grant_project_role(self.org_role, self.project_roles.get(project_id), role):
+            raise _forbidden(
+                f"You cannot grant or change the project role {ProjectRole(role).value}.", field
+            )
+
+    def check_deletes(self, project_id: int, field: Field) -> None:
+        if not (self.org_manager or self.project_roles.get(project_id) == ProjectRole.OWNER):
+            raise _forbidden("Only this project's OWNER deletes it.", field)
+
+
+async def authority(actor: Actor, project_ids: list[int]) -> Authority:
+    """The actor's standing on these projects (one query)."""
+    org_role = actor.access.role if actor.access else None
+    roles: dict[int, ProjectRole] = {}
+    if actor.member_id is not None and project_ids:
+        rows = await ProjectAssignment.filter(
+            member_id=actor.member_id, project_id__in=project_ids
+        ).values_list("project_id", "role")
+        roles = {project_id: ProjectRole(role) for project_id, role in rows}
+    return Authority(org_role, roles)
+
+
+def _project_slug(name: str) -> str:
+    slug = slugify(name)
+    return "project" if slug == "org" and "org" not in name.lower() else slug
+
+
+async def _free_slug(organization_id: int, base: str) -> str:
+    slug = base
+    while await Project.exists(organization_id=organization_id, slug=slug):
+        slug = f"{base}-{secrets.token_hex(3)}"
+    return slug
+
+
+def _slug_taken() -> DomainError:
+    return DomainError(ErrorCode.SLUG_TAKEN, "Another project here has this slug.", "slug")
+
+
+async def _locked_project(project_id: int) -> Project:
+    """The project, with its organization locked for this transaction."""
+    project = await Project.get_or_none(id=project_id)
+    if project is None:
+        raise not_found("Project", "projectId")
+    await locked(project.organization_id)
+    project = await Project.get_or_none(id=project_id)
+    if project is None:
+        raise not_found("Project", "projectId")
+    return project
+
+
+async def create_project(
+    actor: Actor,
+    organization_id: int,
+    name: str,
+    slug: str | None = None,
+    is_default: bool = False,
+) -> Project:
+    """The creator (a member, not an API key) becomes the project's OWNER."""
+    name = clean_name(name)
+    explicit = clean_slug(slug) if slug is not None else None
+    try:
+        async with atomic():
+            organization = await locked(organization_id)
+            if explicit is not None and await Project.exists(
+                organization_id=organization.id, slug=explicit
+            ):
+                raise _slug_taken()
+            chosen = explicit or await _free_slug(organization.id, _project_slug(name))
+            project = await Project.create(
+                organization_id=organization.id,
+                name=name,
+                slug=chosen,
+                is_default=is_default,
+                created_by_id=actor.member_id,
+            )
+            await audit.record(
+                actor,
+                "project.created",
+                organization_id=organization.id,
+                target_type="Project",
+                target_id=project.id,
+                data={"name": name, "slug": chosen, "isDefault": is_default},
+            )
+            if actor.member_id is not None:
+                assignment = await ProjectAssignment.create(
+                    project_id=project.id, member_id=actor.member_id, role=ProjectRole.OWNER
+                )
+                await _record_assignment(actor, "project.assignment_set", project, assignment)
+    except IntegrityError as exc:  # a concurrent project took the slug
+        raise _slug_taken() from exc
+    return project
+
+
+async def update_project(actor: Actor, project_id: int, changes: dict[str, Any]) -> Project:
+    """`changes` holds the given keys among name, slug, is_default."""
+    cleaned: dict[str, Any] = {}
+    if "name" in changes:
+        cleaned["name"] = clean_name(changes["name"] or "", "name")
+    if "slug" in changes:
+        cleaned["slug"] = clean_slug(changes["slug"] or "", "slug")
+    if "is_default" in changes:
+        if changes["is_default"] is None:
+            raise DomainError(ErrorCode.INVALID_INPUT, "Give true or false.", "isDefault")
+        cleaned["is_default"] = bool(changes["is_default"])
+    try:
+        async with atomic():
+            project = await _locked_project(project_id)
+            (await authority(actor, [project.id])).check_manages(project.id, "projectId")
+            changed = {k: v for k, v in cleaned.items() if getattr(project, k) != v}
+            if not changed:
+                return project
+            if "slug" in changed and await Project.exists(
+                organization_id=project.organization_id, slug=changed["slug"]
+            ):
+                raise _slug_taken()
+            before = {k: getattr(project, k) for k in changed}
+            for key, value in changed.items():
+                setattr(project, key, value)
+            await project.save(update_fields=list(changed))
+            await audit.record(
+                actor,
+                "project.updated",
+                organization_id=project.organization_id,
+                target_type="Project",
+                target_id=project.id,
+                data={"before": _camel(before), "after": _camel(changed)},
+            )
+    except IntegrityError as exc:
+        raise _slug_taken() from exc
+    return project
+
+
+def _camel(values: dict[str, Any]) -> dict[str, Any]:
+    return {"isDefault" if k == "is_default" else k: v for k, v in values.items()}
+
+
+async def delete_project(actor: Actor, project_id: int) -> None:
+    """Its assignments (and invitations' project assignments) go with it."""
+    async with atomic():
+        project = await _locked_project(project_id)
+        (await authority(actor, [project.id])).check_deletes(project.id, "projectId")
+        dropped = await ProjectAssignment.filter(project_id=project.id).count()
+        await audit.record(
+            actor,
+            "project.deleted",
+            organization_id=project.organization_id,
+            target_type="Project",
+            target_id=project.id,
+            data={"name": project.name, "slug": project.slug, "assignmentsDropped": dropped},
+        )
+        await project.delete()
+
+
+# Assignments -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssignmentSpec:
+    project_id: int
+    role: ProjectRole
+
+
+def check_assignable(member: Member, field: Field) -> None:
+    """Only ACTIVE members get new project roles."""
+    if member.status == MemberStatus.REMOVED:
+        raise DomainError(
+            ErrorCode.MEMBER_REMOVED, "Removed members cannot be assigned to projects.", field
+        )
+    if member.status != MemberStatus.ACTIVE:
+        raise DomainError(
+            ErrorCode.MEMBER_INACTIVE,
+            "Blocked members cannot be assigned to projects; unblock them first.",
+            field,
+        )
+
+
+async def _record_assignment(
+    actor: Actor,
+    action: str,
+    project: Project,
+    assignment: ProjectAssignment,
+    before: str | None = None,
+) -> None:
+    data: dict[str, Any] = {
+        "projectId": project.id,
+        "memberId": assignment.member_id,
+        "role": ProjectRole(assignment.role).value,
+    }
+    if before is not None:
+        data["before"] = before
+    await audit.record(
+        actor,
+        action,
+        organization_id=project.organization_id,
+        target_type="ProjectAssignment",
+        target_id=assignment.id,
+        data=data,
+    )
+
+
+async def _members_of(organization_id: int, member_ids: list[int | None]) -> list[Member]:
+    found = {
+        m.id: m
+        for m in await Member.filter(
+            organization_id=organization_id, id__in=[i for i in member_ids if i is not None]
+        )
+    }
+    members = []
+    for index, member_id in enumerate(member_ids):
+        member = found.get(member_id) if member_id is not None else None
+        if member is None:
+            raise DomainError(
+                ErrorCode.NOT_FOUND,
+                "No member with this id in this organization.",
+                ["memberIds", str(index)],
+            )
+        check_assignable(member, ["memberIds", str(index)])
+        members.append(member)
+    return members
+
+
+async def _projects_of(organization_id: int, specs: list[AssignmentSpec | None]) -> list[Project]:
+    wanted = [s.project_id for s in specs if s is not None]
+    found = {p.id: p for p in await Project.filter(organization_id=organization_id, id__in=wanted)}
+    projects, seen = [], set()
+    for index, spec in enumerate(specs):
+        project = found.get(spec.project_id) if spec is not None else None
+        where = ["assignments", str(index), "projectId"]
+        if project is None:
+            raise DomainError(ErrorCode.NOT_FOUND, "No project with this id here.", where)
+        if project.id in seen:
+            raise DomainError(ErrorCode.INVALID_INPUT, "Each project at most once.", where)
+        seen.add(project.id)
+        projects.append(project)
+    return projects
+
+
+async def assign_projects(
+    actor: Actor,
+    organization_id: int,
+    member_ids: list[int | None],
+    specs: list[AssignmentSpec | None],
+    dry_run: bool = False,
+) -> list[ProjectAssignment]:
+    """Set each listed project's role for each listed member (None = an unknown id).
+
+    Returns one assignment per (member, project) pair, as it is set or, on a dry
+    run, as it would be set: the same checks run and nothing is written (pairs
+    not assigned yet come back unsaved, with no primary key).
+    """
+    check_list_size(member_ids, "memberIds")
+    check_list_size(specs, "assignments")
+    if not member_ids or not specs:
+        raise DomainError(
+            ErrorCode.INVALID_INPUT,
+            "Name at least one member and one project.",
+            "memberIds" if not member_ids else "assignments",
+        )
+    member_ids = list(dict.fromkeys(member_ids))
+    if len(member_ids) * len(specs) > MAX_PAIRS:
+        raise DomainError(
+            ErrorCode.INVALID_INPUT, f"At most {MAX_PAIRS} member-project pairs.", "memberIds"
+        )
+    async with atomic():
+        organization = await locked(organization_id)
+        members = await _members_of(organization.id, member_ids)
+        projects = await _projects_of(organization.id, specs)
+        power = await authority(actor, [p.id for p in projects])
+        existing = {
+            (a.project_id, a.member_id): a
+            for a in await ProjectAssignment.filter(
+                project_id__in=[p.id for p in projects], member_id__in=[m.id for m in members]
+            )
+        }
+        # (project, the row as it will be, its role before: None = new, "" = unchanged)
+        plan: list[tuple[Project, ProjectAssignment, str | None]] = []
+        for member in members:
+            for index, (project, spec) in enumerate(zip(projects, specs, strict=True)):
+                assert spec is not None  # _projects_of refused unknown ones
+                where = ["assignments", str(index), "role"]
+                power.check_grant(project.id, spec.role, where)
+                row = existing.get((project.id, member.id))
+                if row is None:
+                    row = ProjectAssignment(
+                        project_id=project.id,
+                        member_id=member.id,
+                        role=spec.role,
+                        created_at=datetime.now(UTC),
+                    )
+                    plan.append((project, row, None))
+                elif row.role != spec.role:
+                    power.check_grant(project.id, row.role, where)
+                    before = ProjectRole(row.role).value
+                    row.role = spec.role
+                    plan.append((project, row, before))
+                else:
+                    plan.append((project, row, ""))
+        if not dry_run:
+            for project, row, before in plan:
+                if before is None:
+                    await row.save()
+                    await _record_assignment(actor, "project.assignment_set", project, row)
+                elif before:
+                    await row.save(update_fields=["role"])
+                    await _record_assignment(
+                        actor, "project.assignment_changed", project, row, before=before
+                    )
+    return [row for _, row, _ in plan]
+
+
+async def _locked_assignment(assignment_id: int) -> tuple[Project, ProjectAssignment, Member]:
+    assignment = await ProjectAssignment.get_or_none(id=assignment_id)
+    if assignment is None:
+        raise not_found("Project assignment", "assignmentId")
+    project = await _locked_project(assignment.project_id)
+    assignment = await ProjectAssignment.get_or_none(id=assignment_id)
+    if assignment is None:
+        raise not_found("Project assignment", "assignmentId")
+    return project, assignment, await Member.get(id=assignment.member_id)
+
+
+async def update_assignment(
+    actor: Actor, assignment_id: int, role: ProjectRole
+) -> ProjectAssignment:
+    async with atomic():
+        project, assignment, member = await _locked_assignment(assignment_id)
+        power = await authority(actor, [project.id])
+        power.check_grant(project.id, assignment.role, "assignmentId")
+        power.check_grant(project.id, role, "role")
+        check_assignable(member, "assignmentId")
+        if assignment.role == role:
+            return assignment
+        before = ProjectRole(assignment.role).value
+        assignment.role = role
+        await assignment.save(update_fields=["role"])
+        await _record_assignment(
+            actor, "project.assignment_changed", project, assignment, before=before
+        )
+    return assignment
+
+
+async def remove_assignment(actor: Actor, assignment_id: int) -> None:
+    """Allowed for blocked members too: their inert assignments can be cleaned up."""
+    async with atomic():
+        project, assignment, _ = await _locked_assignment(assignment_id)
+        (await authority(actor, [project.id])).check_grant(
+            project.id, assignment.role, "assignmentId"
+        )
+        await _record_assignment(actor, "project.assignment_removed", project, assignment)
+        await assignment.delete()
