@@ -116,6 +116,46 @@ async def _expire_stale(organization_id: int, email: str) -> None:
     ).update(status=InvitationStatus.EXPIRED)
 
 
+async def _check_invitable(
+    organization: Organization,
+    email: str,
+    username: str | None,
+    except_invitation: int | None = None,
+) -> None:
+    """What a new (or reopened) PENDING invitation needs: a free address, username and seat.
+
+    Call with the organization locked. Stale pending rows of the address are stored
+    EXPIRED first, so the one-pending-per-address index lets the new one in.
+    """
+    check_domain_allowed(organization, email)
+    if await Member.filter(
+        organization_id=organization.id,
+        email=email,
+        status__in=[MemberStatus.ACTIVE, MemberStatus.BLOCKED],
+    ).exists():
+        raise DomainError(ErrorCode.ALREADY_MEMBER, "This person is a member.", "email")
+    await _expire_stale(organization.id, email)
+    if await Invitation.filter(
+        organization_id=organization.id, email=email, status=InvitationStatus.PENDING
+    ).exists():
+        raise DomainError(
+            ErrorCode.ALREADY_INVITED, "This email has a pending invitation.", "email"
+        )
+    if username and await username_taken(
+        organization.id, username, except_invitation=except_invitation
+    ):
+        raise DomainError(ErrorCode.USERNAME_TAKEN, "This username is taken.", "username")
+    await ensure_seat(organization)
+
+
+async def _reopen(organization: Organization, invitation: Invitation) -> None:
+    """An expired invitation becomes PENDING again: it takes a seat, so it is checked."""
+    await _check_invitable(
+        organization, invitation.email, invitation.username, except_invitation=invitation.id
+    )
+    invitation.status = InvitationStatus.PENDING
+
+
 async def _send(invitation: Invitation, organization: Organization, actor: Actor) -> None:
     """A fresh token and mail; older links stop working."""
     token = new_token()
@@ -130,6 +170,7 @@ async def _send(invitation: Invitation, organization: Organization, actor: Actor
         inviter=inviter.name if inviter else organization.name,
         role=invitation.role,
         expires_at=invitation.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
+        message=message or "",
         message_block=f"\n{message}\n" if message else "",
         link=config.current().link("/invitations/accept", token),
     )
@@ -150,7 +191,6 @@ async def invite(actor: Actor, organization_id: int, request: InviteRequest) -> 
         ttl = organization.invitation_ttl_days
         if request.expires_in_days is not None:
             ttl = clean_days(request.expires_in_days, "expiresInDays")
-        check_domain_allowed(organization, email)
         specs = await _check_projects(organization.id, request.project_assignments or [])
         if request.add_to_default_projects:
             chosen = {s.project_id for s in specs}
@@ -158,22 +198,7 @@ async def invite(actor: Actor, organization_id: int, request: InviteRequest) -> 
                 organization_id=organization.id, is_default=True
             ).values_list("id", flat=True)
             specs += [AssignmentSpec(pid, ProjectRole.USE) for pid in defaults if pid not in chosen]
-        if await Member.filter(
-            organization_id=organization.id,
-            email=email,
-            status__in=[MemberStatus.ACTIVE, MemberStatus.BLOCKED],
-        ).exists():
-            raise DomainError(ErrorCode.ALREADY_MEMBER, "This person is a member.", "email")
-        await _expire_stale(organization.id, email)
-        if await Invitation.filter(
-            organization_id=organization.id, email=email, status=InvitationStatus.PENDING
-        ).exists():
-            raise DomainError(
-                ErrorCode.ALREADY_INVITED, "This email has a pending invitation.", "email"
-            )
-        if username and await username_taken(organization.id, username):
-            raise DomainError(ErrorCode.USERNAME_TAKEN, "This username is taken.", "username")
-        await ensure_seat(organization)
+        await _check_invitable(organization, email, username)
         await rate_limits.check_and_record(rate_limits.INVITATIONS, str(organization.id))
         try:
             invitation = await Invitation.create(
@@ -219,7 +244,9 @@ async def _locked_invitation(invitation_id: int) -> tuple[Organization, Invitati
     if invitation is None:
         raise not_found("Invitation", "invitationId")
     organization = await locked(invitation.organization_id)
-    invitation = await Invitation.get(id=invitation_id)
+    invitation = await Invitation.get_or_none(id=invitation_id)  # it may be gone meanwhile
+    if invitation is None:
+        raise not_found("Invitation", "invitationId")
     return organization, invitation
 
 
@@ -241,26 +268,7 @@ async def resend(actor: Actor, invitation_id: int) -> Invitation:
         update = []
         if status == InvitationStatus.EXPIRED:
             # It takes a seat again, with a fresh lifetime.
-            if invitation.status == InvitationStatus.PENDING:
-                invitation.status = InvitationStatus.EXPIRED
-                await invitation.save(update_fields=["status"])
-            if await Invitation.filter(
-                organization_id=organization.id,
-                email=invitation.email,
-                status=InvitationStatus.PENDING,
-                expires_at__gt=_now(),
-            ).exists():
-                raise DomainError(
-                    ErrorCode.ALREADY_INVITED, "This email has a pending invitation.", "email"
-                )
-            if await Member.filter(
-                organization_id=organization.id,
-                email=invitation.email,
-                status__in=[MemberStatus.ACTIVE, MemberStatus.BLOCKED],
-            ).exists():
-                raise DomainError(ErrorCode.ALREADY_MEMBER, "This person is a member.", "email")
-            await ensure_seat(organization)
-            invitation.status = InvitationStatus.PENDING
+            await _reopen(organization, invitation)
             invitation.expires_at = _now() + timedelta(days=organization.invitation_ttl_days)
             update = ["status", "expires_at"]
         await rate_limits.check_and_record(rate_limits.INVITATIONS, str(organization.id))
@@ -314,6 +322,7 @@ async def delete(actor: Actor, invitation_id: int) -> None:
                 "Only expired, revoked or declined invitations can be deleted.",
                 "invitationId",
             )
+        check_role_grantable(actor, OrganizationRole(invitation.role))
         await audit.record(
             actor,
             "invitation.deleted",
@@ -330,15 +339,14 @@ async def extend(actor: Actor, invitation_id: int, days: int) -> Invitation:
     async with atomic():
         organization, invitation = await _locked_invitation(invitation_id)
         status = effective_status(invitation)
-        if status not in (InvitationStatus.PENDING, InvitationStatus.EXPIRED) or (
-            invitation.status != InvitationStatus.PENDING
-        ):
+        if status not in (InvitationStatus.PENDING, InvitationStatus.EXPIRED):
             raise _not_pending(status)
+        check_role_grantable(actor, OrganizationRole(invitation.role))
         if status == InvitationStatus.EXPIRED:
-            await ensure_seat(organization)
+            await _reopen(organization, invitation)
         before = invitation.expires_at
         invitation.expires_at = max(_now(), before) + timedelta(days=days)
-        await invitation.save(update_fields=["expires_at"])
+        await invitation.save(update_fields=["status", "expires_at"])
         await audit.record(
             actor,
             "invitation.extended",
@@ -412,14 +420,20 @@ async def pending_by_token(token: str) -> Invitation:
     return invitation
 
 
-async def accept(invitation_id: int, user: User, ip: str | None) -> Member:
+async def accept(
+    invitation_id: int, user: User, ip: str | None, token_hash: str | None = None
+) -> Member:
     """Join by invitation (inside the caller's transaction or a new one).
 
     The invitation already holds a seat, so accepting never fails for seats.
+    With `token_hash`, the token must still be the invitation's (a resend may
+    have replaced it since it was looked up).
     """
     async with atomic():
         organization, invitation = await _locked_invitation(invitation_id)
-        if invitation.status != InvitationStatus.PENDING:
+        if invitation.status != InvitationStatus.PENDING or (
+            token_hash is not None and invitation.token_hash != token_hash
+        ):
             raise DomainError(
                 ErrorCode.INVALID_TOKEN, "This invitation link is not valid.", "token"
             )
@@ -490,14 +504,17 @@ def _viewer(user: User):
 
 async def accept_by_token(token: str, user: User, ip: str | None) -> Member:
     invitation = await pending_by_token(token)
-    return await accept(invitation.id, user, ip)
+    return await accept(invitation.id, user, ip, token_hash=invitation.token_hash)
 
 
 async def decline(token: str, ip: str | None) -> None:
-    invitation = await pending_by_token(token)
+    found = await pending_by_token(token)
     async with atomic():
-        organization, invitation = await _locked_invitation(invitation.id)
-        if effective_status(invitation) != InvitationStatus.PENDING:
+        organization, invitation = await _locked_invitation(found.id)
+        if (
+            effective_status(invitation) != InvitationStatus.PENDING
+            or invitation.token_hash != found.token_hash
+        ):
             raise DomainError(
                 ErrorCode.INVALID_TOKEN, "This invitation link is not valid.", "token"
             )
