@@ -15,8 +15,9 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) scripts/fetch_graphiql.py
 	touch $@
 
-$(TEST_STAMP): $(STAMP) requirements-test.lock
+$(TEST_STAMP): $(STAMP) requirements-test.lock scripts/install_browser.sh
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-test.lock
+	scripts/install_browser.sh
 	touch $@
 
 run: $(STAMP)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,27 +24,30 @@ class Context:
     execution_started: bool = False
     # Loaders are created lazily per request by app.schema.loaders.
     loaders: dict[str, Any] = field(default_factory=dict)
-    _access: dict[int, OrgAccess] | None = None
+    _access: asyncio.Future[dict[int, OrgAccess]] | None = None
 
     async def accesses(self) -> dict[int, OrgAccess]:
-        """Organization id → the viewer's access: ACTIVE memberships, or the API key's org."""
+        """Organization id → the viewer's access: ACTIVE memberships, or the API key's org.
+
+        Loaded once per request; concurrent resolvers share the one query.
+        """
         if self._access is None:
-            if self.viewer.api_key is not None:
-                key = self.viewer.api_key
-                self._access = {
-                    key.organization_id: OrgAccess(key.organization_id, OrganizationRole(key.role))
-                }
-            elif self.viewer.user is not None:
-                rows = await Member.filter(
-                    user_id=self.viewer.user.id, status=MemberStatus.ACTIVE
-                ).values_list("id", "organization_id", "role")
-                self._access = {
-                    org_id: OrgAccess(org_id, OrganizationRole(role), member_id)
-                    for member_id, org_id, role in rows
-                }
-            else:
-                self._access = {}
-        return self._access
+            self._access = asyncio.ensure_future(self._load_accesses())
+        return await asyncio.shield(self._access)
+
+    async def _load_accesses(self) -> dict[int, OrgAccess]:
+        if self.viewer.api_key is not None:
+            key = self.viewer.api_key
+            return {key.organization_id: OrgAccess(key.organization_id, OrganizationRole(key.role))}
+        if self.viewer.user is None:
+            return {}
+        rows = await Member.filter(
+            user_id=self.viewer.user.id, status=MemberStatus.ACTIVE
+        ).values_list("id", "organization_id", "role")
+        return {
+            org_id: OrgAccess(org_id, OrganizationRole(role), member_id)
+            for member_id, org_id, role in rows
+        }
 
     async def access(self, organization_id: int | None) -> OrgAccess | None:
         if organization_id is None:

@@ -472,7 +472,8 @@ async def accept(
         invitation.accepted_at = _now()
         invitation.token_hash = None
         await invitation.save(update_fields=["status", "accepted_at", "token_hash"])
-        if user.email_verified_at is None:
+        newly_verified = user.email_verified_at is None
+        if newly_verified:
             # Holding the mailed token proves the address.
             user.email_verified_at = _now()
             await user.save(update_fields=["email_verified_at"])
@@ -493,6 +494,10 @@ async def accept(
             target_id=member.id,
             data={"role": member.role, "via": "invitation", "projects": len(specs)},
         )
+        if newly_verified:
+            from app.services import domains  # domains build on invitations' seats
+
+            await domains.auto_join(user, ip=ip)
     return member
 
 

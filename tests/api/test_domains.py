@@ -11,6 +11,7 @@ from app.ids import pk_of
 from app.models import AuditEvent, Domain, Member, User
 from app.services.domains import public_email_domains
 from tests.support.api import (
+    ACCEPT,
     INVITE,
     PASSWORD,
     SIGN_UP,
@@ -278,6 +279,25 @@ async def test_sign_up_with_an_invitation_also_auto_joins(client, mailbox):
     joined = {
         m["organization"]["id"]: m["role"] for m in await memberships(client, payload["token"])
     }
+    assert joined == {domain_org.id: "USER", inviting.id: "USER"}
+
+
+async def test_accepting_an_invitation_unverified_also_auto_joins(client, mailbox):
+    """An existing, unverified account: accepting proves the address, so auto-join runs."""
+    domain_org = await create_org(client, name="Domain Org")
+    await verified_domain(client, mailbox, domain_org, autoJoin=True)
+    inviting = await create_org(client, name="Inviting Org")
+    person = await sign_up(client, email="late@acme-corp.com")
+    assert await memberships(client, person.token) == []
+    await mutate(
+        client,
+        INVITE,
+        {"input": {"organizationId": inviting.id, "email": person.email}},
+        inviting.owner.token,
+    )
+    mail = (await mailbox.wait_for(person.email, count=2))[-1]
+    await mutate(client, ACCEPT, {"token": mail.token}, person.token)
+    joined = {m["organization"]["id"]: m["role"] for m in await memberships(client, person.token)}
     assert joined == {domain_org.id: "USER", inviting.id: "USER"}
 
 
