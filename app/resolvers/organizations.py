@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import strawberry
+from graphql import GraphQLError
 from tortoise.expressions import Q
 
 from app.auth.roles import Permission, has_permission
@@ -11,7 +12,7 @@ from app.errors import not_found
 from app.ids import pk_of
 from app.models import Invitation, Member, Organization
 from app.models.enums import InvitationStatus, MemberStatus, OrganizationRole
-from app.schema.errors import mutate
+from app.schema.errors import FORBIDDEN, mutate
 from app.schema.loaders import load_one
 from app.schema.pagination import Order, connection, paginate
 from app.services import organizations as service
@@ -92,7 +93,7 @@ async def members(
     if not privileged:
         wanted &= {MemberStatus.ACTIVE}
     queryset = Member.filter(organization_id=org.pk, status__in=[s.value for s in wanted])
-    if roles:
+    if roles is not None:  # an empty list matches nobody, as for statuses
         queryset = queryset.filter(role__in=[r.value for r in roles])
     term = _search_term(search)
     if term:
@@ -101,6 +102,12 @@ async def members(
             match |= Q(email__icontains=term)
         queryset = queryset.filter(match)
     field = order_by.field.value if order_by else "NAME"
+    if field == "EMAIL" and not privileged:
+        # Cursors carry the sort values, and the order itself tells about the addresses.
+        raise GraphQLError(
+            "Ordering by email needs a role that may read emails.",
+            extensions={"code": FORBIDDEN},
+        )
     descending = bool(order_by) and order_by.direction.value == "DESC"
     page = await paginate(
         queryset,

@@ -222,8 +222,11 @@ async def unblock(actor: Actor, member_id: int) -> Member:
     return member
 
 
-async def _end_membership(actor: Actor, member: Member, organization: Organization, action: str):
-    """REMOVED at once: access ends, assignments go, a notice is mailed."""
+async def _end_membership(
+    actor: Actor, member: Member, organization: Organization, action: str, *, notify: bool
+) -> None:
+    """REMOVED at once: access ends, assignments go; a removed member is mailed a notice
+    (`notify`), one who leaves knows already."""
     from app.services import ownership
 
     dropped = await ProjectAssignment.filter(member_id=member.id).delete()
@@ -240,7 +243,10 @@ async def _end_membership(actor: Actor, member: Member, organization: Organizati
         target_id=member.id,
         data={"role": member.role, "assignmentsDropped": dropped},
     )
-    await enqueue("member_removed", member.email, name=member.name, organization=organization.name)
+    if notify:
+        await enqueue(
+            "member_removed", member.email, name=member.name, organization=organization.name
+        )
 
 
 async def remove(actor: Actor, member_id: int) -> Member:
@@ -248,7 +254,7 @@ async def remove(actor: Actor, member_id: int) -> Member:
         organization, member = await _locked_member(member_id)
         await _guard_action(actor, member)
         await check_admin_remains(member)
-        await _end_membership(actor, member, organization, "member.removed")
+        await _end_membership(actor, member, organization, "member.removed", notify=True)
     return member
 
 
@@ -262,12 +268,14 @@ async def leave(actor: Actor, organization_id: int, user: User) -> None:
             raise not_found("Organization", "organizationId")
         check_not_owner(member)
         await check_admin_remains(member)
-        await _end_membership(actor, member, organization, "member.left")
+        await _end_membership(actor, member, organization, "member.left", notify=False)
 
 
 async def send_password_reset(actor: Actor, member_id: int) -> None:
     member = await _load(member_id)
     check_not_removed(member)
+    if actor.member_id != member.id:
+        check_can_manage(actor, member.role)
     user = await User.get(id=member.user_id)
     await rate_limits.check_and_record(rate_limits.ACCOUNT_MAIL, user.email)
     async with atomic():

@@ -152,7 +152,11 @@ async def update_organization(
 
 
 async def delete_organization(actor: Actor, organization_id: int, confirm_name: str) -> None:
-    """Deletes the organization and everything in it (its audit trail included)."""
+    """Deletes the organization and everything in it (its audit trail included).
+
+    The deletion itself is recorded outside the organization (organization_id
+    null), so that it survives the cascade.
+    """
     async with atomic():
         organization = await locked(organization_id)
         if confirm_name != organization.name:
@@ -162,3 +166,11 @@ async def delete_organization(actor: Actor, organization_id: int, confirm_name: 
                 "confirmName",
             )
         await organization.delete()
+        await audit.record(
+            actor,
+            "organization.deleted",
+            organization_id=None,
+            target_type="Organization",
+            target_id=organization_id,
+            data={"name": organization.name, "slug": organization.slug},
+        )
