@@ -4,10 +4,9 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 import strawberry
-from graphql import GraphQLError
 
 from app.auth.roles import Permission, has_permission
-from app.errors import DomainError, not_found
+from app.errors import not_found
 from app.ids import pk_of
 from app.models import InvitationProjectAssignment, Member, Project, ProjectAssignment
 from app.models.enums import MemberStatus
@@ -37,12 +36,7 @@ async def organization_projects(
     queryset = Project.filter(organization_id=org.pk)
     if search and search.strip():
         queryset = queryset.filter(name__icontains=search.strip()[:NAME_MAX])
-    try:
-        page = await paginate(queryset, Order(("name",)), first=first, after=after)
-    except DomainError as error:  # a bad `first` or cursor: the client's error, not INTERNAL
-        raise GraphQLError(
-            error.message, extensions={"code": error.code.value, "field": error.field}
-        ) from None
+    page = await paginate(queryset, Order(("name",)), first=first, after=after)
     return connection(page, ProjectType.from_model, queryset.count)
 
 

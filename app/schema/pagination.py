@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 from tortoise.expressions import Q
-from tortoise.fields import DatetimeField
+from tortoise.fields import BigIntField, DatetimeField, IntField, SmallIntField
 from tortoise.queryset import QuerySet
 
 from app.errors import DomainError, ErrorCode
@@ -94,7 +94,10 @@ def decode_cursor(cursor: str, queryset: QuerySet, columns: Sequence[str], field
                 value = datetime.fromisoformat(value)
             except ValueError as exc:
                 raise _bad_cursor(field) from exc
-        elif not isinstance(value, str | int) or isinstance(value, bool):
+        elif isinstance(model_field, IntField | SmallIntField | BigIntField):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise _bad_cursor(field)
+        elif not isinstance(value, str):
             raise _bad_cursor(field)
         decoded.append(value)
     return decoded
