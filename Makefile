@@ -47,5 +47,8 @@ schema: $(STAMP)
 migration: $(STAMP)
 	$(PY) scripts/build_initial_migration.py
 
+bench: $(STAMP)
+	bench/run --db all
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
