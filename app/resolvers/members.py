@@ -7,7 +7,7 @@ import strawberry
 from app.auth.roles import Permission, has_permission
 from app.errors import DomainError, not_found
 from app.ids import pk_of
-from app.models import Member, Organization, User
+from app.models import Member, Organization, ProjectAssignment, User
 from app.models.enums import MemberStatus
 from app.schema.errors import UserError, mutate
 from app.schema.loaders import load_one
@@ -29,7 +29,7 @@ def _is_self(info: strawberry.Info, user_id: int) -> bool:
 
 async def member_email(info: strawberry.Info, member: MemberType) -> str | None:
     if (
-        member.email_known_visible
+        member.email_visible
         or _is_self(info, member.user_id)
         or await _privileged(info, member.organization_id)
     ):
@@ -42,11 +42,76 @@ async def member_user(info: strawberry.Info, member: MemberType) -> Any:
 
     user = await load_one(info, User, member.user_id)
     visible = (
-        member.email_known_visible
+        member.email_visible
         or _is_self(info, member.user_id)
         or await _privileged(info, member.organization_id)
     )
     return UserType.from_model(user, email_visible=visible)
+
+
+USER_COLUMNS = ("id", "name", "email", "email_verified_at", "created_at")
+ASSIGNMENT_COLUMNS = (
+    "id",
+    "role",
+    "created_at",
+    "member_id",
+    "project_id",
+    "project__name",
+    "project__slug",
+    "project__is_default",
+    "project__created_at",
+)
+
+
+def _selected(selections: list, path: tuple[str, ...]) -> set[str]:
+    """Names of the fields selected at `path` below `selections` (fragments included)."""
+    names: set[str] = set()
+    for selection in selections:
+        if not hasattr(selection, "name"):  # inline fragment
+            names |= _selected(selection.selections, path)
+        elif not path:
+            names.add(selection.name)
+        elif selection.name == path[0]:
+            names |= _selected(selection.selections, path[1:])
+        elif selection.name not in ("edges", "nodes", "node", "pageInfo", "totalCount"):
+            names |= _selected(getattr(selection, "selections", []), path)  # fragment spread
+    return names
+
+
+def selected_member_fields(info: strawberry.Info) -> set[str]:
+    """What the query asks of each member in a connection field."""
+    top = info.selected_fields[0].selections
+    return _selected(top, ("edges", "node")) | _selected(top, ("nodes",))
+
+
+async def preload(info: strawberry.Info, members: list[MemberType], privileged: bool) -> None:
+    """Fetch in bulk what the selection needs of a page of members (two queries at most),
+    so that `user` and `projectAssignments { project }` resolve synchronously."""
+    from app.schema.accounts import UserType
+    from app.schema.projects import ProjectAssignmentType
+
+    if not members:
+        return
+    wanted = selected_member_fields(info)
+    ids = [m.pk for m in members]
+    if "user" in wanted:
+        rows = await User.filter(id__in=[m.user_id for m in members]).values(*USER_COLUMNS)
+        users = {row["id"]: row for row in rows}
+        for member in members:
+            visible = privileged or _is_self(info, member.user_id)
+            member.preloaded_user = UserType.from_row(users[member.user_id], visible)
+    if "projectAssignments" in wanted:
+        grouped: dict[int, list] = {pk: [] for pk in ids}
+        rows = (
+            await ProjectAssignment.filter(member_id__in=ids)
+            .order_by("id")
+            .values(*ASSIGNMENT_COLUMNS)
+        )
+        organization_id = members[0].organization_id
+        for row in rows:
+            grouped[row["member_id"]].append(ProjectAssignmentType.from_row(row, organization_id))
+        for member in members:
+            member.preloaded_assignments = grouped[member.pk]
 
 
 async def member_organization(info: strawberry.Info, member: MemberType) -> Any:

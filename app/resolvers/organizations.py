@@ -12,6 +12,7 @@ from app.errors import not_found
 from app.ids import pk_of
 from app.models import Invitation, Member, Organization
 from app.models.enums import InvitationStatus, MemberStatus, OrganizationRole
+from app.resolvers.members import preload
 from app.schema.errors import FORBIDDEN, mutate
 from app.schema.loaders import load_one
 from app.schema.pagination import Order, connection, paginate
@@ -118,9 +119,14 @@ async def members(
         before=before,
         offset=offset,
     )
-    return connection(
-        page, lambda m: MemberType.from_model(m, email_visible=privileged), queryset.count
-    )
+    viewer = info.context.viewer.user
+    nodes = {}
+    for row in page.rows:
+        node = MemberType.from_model(row)
+        node.email_visible = privileged or (viewer is not None and viewer.id == row.user_id)
+        nodes[row.pk] = node
+    await preload(info, list(nodes.values()), privileged)
+    return connection(page, lambda row: nodes[row.pk], queryset.count)
 
 
 INVITATION_ORDER = {

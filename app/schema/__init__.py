@@ -10,6 +10,7 @@ from strawberry.extensions.query_depth_limiter import QueryDepthLimiter
 from strawberry.tools import merge_types
 
 from app.schema import accounts
+from app.schema.execution import FastLeafExecutionContext, mark_fast_fields
 from app.schema.extensions import ErrorMasking, ExecutionStarted
 from app.schema.node import Node, resolve_node
 
@@ -67,6 +68,7 @@ class RosterSchema(strawberry.Schema):
 
 
 schema = RosterSchema(
+    execution_context_class=FastLeafExecutionContext,
     query=Query,
     mutation=Mutation,
     extensions=[
@@ -78,3 +80,4 @@ schema = RosterSchema(
         ErrorMasking,
     ],
 )
+mark_fast_fields(schema._schema)

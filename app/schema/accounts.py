@@ -44,12 +44,29 @@ class UserType(Node):
             email_known_visible=email_visible,
         )
 
+    @classmethod
+    def from_row(cls, row: dict, email_visible: bool = False) -> UserType:
+        """From a `values()` row with id, name, email, email_verified_at, created_at."""
+        from app.ids import to_global_id
+
+        return cls(
+            id=strawberry.ID(to_global_id("User", row["id"])),
+            name=row["name"],
+            email_verified=row["email_verified_at"] is not None,
+            created_at=row["created_at"],
+            pk=row["id"],
+            raw_email=row["email"],
+            email_known_visible=email_visible,
+        )
+
     @strawberry.field(
         description="Personal data: the person themself and ADMIN+ of an organization "
         "they belong to or are invited to; null for anyone else."
     )
-    async def email(self, info: strawberry.Info) -> str | None:
-        return await resolve.user_email(info, self)
+    def email(self, info: strawberry.Info) -> str | None:
+        if self.email_known_visible:
+            return self.raw_email
+        return resolve.user_email(info, self)  # awaited by the executor
 
     @strawberry.field(description="The viewer's ACTIVE memberships; only on `me`, else empty.")
     async def memberships(

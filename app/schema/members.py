@@ -15,6 +15,7 @@ from app.models.enums import MemberStatus, OrganizationRole
 from app.resolvers import members as resolve
 from app.schema.accounts import UserType
 from app.schema.errors import UserError
+from app.schema.execution import KNOWN_NULL, PRELOADED
 from app.schema.node import Node, register_node
 from app.schema.permissions import HasOrgPermission, IsUser, guard, org_of_input
 
@@ -42,7 +43,13 @@ class MemberType(Node):
     user_id: Private[int]
     invited_by_id: Private[int | None]
     raw_email: Private[str]
-    email_known_visible: Private[bool] = False
+    # Whether the viewer may read the email, when the path that built this
+    # object already knows (None: work it out when asked).
+    email_visible: Private[bool | None] = None
+    # Filled by list resolvers that fetched them in bulk; fields then resolve
+    # synchronously instead of scheduling a DataLoader call each.
+    preloaded_user: Private[UserType | None] = None
+    preloaded_assignments: Private[list | None] = None
 
     @classmethod
     def from_model(cls, member: Member, email_visible: bool = False) -> MemberType:
@@ -61,14 +68,24 @@ class MemberType(Node):
             user_id=member.user_id,
             invited_by_id=member.invited_by_id,
             raw_email=member.email,
-            email_known_visible=email_visible,
+            email_visible=email_visible or None,
         )
 
-    @strawberry.field(description="ADMIN+ or the member themself; null for anyone else.")
+    @property
+    def known_email(self) -> object:
+        """The answer of `email` when visibility is already known (see PRELOADED)."""
+        if self.email_visible is None:
+            return None
+        return self.raw_email if self.email_visible else KNOWN_NULL
+
+    @strawberry.field(
+        description="ADMIN+ or the member themself; null for anyone else.",
+        metadata={PRELOADED: "known_email"},
+    )
     async def email(self, info: strawberry.Info) -> str | None:
         return await resolve.member_email(info, self)
 
-    @strawberry.field
+    @strawberry.field(metadata={PRELOADED: "preloaded_user"})
     async def user(self, info: strawberry.Info) -> UserType:
         return await resolve.member_user(info, self)
 
@@ -80,7 +97,7 @@ class MemberType(Node):
     async def invited_by(self, info: strawberry.Info) -> MemberType | None:
         return await resolve.member_invited_by(info, self)
 
-    @strawberry.field
+    @strawberry.field(metadata={PRELOADED: "preloaded_assignments"})
     async def project_assignments(self, info: strawberry.Info) -> list[AssignmentT]:
         from app.resolvers import projects
 

@@ -15,6 +15,7 @@ from app.models import Project, ProjectAssignment
 from app.models.enums import ProjectRole
 from app.resolvers import projects as resolve
 from app.schema.errors import UserError
+from app.schema.execution import PRELOADED
 from app.schema.invitations import ProjectAssignmentInput
 from app.schema.node import Node, register_node
 from app.schema.permissions import HasOrgPermission, guard, org_of_input
@@ -61,6 +62,8 @@ class ProjectAssignmentType(Node):
     project_id: Private[int]
     member_id: Private[int]
     organization_id: Private[int]
+    # Set by list resolvers that joined the project in: resolves synchronously.
+    preloaded_project: Private[ProjectType | None] = None
 
     @classmethod
     def from_model(
@@ -80,7 +83,29 @@ class ProjectAssignmentType(Node):
             organization_id=organization_id,
         )
 
-    @strawberry.field
+    @classmethod
+    def from_row(cls, row: dict, organization_id: int) -> ProjectAssignmentType:
+        """From a `values()` row of the assignment joined with its project (`project__*`)."""
+        return cls(
+            id=strawberry.ID(to_global_id("ProjectAssignment", row["id"])),
+            role=ProjectRole(row["role"]),
+            created_at=row["created_at"],
+            pk=row["id"],
+            project_id=row["project_id"],
+            member_id=row["member_id"],
+            organization_id=organization_id,
+            preloaded_project=ProjectType(
+                id=strawberry.ID(to_global_id("Project", row["project_id"])),
+                name=row["project__name"],
+                slug=row["project__slug"],
+                is_default=row["project__is_default"],
+                created_at=row["project__created_at"],
+                pk=row["project_id"],
+                organization_id=organization_id,
+            ),
+        )
+
+    @strawberry.field(metadata={PRELOADED: "preloaded_project"})
     async def project(self, info: strawberry.Info) -> ProjectType:
         return await resolve.assignment_project(info, self)
 
