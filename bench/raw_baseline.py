@@ -20,6 +20,9 @@ aiosqlite. `check` posts the same request to both servers and compares the bytes
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
+import signal
 import base64
 import hashlib
 import json
@@ -252,6 +255,7 @@ def main() -> int:
     serve = commands.add_parser("serve")
     serve.add_argument("--database-url", required=True)
     serve.add_argument("--port", type=int, default=18081)
+    serve.add_argument("--workers", type=int, default=1, help="processes sharing the port")
     checker = commands.add_parser("check")
     checker.add_argument("--roster", default="http://127.0.0.1:18080/graphql")
     checker.add_argument("--raw", default="http://127.0.0.1:18081/graphql")
@@ -261,14 +265,30 @@ def main() -> int:
     args = parser.parse_args()
     if args.command == "check":
         return check(args.roster, args.raw, args.seed)
-    web.run_app(
-        make_app(args.database_url),
-        host="127.0.0.1",  # loopback only
-        port=args.port,
-        access_log=None,
-        print=None,
-        shutdown_timeout=5,
-    )
+
+    def run() -> None:
+        web.run_app(
+            make_app(args.database_url),
+            host="127.0.0.1",  # loopback only
+            port=args.port,
+            access_log=None,
+            print=None,
+            shutdown_timeout=5,
+            reuse_port=args.workers > 1,
+        )
+
+    if args.workers == 1:
+        run()
+        return 0
+    # The same process model as Roster's WORKERS: N processes on one port.
+    children = [
+        multiprocessing.get_context("fork").Process(target=run) for _ in range(args.workers)
+    ]
+    for child in children:
+        child.start()
+    signal.signal(signal.SIGTERM, lambda *_: [os.kill(c.pid, signal.SIGTERM) for c in children])
+    for child in children:
+        child.join()
     return 0
 
 
