@@ -20,12 +20,12 @@ aiosqlite. `check` posts the same request to both servers and compares the bytes
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-import os
-import signal
 import base64
 import hashlib
 import json
+import multiprocessing
+import os
+import signal
 import sys
 import urllib.request
 from datetime import datetime
