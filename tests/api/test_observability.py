@@ -87,8 +87,13 @@ class TestSlowWarnings:
 
 def test_json_log_lines_carry_extras():
     record = logging.makeLogRecord(
-        {"name": "roster.access", "levelname": "INFO", "msg": "hello %s", "args": ("x",),
-         "request_id": "abc"}
+        {
+            "name": "roster.access",
+            "levelname": "INFO",
+            "msg": "hello %s",
+            "args": ("x",),
+            "request_id": "abc",
+        }
     )
     line = json.loads(JsonFormatter().format(record))
     assert line["message"] == "hello x"
