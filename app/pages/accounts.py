@@ -5,7 +5,6 @@ from __future__ import annotations
 from aiohttp import web
 
 from app.errors import DomainError, ErrorCode
-from app.models import EmailToken
 from app.models.enums import EmailTokenPurpose
 from app.pages.render import Field, client_ip, form, page, render, state, status_of, text_of
 from app.services import accounts
@@ -13,14 +12,6 @@ from app.services import accounts
 RESET_PATH = "/password/reset"
 VERIFY_PATH = "/email/verify"
 PASSWORD_HINT = "10 to 256 characters; not a common password and not your email address."
-
-
-async def _usable(token: str, purpose: EmailTokenPurpose) -> EmailToken | None:
-    """The unused, unexpired token row (read only), or None."""
-    try:
-        return await accounts._use_token(token, purpose)
-    except DomainError:
-        return None
 
 
 def _invalid(what: str, again: str) -> web.Response:
@@ -79,7 +70,7 @@ def _reset_form(token: str, email: str, error: DomainError | None = None) -> web
 
 async def reset_show(request: web.Request) -> web.Response:
     token = request.query.get("token", "")
-    row = await _usable(token, EmailTokenPurpose.RESET_PASSWORD)
+    row = await accounts.usable_token(token, EmailTokenPurpose.RESET_PASSWORD)
     if row is None:
         return _reset_invalid()
     return _reset_form(token, row.user.email)
@@ -88,7 +79,7 @@ async def reset_show(request: web.Request) -> web.Response:
 async def reset_submit(request: web.Request) -> web.Response:
     data = await request.post()
     token = text_of(data, "token")
-    row = await _usable(token, EmailTokenPurpose.RESET_PASSWORD)
+    row = await accounts.usable_token(token, EmailTokenPurpose.RESET_PASSWORD)
     if row is None:
         return _reset_invalid()
     password = text_of(data, "password")
@@ -114,7 +105,7 @@ async def reset_submit(request: web.Request) -> web.Response:
 async def verify_show(request: web.Request) -> web.Response:
     """Only a button: mail scanners fetch links, so verifying waits for the POST."""
     token = request.query.get("token", "")
-    row = await _usable(token, EmailTokenPurpose.VERIFY_EMAIL)
+    row = await accounts.usable_token(token, EmailTokenPurpose.VERIFY_EMAIL)
     if row is None:
         return _verify_invalid()
     body = render(

@@ -144,6 +144,14 @@ async def _use_token(token: str, purpose: EmailTokenPurpose) -> EmailToken:
     return row
 
 
+async def usable_token(token: str, purpose: EmailTokenPurpose) -> EmailToken | None:
+    """The unused, unexpired token's row (read only, for showing a page), or None."""
+    try:
+        return await _use_token(token, purpose)
+    except DomainError:
+        return None
+
+
 async def verify_email(token: str, ip: str | None = None) -> User:
     from app.services import domains
 
