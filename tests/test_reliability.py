@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import aiohttp
@@ -18,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def start_server(database_url: str, port: int, workers: int, smtp: str = "") -> subprocess.Popen:
+    """`python -m app serve` as a real process; its output is drained into `process.lines`
+    by a thread (an undrained pipe fills up and blocks the server's logging)."""
     environment = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -35,14 +38,29 @@ def start_server(database_url: str, port: int, workers: int, smtp: str = "") -> 
         stderr=subprocess.STDOUT,
         text=True,
     )
+    process.lines = []
+    threading.Thread(target=lambda: process.lines.extend(process.stdout), daemon=True).start()
+    return process
 
 
-async def wait_ready(process: subprocess.Popen, workers: int) -> None:
-    ready = 0
-    while ready < workers:
-        line = await asyncio.to_thread(process.stdout.readline)
-        assert line, "server exited before it was ready"
-        ready += "ready: process" in line
+async def wait_ready(process: subprocess.Popen, workers: int, timeout: float = 60) -> None:
+    for _ in range(int(timeout * 20)):
+        if sum("ready: process" in line for line in process.lines) >= workers:
+            return
+        assert process.poll() is None, "server exited before it was ready:\n" + output_of(process)
+        await asyncio.sleep(0.05)
+    raise AssertionError("server not ready:\n" + output_of(process))
+
+
+def output_of(process: subprocess.Popen) -> str:
+    return "".join(process.lines)
+
+
+async def finish(process: subprocess.Popen, timeout: float = 30) -> str:
+    """Wait for the process to end; its whole output."""
+    await asyncio.to_thread(process.wait, timeout)
+    await asyncio.sleep(0.1)  # let the drain thread read the last lines
+    return output_of(process)
 
 
 async def sign_up(session: aiohttp.ClientSession, port: int, email: str) -> int:
@@ -62,7 +80,7 @@ async def test_two_processes_deliver_every_mail_exactly_once(client, mailbox, da
     port = free_port()
     if database_url.startswith("sqlite"):
         process = start_server(database_url, port, workers=2)
-        output, _ = await asyncio.to_thread(process.communicate, None, 30)
+        output = await finish(process)
         assert process.returncode == 2
         assert "WORKERS > 1 needs PostgreSQL" in output
         return
@@ -81,7 +99,7 @@ async def test_two_processes_deliver_every_mail_exactly_once(client, mailbox, da
         assert sorted(to for mail in mailbox.mails for to in mail.to) == sorted(emails)
     finally:
         process.send_signal(signal.SIGTERM)
-        output, _ = await asyncio.to_thread(process.communicate, None, 30)
+        output = await finish(process)
         assert "Traceback" not in output, output[-5000:]
 
 
@@ -98,7 +116,7 @@ async def test_sigkill_mid_run_leaves_no_half_written_change(client, database_ur
         ]
         await asyncio.sleep(0.3)
         process.send_signal(signal.SIGKILL)
-        await asyncio.to_thread(process.communicate, None, 30)
+        await finish(process)
         await asyncio.gather(*tasks, return_exceptions=True)
     users = await User.filter(email__startswith="kill").values_list("id", "email")
     assert users, "the server should have finished some sign-ups before it died"
