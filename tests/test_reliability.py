@@ -30,7 +30,7 @@ def start_server(database_url: str, port: int, workers: int, smtp: str = "") -> 
         "WORKERS": str(workers),
         "RATE_LIMITS": "off",
     }
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, "-m", "app", "serve"],
         env=environment,
         cwd=ROOT,
@@ -39,7 +39,13 @@ def start_server(database_url: str, port: int, workers: int, smtp: str = "") -> 
         text=True,
     )
     process.lines = []
-    threading.Thread(target=lambda: process.lines.extend(process.stdout), daemon=True).start()
+
+    def drain() -> None:
+        with process.stdout:
+            process.lines.extend(process.stdout)
+
+    process.drain = threading.Thread(target=drain, daemon=True)
+    process.drain.start()
     return process
 
 
@@ -59,7 +65,7 @@ def output_of(process: subprocess.Popen) -> str:
 async def finish(process: subprocess.Popen, timeout: float = 30) -> str:
     """Wait for the process to end; its whole output."""
     await asyncio.to_thread(process.wait, timeout)
-    await asyncio.sleep(0.1)  # let the drain thread read the last lines
+    await asyncio.to_thread(process.drain.join, timeout)
     return output_of(process)
 
 
