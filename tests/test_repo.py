@@ -30,11 +30,13 @@ def test_contract_names_exist():
         "enum InvitationOrderField",
         "type MemberConnection",
         "type InvitationEdge",
-        "invitationByToken(token: String!): InvitationPreview",
         "statuses: [MemberStatus!] = [ACTIVE, BLOCKED]",
         "pendingOwnershipTransfer: OwnershipTransfer",
     ):
         assert name in sdl, name
+    by_token = schema._schema.query_type.fields["invitationByToken"]
+    assert str(by_token.type) == "InvitationPreview"
+    assert str(by_token.args["token"].type) == "String!"
 
 
 async def test_migrations_match_the_models():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
 from strawberry.extensions.max_aliases import MaxAliasesLimiter
@@ -34,8 +36,15 @@ class SecurityRules(AddValidationRules):
 
 @strawberry.type
 class NodeQuery:
-    @strawberry.field(description="Any object the viewer may see, by its global id.")
-    async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
+    @strawberry.field(
+        description="Any object the viewer may see, by its global id; null for unknown or "
+        "invisible ids."
+    )
+    async def node(
+        self,
+        info: strawberry.Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")],
+    ) -> Node | None:
         return await resolve_node(info, id)
 
 
@@ -60,6 +69,16 @@ def _domains() -> tuple[list[type], list[type]]:
 _queries, _mutations = _domains()
 Query = merge_types("Query", (NodeQuery, *_queries))
 Mutation = merge_types("Mutation", tuple(_mutations))
+# merge_types takes no description; set it on the merged definitions.
+Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]
+    "Reads, for the signed-in user or API key (`Authorization: Bearer <token>`). Anonymous "
+    "callers may use `invitationByToken`; other fields answer them null or UNAUTHENTICATED."
+)
+Mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
+    "Changes. Each takes one `input` and returns a payload whose `errors` list the rule "
+    "violations (nothing is written then); missing sign-in or role are top-level errors "
+    "UNAUTHENTICATED and FORBIDDEN."
+)
 
 
 class RosterSchema(strawberry.Schema):

@@ -10,7 +10,7 @@ from strawberry import Private
 
 from app.models import User
 from app.resolvers import accounts as resolve
-from app.schema.errors import UserError
+from app.schema.errors import INPUT, UserError, errors_field, object_field, ok_field
 from app.schema.node import Node, register_node
 from app.schema.permissions import IsUser, guard
 
@@ -21,10 +21,14 @@ if TYPE_CHECKING:
 
 @strawberry.type(name="User", description="A person with an account.")
 class UserType(Node):
-    id: strawberry.ID
-    name: str
-    email_verified: bool
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(description="Opaque global id.")
+    name: str = strawberry.field(
+        description="The name the person gave; readable by everyone who can reach the user."
+    )
+    email_verified: bool = strawberry.field(
+        description="The person proved the address (verification link or invitation token)."
+    )
+    created_at: datetime = strawberry.field(description="When the account was created.")
     pk: Private[int]
     raw_email: Private[str]
     # Set when the path that led here already proves the viewer may read the email.
@@ -87,73 +91,88 @@ class UserType(Node):
 register_node("User", resolve.user_node)
 
 
-@strawberry.input
+@strawberry.input(description="A new account.")
 class SignUpInput:
-    email: str
-    password: str
-    name: str
-    invitation_token: str | None = None
+    email: str = strawberry.field(
+        description="The login; must be unused (EMAIL_TAKEN) and valid (INVALID_EMAIL). With "
+        "`invitationToken` it must equal the invitation's email (INVITATION_EMAIL_MISMATCH)."
+    )
+    password: str = strawberry.field(
+        description="10 to 256 characters, not a common password, not the email (WEAK_PASSWORD)."
+    )
+    name: str = strawberry.field(description="1 to 200 characters after trimming.")
+    invitation_token: str | None = strawberry.field(
+        default=None,
+        description="A PENDING invitation's token: the account is created verified and joins "
+        "the organization at once, without a verification mail.",
+    )
 
 
-@strawberry.input
+@strawberry.input(description="Credentials.")
 class LogInInput:
-    email: str
-    password: str
+    email: str = strawberry.field(description="The account's email.")
+    password: str = strawberry.field(description="The account's password.")
 
 
-@strawberry.input
+@strawberry.input(description="An emailed verification token.")
 class VerifyEmailInput:
-    token: str
+    token: str = strawberry.field(description="The `token` of the link mailed at sign-up.")
 
 
-@strawberry.input
+@strawberry.input(description="Who asks for a reset link.")
 class RequestPasswordResetInput:
-    email: str
+    email: str = strawberry.field(description="An account's email; unknown addresses get no mail.")
 
 
-@strawberry.input
+@strawberry.input(description="A new password, with the mailed proof.")
 class ResetPasswordInput:
-    token: str
-    password: str
+    token: str = strawberry.field(description="The `token` of the mailed reset link.")
+    password: str = strawberry.field(
+        description="10 to 256 characters, not a common password, not the email (WEAK_PASSWORD)."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of `signUp`.")
 class SignUpPayload:
-    errors: list[UserError]
-    user: UserType | None = None
-    token: str | None = None
-    member: Annotated[MemberType, strawberry.lazy("app.schema.members")] | None = None
+    errors: list[UserError] = errors_field()
+    user: UserType | None = object_field("The new user.")
+    token: str | None = object_field("A session token for `Authorization: Bearer`.")
+    member: Annotated[MemberType, strawberry.lazy("app.schema.members")] | None = object_field(
+        "The membership created from `invitationToken`; null without one."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of `logIn`.")
 class LogInPayload:
-    errors: list[UserError]
-    user: UserType | None = None
-    token: str | None = None
+    errors: list[UserError] = errors_field()
+    user: UserType | None = object_field("The signed-in user.")
+    token: str | None = object_field(
+        "A session token for `Authorization: Bearer`; it ends after 30 days unused."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="The result of `logOut`.")
 class LogOutPayload:
-    errors: list[UserError]
-    ok: bool | None = None
+    errors: list[UserError] = errors_field()
+    ok: bool | None = ok_field()
 
 
-@strawberry.type
+@strawberry.type(description="The result of `verifyEmail`.")
 class VerifyEmailPayload:
-    errors: list[UserError]
-    user: UserType | None = None
+    errors: list[UserError] = errors_field()
+    user: UserType | None = object_field("The user, now verified.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of `requestPasswordReset`.")
 class RequestPasswordResetPayload:
-    errors: list[UserError]
-    ok: bool | None = None
+    errors: list[UserError] = errors_field()
+    ok: bool | None = ok_field()
 
 
-@strawberry.type
+@strawberry.type(description="The result of `resetPassword`.")
 class ResetPasswordPayload:
-    errors: list[UserError]
-    ok: bool | None = None
+    errors: list[UserError] = errors_field()
+    ok: bool | None = ok_field()
 
 
 @strawberry.type
@@ -166,32 +185,57 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation
-    async def sign_up(self, info: strawberry.Info, input: SignUpInput) -> SignUpPayload:
+    @strawberry.mutation(
+        description="Create an account and sign in. Without `invitationToken`, mails a "
+        "verification link. Anyone may call. Codes: INVALID_INPUT, INVALID_EMAIL, "
+        "WEAK_PASSWORD, EMAIL_TAKEN, RATE_LIMITED, and with a token INVALID_TOKEN, "
+        "INVITATION_EXPIRED, INVITATION_EMAIL_MISMATCH."
+    )
+    async def sign_up(
+        self, info: strawberry.Info, input: Annotated[SignUpInput, INPUT]
+    ) -> SignUpPayload:
         return await resolve.sign_up(info, input)
 
-    @strawberry.mutation
-    async def log_in(self, info: strawberry.Info, input: LogInInput) -> LogInPayload:
+    @strawberry.mutation(
+        description="Sign in with email and password; returns a session token. Codes: "
+        "INVALID_CREDENTIALS, RATE_LIMITED (repeated failures for one email)."
+    )
+    async def log_in(
+        self, info: strawberry.Info, input: Annotated[LogInInput, INPUT]
+    ) -> LogInPayload:
         return await resolve.log_in(info, input)
 
-    @strawberry.mutation(extensions=guard(IsUser()))
+    @strawberry.mutation(
+        description="End the session whose token made this request. Signed-in users only "
+        "(UNAUTHENTICATED; FORBIDDEN for API keys).",
+        extensions=guard(IsUser()),
+    )
     async def log_out(self, info: strawberry.Info) -> LogOutPayload:
         return await resolve.log_out(info)
 
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="Mark the email verified with the mailed token; also joins organizations "
+        "that verified the domain with auto-join. Anyone may call. Codes: INVALID_TOKEN."
+    )
     async def verify_email(
-        self, info: strawberry.Info, input: VerifyEmailInput
+        self, info: strawberry.Info, input: Annotated[VerifyEmailInput, INPUT]
     ) -> VerifyEmailPayload:
         return await resolve.verify_email(info, input)
 
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="Mail a password-reset link if the address has an account; the answer is "
+        "the same either way. Anyone may call. Codes: RATE_LIMITED."
+    )
     async def request_password_reset(
-        self, info: strawberry.Info, input: RequestPasswordResetInput
+        self, info: strawberry.Info, input: Annotated[RequestPasswordResetInput, INPUT]
     ) -> RequestPasswordResetPayload:
         return await resolve.request_password_reset(info, input)
 
-    @strawberry.mutation
+    @strawberry.mutation(
+        description="Set a new password with the mailed token; every session of the user ends. "
+        "Anyone may call. Codes: INVALID_TOKEN, WEAK_PASSWORD."
+    )
     async def reset_password(
-        self, info: strawberry.Info, input: ResetPasswordInput
+        self, info: strawberry.Info, input: Annotated[ResetPasswordInput, INPUT]
     ) -> ResetPasswordPayload:
         return await resolve.reset_password(info, input)

@@ -16,14 +16,24 @@ from app.schema.node import Node, register_node
 from app.schema.scalars import JSON
 
 
-@strawberry.type(name="AuditEvent")
+@strawberry.type(
+    name="AuditEvent",
+    description="One recorded change, written in the same transaction as the change. Visible "
+    "to the organization's OWNER and ADMINs.",
+)
 class AuditEventType(Node):
-    id: strawberry.ID
-    action: str
-    target_type: str
-    data: JSON
-    ip: str | None
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(description="Opaque global id.")
+    action: str = strawberry.field(
+        description='What happened, as `<object>.<verb>`, e.g. "member.removed".'
+    )
+    target_type: str = strawberry.field(
+        description='The type of the object it happened to, e.g. "Member".'
+    )
+    data: JSON = strawberry.field(description="Details of the change, depending on the action.")
+    ip: str | None = strawberry.field(
+        description="The client address of the request; null when unknown."
+    )
+    created_at: datetime = strawberry.field(description="When it happened.")
     pk: Private[int]
     organization_id: Private[int | None]
     actor_user_id: Private[int | None]
@@ -46,17 +56,22 @@ class AuditEventType(Node):
             raw_target_id=event.target_id,
         )
 
-    @strawberry.field
+    @strawberry.field(
+        description="The global id of the object it happened to; null when there is none."
+    )
     def target_id(self) -> strawberry.ID | None:
         if self.raw_target_id is None:
             return None
         return strawberry.ID(to_global_id(self.target_type, self.raw_target_id))
 
-    @strawberry.field
+    @strawberry.field(
+        description="The user who made the change; null for an API key, the system, or a user "
+        "no longer visible."
+    )
     async def actor(self, info: strawberry.Info) -> UserType | None:
         return await resolve.actor(info, self)
 
-    @strawberry.field
+    @strawberry.field(description="The API key that made the change; null otherwise.")
     async def actor_api_key(self, info: strawberry.Info) -> ApiKeyType | None:
         return await resolve.actor_api_key(info, self)
 

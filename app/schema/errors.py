@@ -15,18 +15,46 @@ FORBIDDEN = "FORBIDDEN"
 INTERNAL = "INTERNAL"
 BAD_REQUEST = "BAD_REQUEST"
 
+# The description of every mutation's one argument: `input: Annotated[XInput, INPUT]`.
+INPUT = strawberry.argument(description="The mutation's fields; each is described on its type.")
 
-@strawberry.type(description="A rule refused the change; nothing was written.")
+
+@strawberry.type(
+    description="A rule refused the change, inside a mutation payload; nothing was written "
+    "and the payload's object fields are null."
+)
 class UserError:
-    code: str = strawberry.field(description="One of the contract's error codes.")
-    message: str = strawberry.field(description="A sentence for people.")
+    code: str = strawberry.field(
+        description="A stable machine-readable code such as NOT_FOUND or SEAT_LIMIT_REACHED "
+        "(the list is in docs/errors.md)."
+    )
+    message: str = strawberry.field(
+        description="A sentence for people; may change between versions."
+    )
     field: list[str] | None = strawberry.field(
-        default=None, description="The path of the input field at fault, if any."
+        default=None,
+        description='The path of the input field at fault (e.g. ["email"]); null when no '
+        "single field is.",
     )
 
     @classmethod
     def from_domain(cls, error: DomainError) -> UserError:
         return cls(code=error.code.value, message=error.message, field=error.field)
+
+
+def errors_field() -> Any:
+    """`errors`, as every payload has it."""
+    return strawberry.field(description="Why the change was refused; empty on success.")
+
+
+def ok_field() -> Any:
+    """`ok`, for payloads of changes that return no object."""
+    return strawberry.field(default=None, description="true on success; null when refused.")
+
+
+def object_field(description: str) -> Any:
+    """A payload's object: set on success, null when refused."""
+    return strawberry.field(default=None, description=f"{description} Null when refused.")
 
 
 def unauthenticated() -> GraphQLError:

@@ -13,9 +13,11 @@ NodeResolver = Callable[[strawberry.Info, int], Awaitable[Any]]
 _resolvers: dict[str, NodeResolver] = {}
 
 
-@strawberry.interface(description="An object with an opaque global id.")
+@strawberry.interface(
+    description="An object with an opaque global id; `node(id:)` fetches any the viewer may see."
+)
 class Node:
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="Opaque global id.")
 
 
 def register_node(type_name: str, resolver: NodeResolver) -> None:

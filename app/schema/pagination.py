@@ -14,7 +14,7 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 from tortoise.expressions import Q
@@ -27,28 +27,50 @@ MAX_PAGE = 100
 MAX_OFFSET = 1_000_000
 T = TypeVar("T")
 
+# The paging arguments, described once for every list field that takes them.
+First = Annotated[
+    int | None,
+    strawberry.argument(description=f"At most this many from the start, 0 to {MAX_PAGE}."),
+]
+After = Annotated[
+    str | None, strawberry.argument(description="Continue after this cursor (an `endCursor`).")
+]
+Last = Annotated[
+    int | None, strawberry.argument(description=f"At most this many from the end, 0 to {MAX_PAGE}.")
+]
+Before = Annotated[
+    str | None, strawberry.argument(description="Continue before this cursor (a `startCursor`).")
+]
+Offset = Annotated[
+    int | None, strawberry.argument(description="Skip this many first, to jump to a page.")
+]
 
-@strawberry.type
+
+@strawberry.type(description="Where a page sits in the whole list.")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="More items follow this page.")
+    has_previous_page: bool = strawberry.field(description="Items precede this page.")
+    start_cursor: str | None = strawberry.field(
+        description="The first item's cursor, for `before`; null on an empty page."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="The last item's cursor, for `after`; null on an empty page."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="One item of a page, with its cursor.")
 class Edge(Generic[T]):
-    cursor: str
-    node: T
+    cursor: str = strawberry.field(description="Opaque; pass to `after` or `before`.")
+    node: T = strawberry.field(description="The item.")
 
 
-@strawberry.type
+@strawberry.type(description="A page of a list, paged with cursors (Relay connection).")
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
-    page_info: PageInfo
+    edges: list[Edge[T]] = strawberry.field(description="The page's items with their cursors.")
+    page_info: PageInfo = strawberry.field(description="Where this page sits in the list.")
     count: strawberry.Private[Callable[[], Awaitable[int]]]
 
-    @strawberry.field
+    @strawberry.field(description="The page's items, without cursors.")
     def nodes(self) -> list[T]:
         return [edge.node for edge in self.edges]
 

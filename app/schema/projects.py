@@ -14,7 +14,7 @@ from app.ids import to_global_id
 from app.models import Project, ProjectAssignment
 from app.models.enums import ProjectRole
 from app.resolvers import projects as resolve
-from app.schema.errors import UserError
+from app.schema.errors import INPUT, UserError, errors_field, object_field, ok_field
 from app.schema.execution import PRELOADED
 from app.schema.invitations import ProjectAssignmentInput
 from app.schema.node import Node, register_node
@@ -26,13 +26,19 @@ if TYPE_CHECKING:
 MemberT = Annotated["MemberType", strawberry.lazy("app.schema.members")]
 
 
-@strawberry.type(name="Project")
+@strawberry.type(
+    name="Project",
+    description="A project of an organization; members get project roles on it. Visible to "
+    "the organization's active members.",
+)
 class ProjectType(Node):
-    id: strawberry.ID
-    name: str
-    slug: str
-    is_default: bool
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(description="Opaque global id.")
+    name: str = strawberry.field(description="1 to 200 characters.")
+    slug: str = strawberry.field(description="Unique in the organization.")
+    is_default: bool = strawberry.field(
+        description="Offered to new members: `inviteMember(addToDefaultProjects: true)` assigns it."
+    )
+    created_at: datetime = strawberry.field(description="When it was created.")
     pk: Private[int]
     organization_id: Private[int]
 
@@ -48,16 +54,19 @@ class ProjectType(Node):
             organization_id=project.organization_id,
         )
 
-    @strawberry.field
+    @strawberry.field(description="Who has which role on the project.")
     async def assignments(self, info: strawberry.Info) -> list[ProjectAssignmentType]:
         return await resolve.project_assignments(info, self)
 
 
-@strawberry.type(name="ProjectAssignment")
+@strawberry.type(name="ProjectAssignment", description="A member's role on a project.")
 class ProjectAssignmentType(Node):
-    id: strawberry.ID
-    role: ProjectRole
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(
+        description="Opaque global id (for a dry run's new pair: provisional, resolving to "
+        "nothing)."
+    )
+    role: ProjectRole = strawberry.field(description="The member's role on the project.")
+    created_at: datetime = strawberry.field(description="When the member got the project.")
     pk: Private[int | None]
     project_id: Private[int]
     member_id: Private[int]
@@ -105,21 +114,24 @@ class ProjectAssignmentType(Node):
             ),
         )
 
-    @strawberry.field(metadata={PRELOADED: "preloaded_project"})
+    @strawberry.field(description="The project.", metadata={PRELOADED: "preloaded_project"})
     async def project(self, info: strawberry.Info) -> ProjectType:
         return await resolve.assignment_project(info, self)
 
-    @strawberry.field
+    @strawberry.field(description="The member.")
     async def member(self, info: strawberry.Info) -> MemberT:
         return await resolve.assignment_member(info, self)
 
 
-@strawberry.type(name="InvitationProjectAssignment")
+@strawberry.type(
+    name="InvitationProjectAssignment",
+    description="A project role an invitation grants when accepted.",
+)
 class InvitationProjectAssignmentType:
-    role: ProjectRole
+    role: ProjectRole = strawberry.field(description="The role on the project.")
     project_id: Private[int]
 
-    @strawberry.field
+    @strawberry.field(description="The project.")
     async def project(self, info: strawberry.Info) -> ProjectType:
         return await resolve.project_by_pk(info, self.project_id)
 
@@ -134,35 +146,45 @@ def _planned_id(assignment: ProjectAssignment) -> strawberry.ID:
     return strawberry.ID(base64.urlsafe_b64encode(raw.encode()).decode().rstrip("="))
 
 
-@strawberry.input
+@strawberry.input(description="A new project.")
 class CreateProjectInput:
-    organization_id: strawberry.ID
-    name: str
+    organization_id: strawberry.ID = strawberry.field(description="The organization.")
+    name: str = strawberry.field(description="1 to 200 characters after trimming.")
     slug: str | None = strawberry.field(
-        default=None, description="Unique in the organization; made from the name when absent."
+        default=None,
+        description="Unique in the organization (SLUG_TAKEN); made from the name when absent.",
     )
     is_default: bool = strawberry.field(
         default=False, description="Default projects are offered to new members on invitation."
     )
 
 
-@strawberry.input
+@strawberry.input(description="Changes to a project; omitted fields stay as they are.")
 class UpdateProjectInput:
-    project_id: strawberry.ID
-    name: str | None = strawberry.UNSET
-    slug: str | None = strawberry.UNSET
-    is_default: bool | None = strawberry.UNSET
+    project_id: strawberry.ID = strawberry.field(description="The project.")
+    name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="1 to 200 characters after trimming."
+    )
+    slug: str | None = strawberry.field(
+        default=strawberry.UNSET, description="Unique in the organization (SLUG_TAKEN)."
+    )
+    is_default: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="true or false (null: INVALID_INPUT)."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="The project to delete.")
 class DeleteProjectInput:
-    project_id: strawberry.ID
+    project_id: strawberry.ID = strawberry.field(description="The project.")
 
 
-@strawberry.input
+@strawberry.input(description="Project roles for several members at once.")
 class AssignProjectsInput:
-    organization_id: strawberry.ID
-    member_ids: list[strawberry.ID]
+    organization_id: strawberry.ID = strawberry.field(description="The organization.")
+    member_ids: list[strawberry.ID] = strawberry.field(
+        description="ACTIVE members of the organization (NOT_FOUND, MEMBER_INACTIVE, "
+        "MEMBER_REMOVED); at most 100, and at most 1000 member-project pairs."
+    )
     assignments: list[ProjectAssignmentInput] = strawberry.field(
         description="Each project at most once, with the role every listed member gets on it."
     )
@@ -171,49 +193,50 @@ class AssignProjectsInput:
     )
 
 
-@strawberry.input
+@strawberry.input(description="A new role for one assignment.")
 class UpdateProjectAssignmentInput:
-    assignment_id: strawberry.ID
-    role: ProjectRole
+    assignment_id: strawberry.ID = strawberry.field(description="The assignment.")
+    role: ProjectRole = strawberry.field(description="The new role on the project.")
 
 
-@strawberry.input
+@strawberry.input(description="The assignment to remove.")
 class RemoveProjectAssignmentInput:
-    assignment_id: strawberry.ID
+    assignment_id: strawberry.ID = strawberry.field(description="The assignment.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of a change to a project.")
 class ProjectPayload:
-    errors: list[UserError]
-    project: ProjectType | None = None
+    errors: list[UserError] = errors_field()
+    project: ProjectType | None = object_field("The project as it is now.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of `deleteProject`.")
 class DeleteProjectPayload:
-    errors: list[UserError]
-    ok: bool | None = None
+    errors: list[UserError] = errors_field()
+    ok: bool | None = ok_field()
 
 
-@strawberry.type
+@strawberry.type(description="The result of `assignProjects`.")
 class AssignProjectsPayload:
-    errors: list[UserError]
+    errors: list[UserError] = errors_field()
     assignments: list[ProjectAssignmentType] | None = strawberry.field(
         default=None,
         description="One per member and project, as set (or, on a dry run, as it would be; "
-        "pairs not assigned yet carry a provisional id that resolves to nothing).",
+        "pairs not assigned yet carry a provisional id that resolves to nothing). Null when "
+        "refused.",
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of `updateProjectAssignment`.")
 class ProjectAssignmentPayload:
-    errors: list[UserError]
-    assignment: ProjectAssignmentType | None = None
+    errors: list[UserError] = errors_field()
+    assignment: ProjectAssignmentType | None = object_field("The assignment as it is now.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of `removeProjectAssignment`.")
 class RemoveProjectAssignmentPayload:
-    errors: list[UserError]
-    ok: bool | None = None
+    errors: list[UserError] = errors_field()
+    ok: bool | None = ok_field()
 
 
 _org_input = org_of_input("Organization", "organization_id")
@@ -227,40 +250,65 @@ _assignment_manager = guard(HasOrgPermission(Permission.READ_ORGANIZATION, _assi
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(extensions=guard(HasOrgPermission(Permission.CREATE_PROJECTS, _org_input)))
+    @strawberry.mutation(
+        description="Create a project; a signed-in creator becomes its project OWNER. OWNER, "
+        "ADMIN and USER (FORBIDDEN for VIEWER). Codes: NOT_FOUND, INVALID_INPUT, SLUG_TAKEN.",
+        extensions=guard(HasOrgPermission(Permission.CREATE_PROJECTS, _org_input)),
+    )
     async def create_project(
-        self, info: strawberry.Info, input: CreateProjectInput
+        self, info: strawberry.Info, input: Annotated[CreateProjectInput, INPUT]
     ) -> ProjectPayload:
         return await resolve.create_project(info, input)
 
-    @strawberry.mutation(extensions=_project_manager)
+    @strawberry.mutation(
+        description="Rename a project or change its slug or default flag. The project's OWNER "
+        "or ADMIN, or an organization OWNER or ADMIN. Codes: NOT_FOUND, INVALID_INPUT, "
+        "SLUG_TAKEN, FORBIDDEN_ROLE.",
+        extensions=_project_manager,
+    )
     async def update_project(
-        self, info: strawberry.Info, input: UpdateProjectInput
+        self, info: strawberry.Info, input: Annotated[UpdateProjectInput, INPUT]
     ) -> ProjectPayload:
         return await resolve.update_project(info, input)
 
-    @strawberry.mutation(extensions=_project_manager)
+    @strawberry.mutation(
+        description="Delete a project with its assignments. The project's OWNER, or an "
+        "organization OWNER or ADMIN. Codes: NOT_FOUND, FORBIDDEN_ROLE.",
+        extensions=_project_manager,
+    )
     async def delete_project(
-        self, info: strawberry.Info, input: DeleteProjectInput
+        self, info: strawberry.Info, input: Annotated[DeleteProjectInput, INPUT]
     ) -> DeleteProjectPayload:
         return await resolve.delete_project(info, input)
 
     @strawberry.mutation(
-        extensions=guard(HasOrgPermission(Permission.READ_ORGANIZATION, _org_input))
+        description="Give every listed member the listed role on each listed project, all or "
+        "nothing; `dryRun` only reports what would be set. Each project's OWNER or ADMIN, or an "
+        "organization OWNER or ADMIN; a project ADMIN cannot grant or change OWNER. Codes: "
+        "NOT_FOUND, INVALID_INPUT, FORBIDDEN_ROLE, MEMBER_INACTIVE, MEMBER_REMOVED.",
+        extensions=guard(HasOrgPermission(Permission.READ_ORGANIZATION, _org_input)),
     )
     async def assign_projects(
-        self, info: strawberry.Info, input: AssignProjectsInput
+        self, info: strawberry.Info, input: Annotated[AssignProjectsInput, INPUT]
     ) -> AssignProjectsPayload:
         return await resolve.assign_projects(info, input)
 
-    @strawberry.mutation(extensions=_assignment_manager)
+    @strawberry.mutation(
+        description="Change one member's role on a project. As for `assignProjects`. Codes: "
+        "NOT_FOUND, FORBIDDEN_ROLE, MEMBER_INACTIVE, MEMBER_REMOVED.",
+        extensions=_assignment_manager,
+    )
     async def update_project_assignment(
-        self, info: strawberry.Info, input: UpdateProjectAssignmentInput
+        self, info: strawberry.Info, input: Annotated[UpdateProjectAssignmentInput, INPUT]
     ) -> ProjectAssignmentPayload:
         return await resolve.update_project_assignment(info, input)
 
-    @strawberry.mutation(extensions=_assignment_manager)
+    @strawberry.mutation(
+        description="Take a member off a project (BLOCKED members' too). As for "
+        "`assignProjects`. Codes: NOT_FOUND, FORBIDDEN_ROLE.",
+        extensions=_assignment_manager,
+    )
     async def remove_project_assignment(
-        self, info: strawberry.Info, input: RemoveProjectAssignmentInput
+        self, info: strawberry.Info, input: Annotated[RemoveProjectAssignmentInput, INPUT]
     ) -> RemoveProjectAssignmentPayload:
         return await resolve.remove_project_assignment(info, input)
