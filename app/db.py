@@ -9,8 +9,10 @@ from typing import Any
 import asyncpg
 from aerich import Command
 from tortoise import Tortoise, connections
-from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionContextPooled
 from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.connection import get_connections
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,36 @@ class PooledConnection(asyncpg.Connection):
     def get_reset_query(self) -> str:
         return ""
 
+
+class _Transaction(TransactionContextPooled):
+    """Tortoise's pooled transaction, releasing its connection when BEGIN fails.
+
+    Tortoise acquires the connection and then sends BEGIN; when BEGIN raises (the
+    database went away) `__aexit__` never runs and the connection never returns to
+    the pool. After `pool size` such failures every later request waits for a
+    connection forever, also once the database is back.
+    """
+
+    __slots__ = ()
+
+    async def __aenter__(self) -> TransactionWrapper:
+        try:
+            return await super().__aenter__()
+        except BaseException:
+            token = getattr(self, "token", None)
+            if token is not None:  # acquired, then BEGIN failed
+                get_connections().reset(token)
+                await self.client._parent._pool.release(self.client._connection)
+            raise
+
+
+class RosterAsyncpgClient(AsyncpgDBClient):
+    def _in_transaction(self) -> _Transaction:
+        return _Transaction(TransactionWrapper(self), self._pool_init_lock)
+
+
+# This module is the Tortoise engine for PostgreSQL (see tortoise_config).
+client_class = RosterAsyncpgClient
 
 MODEL_MODULES = ["app.models", "aerich.models"]
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -46,6 +78,7 @@ def tortoise_config(database_url: str, pool_size: int = 10) -> dict[str, Any]:
         connection["credentials"].setdefault("minsize", 1)
         connection["credentials"].setdefault("maxsize", pool_size)
         connection["credentials"]["connection_class"] = PooledConnection
+        connection["engine"] = __name__  # RosterAsyncpgClient
     return {
         "connections": {"default": connection},
         "apps": {"models": {"models": MODEL_MODULES, "default_connection": "default"}},
@@ -54,12 +87,19 @@ def tortoise_config(database_url: str, pool_size: int = 10) -> dict[str, Any]:
     }
 
 
+# The SQLite file this process opened, and its inode once seen (see `ping`).
+_sqlite_file: list = [None, None]
+
+
 async def init_db(database_url: str, pool_size: int = 10) -> None:
     # The global fallback lets tasks created before start-up (aiohttp's
     # connection handlers) reach the same connections.
-    await Tortoise.init(
-        config=tortoise_config(database_url, pool_size), _enable_global_fallback=True
-    )
+    config = tortoise_config(database_url, pool_size)
+    await Tortoise.init(config=config, _enable_global_fallback=True)
+    credentials = config["connections"]["default"]["credentials"]
+    path = credentials.get("file_path")
+    file = Path(path) if path and path != ":memory:" else None
+    _sqlite_file[:] = [file, file.stat().st_ino if file and file.exists() else None]
 
 
 async def close_db() -> None:
@@ -105,8 +145,22 @@ def placeholders(sql: str) -> str:
     return "".join(out)
 
 
+def _check_sqlite_file() -> None:
+    """An open SQLite connection keeps answering from a file removed or replaced under
+    it, and everything written from then on is lost: that is a database down."""
+    path, inode = _sqlite_file
+    if path is None:
+        return
+    current = path.stat().st_ino  # FileNotFoundError when it is gone
+    if inode is None:
+        _sqlite_file[1] = current
+    elif current != inode:
+        raise OSError(f"{path} was replaced while open")
+
+
 async def ping() -> bool:
     try:
+        _check_sqlite_file()
         await connection().execute_query("SELECT 1")
     except Exception:
         log.warning("database ping failed", exc_info=True)

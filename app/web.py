@@ -7,6 +7,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -80,6 +81,22 @@ def _response_media_type(accept: str) -> str:
     return best[1]
 
 
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _loads(text: str | bytes, message: str) -> Any:
+    """JSON, or a 400: also for nesting too deep to decode and for unpaired surrogates
+    (`"\\ud800"` decodes to a str that can be neither stored, hashed nor mailed)."""
+    try:
+        value = json.loads(text)
+        raw = text.encode() if isinstance(text, str) else text
+        if _SURROGATE_ESCAPE.search(raw):
+            json.dumps(value, ensure_ascii=False).encode()
+    except (ValueError, RecursionError) as exc:  # UnicodeError is a ValueError
+        raise RequestError(400, message) from exc
+    return value
+
+
 async def _read_params(request: web.Request) -> dict[str, Any]:
     if request.method == "GET":
         params: dict[str, Any] = {
@@ -89,19 +106,12 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
         for key in ("variables", "extensions"):
             raw = request.query.get(key)
             if raw:
-                try:
-                    params[key] = json.loads(raw)
-                except ValueError as exc:
-                    raise RequestError(400, f"`{key}` is not valid JSON.") from exc
+                params[key] = _loads(raw, f"`{key}` is not valid JSON.")
         return params
     media = request.content_type.lower()
     if media not in (JSON, GRAPHQL_RESPONSE):
         raise RequestError(415, "Send the request as application/json.")
-    body = await request.read()
-    try:
-        params = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise RequestError(400, "The body is not valid JSON.") from exc
+    params = _loads(await request.read(), "The body is not valid JSON.")
     if not isinstance(params, dict):
         raise RequestError(400, "The body must be a JSON object.")
     return params
@@ -274,9 +284,14 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
             response = await handler(request)
     except web.HTTPException as exc:  # 413 from the body limit, 404, 405 …
         response = web.Response(status=exc.status, text=exc.text, headers=exc.headers)
-    except (asyncio.CancelledError, ConnectionResetError):
+    except asyncio.CancelledError:
         raise
-    except Exception:  # the database may be down; metrics still answer
+    except Exception as exc:
+        if isinstance(exc, ConnectionResetError) and (
+            request.transport is None or request.transport.is_closing()
+        ):
+            raise  # the client hung up: nobody to answer
+        # Anything else, a database connection reset by its server included.
         log.exception("unhandled error [request %s]", request_id)
         response = web.json_response(
             {"errors": [{"message": "Internal error.", "extensions": {"code": "INTERNAL"}}]},

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
@@ -31,7 +31,9 @@ async def organization_events(
     if actions is not None:
         if len(actions) > LIST_MAX:
             raise DomainError(ErrorCode.INVALID_INPUT, "Too many actions.", "actions")
-        queryset = queryset.filter(action__in=[a for a in actions if len(a) <= 64])
+        queryset = queryset.filter(
+            action__in=[a for a in actions if len(a) <= 64 and "\x00" not in a]
+        )
     if actor_id is not None:
         queryset = queryset.filter(actor_user_id=pk_of(actor_id, "User") or 0)
     if target_id is not None:
@@ -41,11 +43,22 @@ async def organization_events(
         else:
             queryset = queryset.filter(target_type=decoded[0], target_id=decoded[1])
     if since is not None:
-        queryset = queryset.filter(created_at__gte=since)
+        queryset = queryset.filter(created_at__gte=_utc(since, "since"))
     if until is not None:
-        queryset = queryset.filter(created_at__lt=until)
+        queryset = queryset.filter(created_at__lt=_utc(until, "until"))
     page = await paginate(queryset, Order((), descending=True), first=first, after=after)
     return connection(page, AuditEventType.from_model, queryset.count)
+
+
+def _utc(value: datetime, field: str) -> datetime:
+    """Times are stored in UTC; an instant with no UTC datetime (year 1 at +14:00,
+    year 9999 at -12:00) is refused rather than failing in the database driver."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise DomainError(ErrorCode.INVALID_INPUT, "This time is out of range.", field) from None
 
 
 async def actor(info: strawberry.Info, event: Any) -> Any:

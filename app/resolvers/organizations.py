@@ -8,7 +8,7 @@ from graphql import GraphQLError
 from tortoise.expressions import Q
 
 from app.auth.roles import Permission, has_permission
-from app.errors import not_found
+from app.errors import DomainError, ErrorCode, not_found
 from app.ids import pk_of
 from app.models import Invitation, Member, Organization
 from app.models.enums import InvitationStatus, MemberStatus, OrganizationRole
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 def _search_term(search: str | None) -> str | None:
     if search is None or not search.strip():
         return None
+    if "\x00" in search:  # PostgreSQL text cannot hold NUL; nothing stored contains it
+        raise DomainError(ErrorCode.INVALID_INPUT, "Search terms cannot contain NUL.", "search")
     return search.strip()[:NAME_MAX]
 
 
@@ -44,7 +46,7 @@ async def organization(info: strawberry.Info, id: str | None, slug: str | None) 
     if id is not None:
         pk = pk_of(id, "Organization")
         return await organization_node(info, pk) if pk else None
-    if slug is None or len(slug) > 64:
+    if slug is None or len(slug) > 64 or "\x00" in slug:
         return None
     org = await Organization.get_or_none(slug=slug.strip().lower())
     if org is None or await info.context.access(org.pk) is None:

@@ -15,7 +15,6 @@ from app.schema.loaders import load_many, load_one
 from app.schema.pagination import Order, connection, paginate
 from app.services import projects as service
 from app.services.projects import AssignmentSpec
-from app.services.validation import NAME_MAX
 
 if TYPE_CHECKING:
     from app.schema.invitations import InvitationType
@@ -34,8 +33,11 @@ async def organization_projects(
     from app.schema.projects import ProjectType
 
     queryset = Project.filter(organization_id=org.pk)
-    if search and search.strip():
-        queryset = queryset.filter(name__icontains=search.strip()[:NAME_MAX])
+    from app.resolvers.organizations import _search_term
+
+    term = _search_term(search)
+    if term:
+        queryset = queryset.filter(name__icontains=term)
     page = await paginate(queryset, Order(("name",)), first=first, after=after)
     return connection(page, ProjectType.from_model, queryset.count)
 

@@ -118,7 +118,8 @@ async def log_in(email: str, password: str) -> SignedIn:
     normalized = email.strip().lower()
     if await rate_limits.exceeded(rate_limits.FAILED_LOGIN, normalized):
         raise DomainError(ErrorCode.RATE_LIMITED, "Too many failed log-ins; try again later.")
-    user = await User.get_or_none(email=normalized) if len(normalized) <= 254 else None
+    plausible = len(normalized) <= 254 and "\x00" not in normalized  # else no account has it
+    user = await User.get_or_none(email=normalized) if plausible else None
     ok = await passwords.verify_password(user.password_hash if user else None, password[:1024])
     if user is None or not ok:
         await rate_limits.record(rate_limits.FAILED_LOGIN, normalized)
