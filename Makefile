@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run serve migrate test test-sqlite test-postgres lint fmt schema migration bench clean
+.PHONY: run migrate test lint fmt schema migration fuzz bench clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ schema: $(STAMP)
 
 migration: $(STAMP)
 	$(PY) scripts/build_initial_migration.py
+
+fuzz: $(TEST_STAMP)
+	ROSTER_FUZZ_CASES=2000 $(PY) -m pytest -q tests/fuzz
 
 bench: $(STAMP)
 	bench/run --db all

@@ -13,7 +13,7 @@ import binascii
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
@@ -96,6 +96,15 @@ def _bad_cursor(field: str) -> DomainError:
     return DomainError(ErrorCode.INVALID_INPUT, "This cursor is not valid here.", field)
 
 
+def _storable(text: str) -> bool:
+    """Text a column can hold: no NUL and no lone surrogate (PostgreSQL refuses both)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
 def decode_cursor(cursor: str, queryset: QuerySet, columns: Sequence[str], field: str) -> list:
     if len(cursor) > 1000:
         raise _bad_cursor(field)
@@ -109,17 +118,23 @@ def decode_cursor(cursor: str, queryset: QuerySet, columns: Sequence[str], field
     decoded = []
     for column, value in zip(columns, values, strict=True):
         model_field = fields_map.get(column.removesuffix("_id")) or fields_map.get(column)
+        # A forged cursor may hold what no column can: refuse it before the driver fails.
         if isinstance(model_field, DatetimeField):
             if not isinstance(value, str):
                 raise _bad_cursor(field)
             try:
                 value = datetime.fromisoformat(value)
-            except ValueError as exc:
+                if value.tzinfo is not None:
+                    value = value.astimezone(UTC)  # year 1 at +14:00 has no UTC datetime
+            except (ValueError, OverflowError) as exc:
                 raise _bad_cursor(field) from exc
         elif isinstance(model_field, IntField | SmallIntField | BigIntField):
             if not isinstance(value, int) or isinstance(value, bool):
                 raise _bad_cursor(field)
-        elif not isinstance(value, str):
+            limits = model_field.constraints
+            if not limits.get("ge", value) <= value <= limits.get("le", value):
+                raise _bad_cursor(field)
+        elif not isinstance(value, str) or not _storable(value):
             raise _bad_cursor(field)
         decoded.append(value)
     return decoded
