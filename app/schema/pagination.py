@@ -163,7 +163,7 @@ def check_window(first: int | None, last: int | None, offset: int | None) -> Non
         if value is not None and not 0 <= value <= MAX_PAGE:
             raise DomainError(ErrorCode.INVALID_INPUT, f"`{name}` is 0 to {MAX_PAGE}.", name)
     if offset is not None and not 0 <= offset <= MAX_OFFSET:
-        raise DomainError(ErrorCode.INVALID_INPUT, "`offset` is 0 or more.", "offset")
+        raise DomainError(ErrorCode.INVALID_INPUT, f"`offset` is 0 to {MAX_OFFSET}.", "offset")
     if first is not None and last is not None:
         raise DomainError(ErrorCode.INVALID_INPUT, "Give `first` or `last`, not both.", "last")
 
