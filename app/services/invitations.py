@@ -258,13 +258,32 @@ def _not_pending(status: InvitationStatus) -> DomainError:
     )
 
 
+OPEN = (InvitationStatus.PENDING, InvitationStatus.EXPIRED)
+DELETABLE = (InvitationStatus.EXPIRED, InvitationStatus.REVOKED, InvitationStatus.DECLINED)
+
+
+async def _managed(
+    actor: Actor, invitation_id: int, allowed: tuple[InvitationStatus, ...]
+) -> tuple[Organization, Invitation, InvitationStatus]:
+    """The invitation with its organization locked, if its status is one of `allowed`
+    and the actor may manage invitations of its role."""
+    organization, invitation = await _locked_invitation(invitation_id)
+    status = effective_status(invitation)
+    if status not in allowed:
+        if allowed is DELETABLE:
+            raise DomainError(
+                ErrorCode.INVITATION_NOT_DELETABLE,
+                "Only expired, revoked or declined invitations can be deleted.",
+                "invitationId",
+            )
+        raise _not_pending(status)
+    check_role_grantable(actor, OrganizationRole(invitation.role))
+    return organization, invitation, status
+
+
 async def resend(actor: Actor, invitation_id: int) -> Invitation:
     async with atomic():
-        organization, invitation = await _locked_invitation(invitation_id)
-        status = effective_status(invitation)
-        if status not in (InvitationStatus.PENDING, InvitationStatus.EXPIRED):
-            raise _not_pending(status)
-        check_role_grantable(actor, OrganizationRole(invitation.role))
+        organization, invitation, status = await _managed(actor, invitation_id, OPEN)
         update = []
         if status == InvitationStatus.EXPIRED:
             # It takes a seat again, with a fresh lifetime.
@@ -288,11 +307,7 @@ async def resend(actor: Actor, invitation_id: int) -> Invitation:
 
 async def revoke(actor: Actor, invitation_id: int) -> Invitation:
     async with atomic():
-        organization, invitation = await _locked_invitation(invitation_id)
-        status = effective_status(invitation)
-        if status not in (InvitationStatus.PENDING, InvitationStatus.EXPIRED):
-            raise _not_pending(status)
-        check_role_grantable(actor, OrganizationRole(invitation.role))
+        organization, invitation, _ = await _managed(actor, invitation_id, OPEN)
         invitation.status = InvitationStatus.REVOKED
         invitation.token_hash = None
         invitation.ended_at = _now()
@@ -310,19 +325,7 @@ async def revoke(actor: Actor, invitation_id: int) -> Invitation:
 
 async def delete(actor: Actor, invitation_id: int) -> None:
     async with atomic():
-        organization, invitation = await _locked_invitation(invitation_id)
-        status = effective_status(invitation)
-        if status not in (
-            InvitationStatus.EXPIRED,
-            InvitationStatus.REVOKED,
-            InvitationStatus.DECLINED,
-        ):
-            raise DomainError(
-                ErrorCode.INVITATION_NOT_DELETABLE,
-                "Only expired, revoked or declined invitations can be deleted.",
-                "invitationId",
-            )
-        check_role_grantable(actor, OrganizationRole(invitation.role))
+        organization, invitation, status = await _managed(actor, invitation_id, DELETABLE)
         await audit.record(
             actor,
             "invitation.deleted",
@@ -337,11 +340,7 @@ async def delete(actor: Actor, invitation_id: int) -> None:
 async def extend(actor: Actor, invitation_id: int, days: int) -> Invitation:
     days = clean_days(days, "days")
     async with atomic():
-        organization, invitation = await _locked_invitation(invitation_id)
-        status = effective_status(invitation)
-        if status not in (InvitationStatus.PENDING, InvitationStatus.EXPIRED):
-            raise _not_pending(status)
-        check_role_grantable(actor, OrganizationRole(invitation.role))
+        organization, invitation, status = await _managed(actor, invitation_id, OPEN)
         if status == InvitationStatus.EXPIRED:
             await _reopen(organization, invitation)
         before = invitation.expires_at
@@ -365,11 +364,9 @@ async def update(
     project_assignments: list[AssignmentSpec] | None,
 ) -> Invitation:
     async with atomic():
-        organization, invitation = await _locked_invitation(invitation_id)
-        status = effective_status(invitation)
-        if status != InvitationStatus.PENDING:
-            raise _not_pending(status)
-        check_role_grantable(actor, OrganizationRole(invitation.role))
+        organization, invitation, _ = await _managed(
+            actor, invitation_id, (InvitationStatus.PENDING,)
+        )
         data: dict[str, object] = {}
         if role is not None and role != invitation.role:
             check_role_grantable(actor, OrganizationRole(role))
