@@ -10,6 +10,7 @@ from tortoise.exceptions import IntegrityError
 from app import config
 from app.auth.roles import can_manage_role
 from app.auth.tokens import hash_token, new_token
+from app.auth.viewer import Viewer
 from app.errors import DomainError, ErrorCode, not_found
 from app.mail.outbox import enqueue
 from app.models import (
@@ -474,7 +475,7 @@ async def accept(
             # Holding the mailed token proves the address.
             user.email_verified_at = _now()
             await user.save(update_fields=["email_verified_at"])
-        actor = Actor(viewer=_viewer(user), ip=ip)
+        actor = Actor(viewer=Viewer(user=user), ip=ip)
         await audit.record(
             actor,
             "invitation.accepted",
@@ -498,12 +499,6 @@ async def accept(
     return member
 
 
-def _viewer(user: User):
-    from app.auth.viewer import Viewer
-
-    return Viewer(user=user)
-
-
 async def accept_by_token(token: str, user: User, ip: str | None) -> Member:
     invitation = await pending_by_token(token)
     return await accept(invitation.id, user, ip, token_hash=invitation.token_hash)
@@ -525,19 +520,13 @@ async def decline(token: str, ip: str | None) -> None:
         invitation.ended_at = _now()
         await invitation.save(update_fields=["status", "token_hash", "ended_at"])
         await audit.record(
-            Actor(viewer=_viewer_none(), ip=ip),
+            Actor(viewer=Viewer(), ip=ip),
             "invitation.declined",
             organization_id=organization.id,
             target_type="Invitation",
             target_id=invitation.id,
             data={"email": invitation.email},
         )
-
-
-def _viewer_none():
-    from app.auth.viewer import Viewer
-
-    return Viewer()
 
 
 async def pending_for_email(email: str) -> list[Invitation]:

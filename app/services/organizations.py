@@ -8,6 +8,7 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
+from app.auth.viewer import Viewer
 from app.errors import DomainError, ErrorCode, not_found
 from app.models import Invitation, Member, Organization, User
 from app.models.enums import InvitationStatus, MemberStatus, OrganizationRole
@@ -82,7 +83,7 @@ async def create_organization(
             owner = Member(organization=organization, user=user, name=user.name, email=user.email)
             owner.set_role(OrganizationRole.OWNER)
             await owner.save()
-            actor = Actor(viewer=_viewer_of(user), ip=ip)
+            actor = Actor(viewer=Viewer(user=user), ip=ip)
             await audit.record(
                 actor,
                 "organization.created",
@@ -94,12 +95,6 @@ async def create_organization(
     except IntegrityError as exc:
         raise DomainError(ErrorCode.SLUG_TAKEN, "This slug is taken.", "slug") from exc
     return organization
-
-
-def _viewer_of(user: User):
-    from app.auth.viewer import Viewer
-
-    return Viewer(user=user)
 
 
 def clean_settings(changes: dict[str, Any]) -> dict[str, Any]:
