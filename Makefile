@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run migrate test lint fmt schema migration fuzz bench clean
+.PHONY: run migrate test lint typecheck fmt schema migration fuzz bench clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,9 @@ lint: $(TEST_STAMP)
 	$(PY) -m ruff check app tests scripts bench
 	$(PY) -m ruff format --check app tests scripts bench
 
+typecheck: $(TEST_STAMP)
+	$(PY) -m mypy app
+
 fmt: $(TEST_STAMP)
 	$(PY) -m ruff check --fix app tests scripts bench
 	$(PY) -m ruff format app tests scripts bench
@@ -54,4 +57,4 @@ bench: $(STAMP)
 	bench/run --db all
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache

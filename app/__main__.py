@@ -1,4 +1,8 @@
-"""Command line: `roster` (also `python -m app`). `roster --help` lists the commands."""
+"""Command line: `roster` (also `python -m app`). `roster --help` lists the commands.
+
+Each command imports the server, the services or the mail client inside its function
+(start-up cost): `roster --help` and `roster migrate` load none of them.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ import asyncio
 import getpass
 import logging
 import multiprocessing
-import os
 import signal
 import socket
 import sys
@@ -69,7 +72,7 @@ def serve(settings: Settings) -> int:
     def stop(signum: int, frame: object) -> None:
         for child in children:
             if child.is_alive():
-                os.kill(child.pid, signal.SIGTERM)
+                child.terminate()  # SIGTERM
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 from aerich import Command
-from tortoise import Tortoise, connections
+from tortoise import Tortoise
 from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
-from tortoise.backends.base.client import BaseDBAsyncClient, TransactionContextPooled
+from tortoise.backends.base.client import (
+    BaseDBAsyncClient,
+    TransactionalDBClient,
+    TransactionContextPooled,
+)
 from tortoise.backends.base.config_generator import expand_db_url
-from tortoise.connection import get_connections
+from tortoise.connection import get_connection, get_connections
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +45,7 @@ class _Transaction(TransactionContextPooled):
 
     __slots__ = ()
 
-    async def __aenter__(self) -> TransactionWrapper:
+    async def __aenter__(self) -> TransactionalDBClient:
         try:
             return await super().__aenter__()
         except BaseException:
@@ -87,8 +92,15 @@ def tortoise_config(database_url: str, pool_size: int = 10) -> dict[str, Any]:
     }
 
 
-# The SQLite file this process opened, and its inode once seen (see `ping`).
-_sqlite_file: list = [None, None]
+@dataclass
+class _SqliteFile:
+    """The SQLite file this process opened, and its inode once seen (see `ping`)."""
+
+    path: Path | None = None
+    inode: int | None = None
+
+
+_sqlite_file = _SqliteFile()
 
 
 async def init_db(database_url: str, pool_size: int = 10) -> None:
@@ -99,7 +111,8 @@ async def init_db(database_url: str, pool_size: int = 10) -> None:
     credentials = config["connections"]["default"]["credentials"]
     path = credentials.get("file_path")
     file = Path(path) if path and path != ":memory:" else None
-    _sqlite_file[:] = [file, file.stat().st_ino if file and file.exists() else None]
+    _sqlite_file.path = file
+    _sqlite_file.inode = file.stat().st_ino if file and file.exists() else None
 
 
 async def close_db() -> None:
@@ -126,7 +139,7 @@ async def migrate(database_url: str) -> list[str]:
 
 
 def connection() -> BaseDBAsyncClient:
-    return connections.get("default")
+    return get_connection("default")
 
 
 def dialect() -> str:
@@ -148,12 +161,12 @@ def placeholders(sql: str) -> str:
 def _check_sqlite_file() -> None:
     """An open SQLite connection keeps answering from a file removed or replaced under
     it, and everything written from then on is lost: that is a database down."""
-    path, inode = _sqlite_file
+    path, inode = _sqlite_file.path, _sqlite_file.inode
     if path is None:
         return
     current = path.stat().st_ino  # FileNotFoundError when it is gone
     if inode is None:
-        _sqlite_file[1] = current
+        _sqlite_file.inode = current
     elif current != inode:
         raise OSError(f"{path} was replaced while open")
 

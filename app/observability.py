@@ -7,22 +7,30 @@ Outbox figures come from the database, so every process reports the same.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
 from bisect import bisect_left
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from typing import Any
+
+from tortoise.backends.asyncpg.client import AsyncpgDBClient
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.sqlite.client import SqliteClient
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class Histogram:
     def __init__(self) -> None:
-        self.counts: dict[tuple, list[int]] = defaultdict(lambda: [0] * (len(BUCKETS) + 1))
-        self.sums: dict[tuple, float] = defaultdict(float)
+        self.counts: dict[tuple[str, ...], list[int]] = defaultdict(
+            lambda: [0] * (len(BUCKETS) + 1)
+        )
+        self.sums: dict[tuple[str, ...], float] = defaultdict(float)
 
-    def observe(self, labels: tuple, seconds: float) -> None:
+    def observe(self, labels: tuple[str, ...], seconds: float) -> None:
         self.counts[labels][bisect_left(BUCKETS, seconds)] += 1
         self.sums[labels] += seconds
 
@@ -127,12 +135,17 @@ def configure_logging(log_format: str = "text", level: int = logging.INFO) -> No
 
 
 _slow_query_seconds: float | None = None
-_patched: set[type] = set()
+_patched: set[type[BaseDBAsyncClient]] = set()
 _query_log = logging.getLogger("roster.slow_query")
 
 
-def _timed(method):
-    async def wrapper(self, query, *args, **kwargs):
+# A client's execute_query / execute_query_dict / execute_insert: (self, query, ...) -> result.
+_Execute = Callable[..., Awaitable[Any]]
+
+
+def _timed(method: _Execute) -> _Execute:
+    @functools.wraps(method)
+    async def wrapper(self: BaseDBAsyncClient, query: str, *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
         try:
             return await method(self, query, *args, **kwargs)
@@ -146,7 +159,6 @@ def _timed(method):
                     extra={"duration_ms": round(elapsed * 1000, 1)},
                 )
 
-    wrapper.__wrapped__ = method
     return wrapper
 
 
@@ -157,9 +169,6 @@ def watch_slow_queries(threshold_ms: float | None) -> None:
     """
     global _slow_query_seconds
     _slow_query_seconds = None if threshold_ms is None else threshold_ms / 1000
-    from tortoise.backends.asyncpg.client import AsyncpgDBClient
-    from tortoise.backends.sqlite.client import SqliteClient
-
     for base in (SqliteClient, AsyncpgDBClient):
         for cls in (base, *base.__subclasses__()):
             if cls in _patched:

@@ -1,7 +1,17 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
 
 from app.models.enums import MemberStatus, OrganizationRole
+
+if TYPE_CHECKING:
+    from app.models.accounts import User
+    from app.models.invitations import Invitation
+    from app.models.organizations import Organization, OwnershipTransfer
+    from app.models.projects import Project, ProjectAssignment
 
 
 class Member(Model):
@@ -13,11 +23,11 @@ class Member(Model):
     through `set_role`.
     """
 
-    id = fields.BigIntField(primary_key=True)
-    organization = fields.ForeignKeyField(
+    id: int = fields.BigIntField(primary_key=True)
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
         "models.Organization", related_name="members", on_delete=fields.CASCADE
     )
-    user = fields.ForeignKeyField(
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="memberships", on_delete=fields.CASCADE
     )
     name = fields.CharField(max_length=200)
@@ -25,14 +35,27 @@ class Member(Model):
     username = fields.CharField(max_length=64, null=True)
     title = fields.CharField(max_length=200, null=True)
     role = fields.CharEnumField(OrganizationRole, max_length=10)
-    role_rank = fields.SmallIntField()
+    role_rank: int = fields.SmallIntField()
     status = fields.CharEnumField(MemberStatus, max_length=10, default="ACTIVE")
     joined_at = fields.DatetimeField(auto_now_add=True)
     blocked_at = fields.DatetimeField(null=True)
     removed_at = fields.DatetimeField(null=True)
-    invited_by = fields.ForeignKeyField(
+    invited_by: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(
         "models.Member", related_name="invitees", null=True, on_delete=fields.SET_NULL
     )
+
+    # Key columns behind the relations, set by Tortoise (declared for type checkers).
+    organization_id: int
+    user_id: int
+    invited_by_id: int | None
+
+    # Reverse relations, filled in by Tortoise (declared for type checkers).
+    invitees: fields.ReverseRelation[Member]
+    invitations_sent: fields.ReverseRelation[Invitation]
+    project_assignments: fields.ReverseRelation[ProjectAssignment]
+    projects_created: fields.ReverseRelation[Project]
+    transfers_from: fields.ReverseRelation[OwnershipTransfer]
+    transfers_to: fields.ReverseRelation[OwnershipTransfer]
 
     class Meta:
         table = "members"

@@ -1,25 +1,45 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
 
 from app.models.enums import OrganizationRole, TransferStatus
 
+if TYPE_CHECKING:
+    from app.models.accounts import User
+    from app.models.audit import AuditEvent
+    from app.models.invitations import Invitation
+    from app.models.members import Member
+    from app.models.projects import Project
+
 
 class Organization(Model):
-    id = fields.BigIntField(primary_key=True)
+    id: int = fields.BigIntField(primary_key=True)
     name = fields.CharField(max_length=200)
     slug = fields.CharField(max_length=64, unique=True)
-    invitation_ttl_days = fields.SmallIntField(default=7)
-    allowed_email_domains = fields.JSONField(default=list)
+    invitation_ttl_days: int = fields.SmallIntField(default=7)
+    allowed_email_domains: list[str] = fields.JSONField(default=list)
     seat_limit = fields.IntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+
+    # Reverse relations, filled in by Tortoise (declared for type checkers).
+    members: fields.ReverseRelation[Member]
+    invitations: fields.ReverseRelation[Invitation]
+    projects: fields.ReverseRelation[Project]
+    domains: fields.ReverseRelation[Domain]
+    api_keys: fields.ReverseRelation[ApiKey]
+    transfers: fields.ReverseRelation[OwnershipTransfer]
+    audit_events: fields.ReverseRelation[AuditEvent]
 
     class Meta:
         table = "organizations"
 
 
 class Domain(Model):
-    id = fields.BigIntField(primary_key=True)
-    organization = fields.ForeignKeyField(
+    id: int = fields.BigIntField(primary_key=True)
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
         "models.Organization", related_name="domains", on_delete=fields.CASCADE
     )
     domain = fields.CharField(max_length=253, db_index=True)
@@ -31,6 +51,9 @@ class Domain(Model):
     token_expires_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
+    # Key columns behind the relations, set by Tortoise (declared for type checkers).
+    organization_id: int
+
     class Meta:
         table = "domains"
         unique_together = (("organization_id", "domain"),)
@@ -41,15 +64,15 @@ class Domain(Model):
 
 
 class ApiKey(Model):
-    id = fields.BigIntField(primary_key=True)
-    organization = fields.ForeignKeyField(
+    id: int = fields.BigIntField(primary_key=True)
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
         "models.Organization", related_name="api_keys", on_delete=fields.CASCADE
     )
     name = fields.CharField(max_length=200)
     role = fields.CharEnumField(OrganizationRole, max_length=10)
     prefix = fields.CharField(max_length=16)
     secret_hash = fields.CharField(max_length=64, unique=True)
-    created_by = fields.ForeignKeyField(
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="api_keys", null=True, on_delete=fields.SET_NULL
     )
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -57,19 +80,26 @@ class ApiKey(Model):
     last_used_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
 
+    # Key columns behind the relations, set by Tortoise (declared for type checkers).
+    organization_id: int
+    created_by_id: int | None
+
+    # Reverse relations, filled in by Tortoise (declared for type checkers).
+    audit_events: fields.ReverseRelation[AuditEvent]
+
     class Meta:
         table = "api_keys"
 
 
 class OwnershipTransfer(Model):
-    id = fields.BigIntField(primary_key=True)
-    organization = fields.ForeignKeyField(
+    id: int = fields.BigIntField(primary_key=True)
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
         "models.Organization", related_name="transfers", on_delete=fields.CASCADE
     )
-    from_member = fields.ForeignKeyField(
+    from_member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
         "models.Member", related_name="transfers_from", on_delete=fields.CASCADE
     )
-    to_member = fields.ForeignKeyField(
+    to_member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
         "models.Member", related_name="transfers_to", on_delete=fields.CASCADE
     )
     status = fields.CharEnumField(TransferStatus, max_length=10, default="PENDING")
@@ -77,6 +107,11 @@ class OwnershipTransfer(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField()
     confirmed_at = fields.DatetimeField(null=True)
+
+    # Key columns behind the relations, set by Tortoise (declared for type checkers).
+    organization_id: int
+    from_member_id: int
+    to_member_id: int
 
     class Meta:
         table = "ownership_transfers"

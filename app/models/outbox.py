@@ -1,7 +1,14 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
 
 from app.models.enums import DeliveryStatus
+
+if TYPE_CHECKING:
+    from app.models.invitations import Invitation
 
 
 class OutboxMail(Model):
@@ -11,7 +18,7 @@ class OutboxMail(Model):
     expired), delivers them outside any transaction and records the outcome.
     """
 
-    id = fields.BigIntField(primary_key=True)
+    id: int = fields.BigIntField(primary_key=True)
     kind = fields.CharField(max_length=32)
     to_email = fields.CharField(max_length=254)
     subject = fields.CharField(max_length=255)
@@ -21,10 +28,13 @@ class OutboxMail(Model):
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField()
     locked_until = fields.DatetimeField(null=True)
-    last_error = fields.TextField(null=True)
+    last_error: str | None = fields.TextField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     sent_at = fields.DatetimeField(null=True)
     failed_at = fields.DatetimeField(null=True)
+
+    # Reverse relations, filled in by Tortoise (declared for type checkers).
+    invitations: fields.ReverseRelation[Invitation]
 
     class Meta:
         table = "outbox_mails"
@@ -34,7 +44,7 @@ class OutboxMail(Model):
 class RateLimitHit(Model):
     """One counted event for a rate limit key (for example a failed log-in)."""
 
-    id = fields.BigIntField(primary_key=True)
+    id: int = fields.BigIntField(primary_key=True)
     key = fields.CharField(max_length=300)
     created_at = fields.DatetimeField()
 

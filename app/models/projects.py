@@ -1,21 +1,38 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 from tortoise.models import Model
 
 from app.models.enums import ProjectRole
 
+if TYPE_CHECKING:
+    from app.models.invitations import InvitationProjectAssignment
+    from app.models.members import Member
+    from app.models.organizations import Organization
+
 
 class Project(Model):
-    id = fields.BigIntField(primary_key=True)
-    organization = fields.ForeignKeyField(
+    id: int = fields.BigIntField(primary_key=True)
+    organization: fields.ForeignKeyRelation[Organization] = fields.ForeignKeyField(
         "models.Organization", related_name="projects", on_delete=fields.CASCADE
     )
     name = fields.CharField(max_length=200)
     slug = fields.CharField(max_length=64)
     is_default = fields.BooleanField(default=False)
-    created_by = fields.ForeignKeyField(
+    created_by: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(
         "models.Member", related_name="projects_created", null=True, on_delete=fields.SET_NULL
     )
     created_at = fields.DatetimeField(auto_now_add=True)
+
+    # Key columns behind the relations, set by Tortoise (declared for type checkers).
+    organization_id: int
+    created_by_id: int | None
+
+    # Reverse relations, filled in by Tortoise (declared for type checkers).
+    assignments: fields.ReverseRelation[ProjectAssignment]
+    invitation_assignments: fields.ReverseRelation[InvitationProjectAssignment]
 
     class Meta:
         table = "projects"
@@ -24,15 +41,19 @@ class Project(Model):
 
 
 class ProjectAssignment(Model):
-    id = fields.BigIntField(primary_key=True)
-    project = fields.ForeignKeyField(
+    id: int = fields.BigIntField(primary_key=True)
+    project: fields.ForeignKeyRelation[Project] = fields.ForeignKeyField(
         "models.Project", related_name="assignments", on_delete=fields.CASCADE
     )
-    member = fields.ForeignKeyField(
+    member: fields.ForeignKeyRelation[Member] = fields.ForeignKeyField(
         "models.Member", related_name="project_assignments", on_delete=fields.CASCADE
     )
     role = fields.CharEnumField(ProjectRole, max_length=10)
     created_at = fields.DatetimeField(auto_now_add=True)
+
+    # Key columns behind the relations, set by Tortoise (declared for type checkers).
+    project_id: int
+    member_id: int
 
     class Meta:
         table = "project_assignments"
