@@ -40,10 +40,6 @@ def page() -> str:
     return html[:start] + EXAMPLE.replace("`", "\\`") + html[end:]
 
 
-def assets_present() -> bool:
-    return VENDOR.is_dir() and any(VENDOR.iterdir())
-
-
 def add_routes(app: web.Application) -> None:
     VENDOR.mkdir(parents=True, exist_ok=True)
     app.router.add_static(ASSET_PREFIX, VENDOR, append_version=False)

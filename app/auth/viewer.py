@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from app.auth.tokens import API_KEY_PREFIX, SESSION_PREFIX, digests_match, hash_token
+from app.clock import now
 from app.models import ApiKey, Session, User
 from app.models.enums import OrganizationRole
 
@@ -46,26 +47,26 @@ def bearer_token(authorization: str | None) -> str | None:
 async def authenticate(authorization: str | None) -> Viewer:
     """Resolve the Authorization header; any unusable token means anonymous."""
     token = bearer_token(authorization)
-    now = datetime.now(UTC)
+    moment = now()
     if token is None:
         return Viewer()
     if token.startswith(SESSION_PREFIX):
         session = await Session.get_or_none(token_hash=hash_token(token)).select_related("user")
         if session is None or not digests_match(session.token_hash, token):
             return Viewer()
-        if session.last_used_at < now - SESSION_IDLE:
+        if session.last_used_at < moment - SESSION_IDLE:
             await session.delete()
             return Viewer()
-        if session.last_used_at < now - TOUCH_EVERY:
-            await Session.filter(id=session.id).update(last_used_at=now)
+        if session.last_used_at < moment - TOUCH_EVERY:
+            await Session.filter(id=session.id).update(last_used_at=moment)
         return Viewer(user=session.user, session=session)
     if token.startswith(API_KEY_PREFIX):
         key = await ApiKey.get_or_none(secret_hash=hash_token(token))
         if key is None or not digests_match(key.secret_hash, token) or key.revoked_at:
             return Viewer()
-        if key.expires_at is not None and key.expires_at <= now:
+        if key.expires_at is not None and key.expires_at <= moment:
             return Viewer()
-        if key.last_used_at is None or key.last_used_at < now - TOUCH_EVERY:
-            await ApiKey.filter(id=key.id).update(last_used_at=now)
+        if key.last_used_at is None or key.last_used_at < moment - TOUCH_EVERY:
+            await ApiKey.filter(id=key.id).update(last_used_at=moment)
         return Viewer(api_key=key)
     return Viewer()

@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
+from typing import Any
 
 from app import db
+from app.clock import now
 from app.config import Settings
 from app.mail import outbox
 from app.mail.sender import PermanentFailure, TemporaryFailure, build_message, send
@@ -39,7 +41,7 @@ def backoff(attempts: int) -> timedelta:
 
 
 class MailWorker:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._wake = asyncio.Event()
         self._stopping = False
@@ -54,7 +56,7 @@ class MailWorker:
 
     async def stop(self, drain_seconds: float = 10.0) -> None:
         """Deliver what is due (for at most `drain_seconds`), then stop."""
-        outbox.set_notifier(lambda: None)
+        outbox.set_notifier(None)
         self._stopping = True
         self._wake.set()
         if self._task is None:
@@ -89,7 +91,7 @@ class MailWorker:
             await self._deliver(row)
         return len(rows)
 
-    async def _deliver(self, row: dict) -> None:
+    async def _deliver(self, row: dict[str, Any]) -> None:
         if self.settings.smtp is None:
             log.info(
                 "mail (no SMTP_URL, kept in the outbox) to=%s subject=%s\n%s",
@@ -122,13 +124,9 @@ class MailWorker:
             await _finish(row["id"], DeliveryStatus.SENT, None)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-async def claim(limit: int) -> list[dict]:
+async def claim(limit: int) -> list[dict[str, Any]]:
     skip_locked = " FOR UPDATE SKIP LOCKED" if db.dialect() == "postgres" else ""
-    now = _now()
+    moment = now()
     sql = db.placeholders(
         'UPDATE "outbox_mails" SET "locked_until" = ?, "attempts" = "attempts" + 1 '
         'WHERE "id" IN (SELECT "id" FROM "outbox_mails" WHERE "status" = ? '
@@ -137,7 +135,7 @@ async def claim(limit: int) -> list[dict]:
         'RETURNING "id", "to_email", "subject", "text_body", "html_body", "attempts"'
     )
     rows = await db.connection().execute_query_dict(
-        sql, [now + LEASE, DeliveryStatus.QUEUED.value, now, now, limit]
+        sql, [moment + LEASE, DeliveryStatus.QUEUED.value, moment, moment, limit]
     )
     return sorted(rows, key=lambda r: r["id"])
 
@@ -149,7 +147,7 @@ async def _finish(mail_id: int, status: DeliveryStatus, error: str | None) -> No
             f'UPDATE "outbox_mails" SET "status" = ?, "{column}" = ?, "last_error" = ?, '
             '"locked_until" = NULL WHERE "id" = ?'
         ),
-        [status.value, _now(), error, mail_id],
+        [status.value, now(), error, mail_id],
     )
 
 
@@ -159,7 +157,7 @@ async def _retry_later(mail_id: int, delay: timedelta, error: str) -> None:
             'UPDATE "outbox_mails" SET "next_attempt_at" = ?, "last_error" = ?, '
             '"locked_until" = NULL WHERE "id" = ?'
         ),
-        [_now() + delay, error, mail_id],
+        [now() + delay, error, mail_id],
     )
 
 

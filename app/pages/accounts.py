@@ -5,9 +5,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from app.errors import DomainError, ErrorCode
+from app.http import client_ip
 from app.models.enums import EmailTokenPurpose
-from app.pages.render import Field, client_ip, form, page, render, state, status_of, text_of
-from app.services import accounts
+from app.pages.render import Field, form, page, render, state, status_of, text_of
+from app.services import accounts, onboarding
 
 RESET_PATH = "/password/reset"
 VERIFY_PATH = "/email/verify"
@@ -127,7 +128,7 @@ async def verify_show(request: web.Request) -> web.Response:
 async def verify_submit(request: web.Request) -> web.Response:
     data = await request.post()
     try:
-        user = await accounts.verify_email(text_of(data, "token"), client_ip(request))
+        user = await onboarding.verify_email(text_of(data, "token"), client_ip(request))
     except DomainError as error:
         if error.code == ErrorCode.INVALID_TOKEN:
             return _verify_invalid()

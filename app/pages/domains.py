@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from aiohttp import web
 
-from app.auth.tokens import hash_token
-from app.auth.viewer import Viewer
 from app.errors import DomainError, ErrorCode
-from app.models import Domain, Organization
-from app.pages.render import client_ip, facts, form, page, render, state, status_of, text_of
+from app.http import client_ip
+from app.pages.render import facts, form, page, render, state, status_of, text_of
 from app.services import domains
-from app.services.validation import clean_token
 
 PATH = "/domains/verify"
-
-
-async def _pending(token: str) -> Domain | None:
-    try:
-        token_hash = hash_token(clean_token(token))
-    except DomainError:
-        return None
-    return await Domain.get_or_none(token_hash=token_hash, token_expires_at__gt=datetime.now(UTC))
 
 
 def _invalid() -> web.Response:
@@ -37,10 +24,10 @@ def _invalid() -> web.Response:
 
 async def show(request: web.Request) -> web.Response:
     token = request.query.get("token", "")
-    row = await _pending(token)
-    if row is None:
+    link = await domains.link_by_token(token)
+    if link is None:
         return _invalid()
-    org = await Organization.get(id=row.organization_id)
+    row, org = link.domain, link.organization
     body = render(
         "page.html",
         heading=f"Verify {row.domain}",
@@ -70,13 +57,17 @@ async def show(request: web.Request) -> web.Response:
 
 async def submit(request: web.Request) -> web.Response:
     data = await request.post()
+    token = text_of(data, "token")
+    link = await domains.link_by_token(token)
+    if link is None:
+        return _invalid()
     try:
-        row = await domains.verify_domain(text_of(data, "token"), Viewer(), client_ip(request))
+        row = await domains.verify_domain(token, ip=client_ip(request))
     except DomainError as error:
         if error.code == ErrorCode.INVALID_TOKEN:
             return _invalid()
         return state("The domain was not verified", error.message, status_of(error), "warning")
-    org = await Organization.get(id=row.organization_id)
+    org = link.organization
     return state(
         f"{row.domain} is verified",
         f"{org.name} has verified {row.domain}. You can close this page.",

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiohttp import web
 
 from app.errors import DomainError, ErrorCode
-from app.models import Invitation, Member, Organization
+from app.http import client_ip
 from app.models.enums import InvitationStatus
-from app.pages import sessions
 from app.pages.render import (
     Field,
-    client_ip,
     facts,
     form,
     join,
@@ -21,7 +21,11 @@ from app.pages.render import (
     text_of,
     when,
 )
-from app.services import accounts, invitations
+from app.services import accounts, invitations, onboarding
+from app.services.invitations import InvitationLink
+
+if TYPE_CHECKING:
+    from app.models import Member, Organization
 
 PATH = "/invitations/accept"
 PASSWORD_HINT = "10 to 256 characters; not a common password."
@@ -38,23 +42,25 @@ _ENDED = {
 }
 
 
-async def _dead_state(invitation: Invitation | None) -> web.Response | None:
-    """The page for a token that cannot be used any more, or None when it can."""
-    if invitation is None:
+async def _open(token: str) -> InvitationLink | web.Response:
+    """What the token opens, when it can still be used; else the page saying why not."""
+    link = await invitations.link_by_token(token)
+    if link is None:
         return state(*UNKNOWN, status=404, kind="warning")
+    invitation = link.invitation
     status = invitations.effective_status(invitation)
     if status == InvitationStatus.EXPIRED:
-        org = await Organization.get(id=invitation.organization_id)
         return state(
             "This invitation has expired",
-            f"The invitation to {org.name} expired on {when(invitation.expires_at)}. "
+            f"The invitation to {link.organization.name} expired on "
+            f"{when(invitation.expires_at)}. "
             "Ask the organization to send you a new one.",
             status=410,
             kind="warning",
         )
     if status in _ENDED:
         return state("This invitation cannot be used", _ENDED[status], status=410, kind="warning")
-    return None
+    return link
 
 
 async def _preview(
@@ -64,14 +70,10 @@ async def _preview(
     failed_form: str = "",
     values: dict[str, str] | None = None,
 ) -> web.Response:
-    invitation = await invitations.by_token(token) if token else None
-    dead = await _dead_state(invitation)
-    if dead is not None:
-        return dead
-    org = await Organization.get(id=invitation.organization_id)
-    inviter = (
-        await Member.get_or_none(id=invitation.invited_by_id) if invitation.invited_by_id else None
-    )
+    link = await _open(token)
+    if isinstance(link, web.Response):
+        return link
+    invitation, org, inviter = link.invitation, link.organization, link.inviter
     values = values or {}
 
     def error_for(name: str) -> DomainError | None:
@@ -169,28 +171,26 @@ async def submit(request: web.Request) -> web.Response:
     token = text_of(data, "token")
     action = text_of(data, "action")
     ip = client_ip(request)
-    invitation = await invitations.by_token(token) if token else None
-    dead = await _dead_state(invitation)
-    if dead is not None:
-        return dead
-    org = await Organization.get(id=invitation.organization_id)
+    link = await _open(token)
+    if isinstance(link, web.Response):
+        return link
+    org = link.organization
     values: dict[str, str] = {}
     try:
         if action == "signup":
             values = {"name": text_of(data, "name")}
-            signed = await accounts.sign_up(
-                email=invitation.email,
+            member = await onboarding.sign_up_to_join(
+                email=link.invitation.email,
                 password=text_of(data, "password"),
                 name=values["name"],
                 invitation_token=token,
                 ip=ip,
             )
-            await sessions.forget(signed.token)
-            return _joined(org, signed.member)
+            return _joined(org, member)
         if action == "login":
             values = {"email": text_of(data, "email")}
-            user = await sessions.check_credentials(values["email"], text_of(data, "password"))
-            member = await invitations.accept_by_token(token, user, ip)
+            user = await accounts.check_credentials(values["email"], text_of(data, "password"))
+            member = await onboarding.accept_by_token(token, user, ip)
             return _joined(org, member)
         if action == "decline":
             await invitations.decline(token, ip)

@@ -2,44 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from aiohttp import web
 
-from app.auth.tokens import hash_token
-from app.auth.viewer import Viewer
 from app.errors import DomainError, ErrorCode
-from app.models import Member, Organization, OwnershipTransfer
-from app.models.enums import TransferStatus
-from app.pages import sessions
-from app.pages.render import (
-    Field,
-    client_ip,
-    facts,
-    form,
-    page,
-    render,
-    state,
-    status_of,
-    text_of,
-    when,
-)
-from app.services import ownership
+from app.http import client_ip
+from app.pages.render import Field, facts, form, page, render, state, status_of, text_of, when
+from app.services import accounts, ownership
 from app.services.audit import Actor
-from app.services.validation import clean_token
 
 PATH = "/ownership/confirm"
-
-
-async def _pending(token: str) -> OwnershipTransfer | None:
-    """The PENDING, unexpired transfer the token opens (read only), or None."""
-    try:
-        token_hash = hash_token(clean_token(token))
-    except DomainError:
-        return None
-    return await OwnershipTransfer.get_or_none(
-        token_hash=token_hash, status=TransferStatus.PENDING, expires_at__gt=datetime.now(UTC)
-    )
 
 
 def _invalid() -> web.Response:
@@ -54,12 +25,10 @@ def _invalid() -> web.Response:
 
 
 async def _preview(token: str, error: DomainError | None = None, email: str = "") -> web.Response:
-    transfer = await _pending(token)
-    if transfer is None:
+    link = await ownership.link_by_token(token)
+    if link is None:
         return _invalid()
-    org = await Organization.get(id=transfer.organization_id)
-    source = await Member.get(id=transfer.from_member_id)
-    target = await Member.get(id=transfer.to_member_id)
+    org, source, target = link.organization, link.owner, link.target
     body = render(
         "page.html",
         heading=f"Transfer ownership of {org.name}",
@@ -72,7 +41,7 @@ async def _preview(token: str, error: DomainError | None = None, email: str = ""
                 ("Organization", org.name),
                 ("Current owner", source.name),
                 ("New owner", target.name),
-                ("Link expires", when(transfer.expires_at)),
+                ("Link expires", when(link.transfer.expires_at)),
             ]
         ),
         forms=form(
@@ -99,14 +68,13 @@ async def submit(request: web.Request) -> web.Response:
     data = await request.post()
     token = text_of(data, "token")
     email = text_of(data, "email")
-    transfer = await _pending(token)
-    if transfer is None:
+    link = await ownership.link_by_token(token)
+    if link is None:
         return _invalid()
-    target = await Member.get(id=transfer.to_member_id)
+    target = link.target
     try:
-        user = await sessions.check_credentials(email, text_of(data, "password"))
-        actor = Actor(viewer=Viewer(user=user), ip=client_ip(request))
-        org = await ownership.confirm_transfer(actor, token)
+        user = await accounts.check_credentials(email, text_of(data, "password"))
+        org = await ownership.confirm_transfer(Actor.for_user(user, client_ip(request)), token)
     except DomainError as error:
         if error.code == ErrorCode.INVALID_TOKEN:
             return _invalid()

@@ -6,7 +6,7 @@ HTML-escaped unless it is `Html` (a fragment rendered by this module).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -15,7 +15,6 @@ from pathlib import Path
 from string import Template
 
 from aiohttp import web
-from multidict import MultiDictProxy
 
 from app.errors import DomainError, ErrorCode
 
@@ -159,14 +158,10 @@ def form(
     )
 
 
-def text_of(form_data: MultiDictProxy, key: str, limit: int = 1024) -> str:
+def text_of(form_data: Mapping[str, object], key: str, limit: int = 1024) -> str:
     """A posted text field ('' when missing or a file), cut to a sane length."""
     value = form_data.get(key, "")
     return value[:limit] if isinstance(value, str) else ""
-
-
-def client_ip(request: web.Request) -> str | None:
-    return request.remote
 
 
 async def stylesheet(request: web.Request) -> web.Response:

@@ -1,7 +1,8 @@
-"""The audit trail: one small function writes every event, in the caller's transaction.
+"""The audit trail: who acts (`Actor`) and the one function that writes an event, in the
+caller's transaction.
 
-Actions are a stable dotted vocabulary, listed in the README: `member.role_changed`,
-`invitation.created`, … `data` holds the values that matter (before/after).
+Services do not call `record` themselves: each action has its function in
+app/services/events.py, the vocabulary of actions and their data.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.auth.viewer import OrgAccess, Viewer
-from app.models import AuditEvent
+from app.models import AuditEvent, User
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,12 @@ class Actor:
     viewer: Viewer
     access: OrgAccess | None = None
     ip: str | None = None
+
+    @classmethod
+    def for_user(cls, user: User | None, ip: str | None) -> Actor:
+        """A person acting for themself, with no role in an organization (signing up,
+        following a mailed link); None for someone not signed in."""
+        return cls(viewer=Viewer(user=user), ip=ip)
 
     @property
     def user_id(self) -> int | None:
@@ -32,9 +39,6 @@ class Actor:
     @property
     def member_id(self) -> int | None:
         return self.access.member_id if self.access else None
-
-
-SYSTEM = Actor(viewer=Viewer())
 
 
 async def record(

@@ -7,30 +7,28 @@ domain gets verified join it as `auto_join_role`, seats permitting.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
 from app import config, db
 from app.auth.tokens import hash_token, new_token
 from app.auth.viewer import Viewer
-from app.errors import DomainError, ErrorCode, not_found
-from app.mail.outbox import enqueue
-from app.models import Domain, Invitation, Member, User
-from app.models.enums import InvitationStatus, OrganizationRole
-from app.services import audit
+from app.clock import now
+from app.errors import DomainError, ErrorCode
+from app.models import Domain, Invitation, Member, Organization, User
+from app.models.enums import OrganizationRole
+from app.services import events
 from app.services.audit import Actor
-from app.services.organizations import ensure_seat, locked
-from app.services.tx import atomic
+from app.services.invitations import ensure_seat, pending_invitations
+from app.services.mail import enqueue
+from app.services.tx import atomic, locked, locked_row, locked_where
 from app.services.validation import clean_domain, clean_email, clean_token, email_domain
 
 VERIFY_TTL = timedelta(days=7)  # the mail says so
 AUTO_JOIN_ROLES = frozenset({OrganizationRole.USER, OrganizationRole.VIEWER})
 PUBLIC_DOMAINS_FILE = Path(__file__).with_name("public_email_domains.txt")
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 @cache
@@ -120,7 +118,7 @@ async def add_domain(
             auto_join=auto_join,
             auto_join_role=OrganizationRole(auto_join_role),
             token_hash=hash_token(token),
-            token_expires_at=_now() + VERIFY_TTL,
+            token_expires_at=now() + VERIFY_TTL,
         )
         await enqueue(
             "domain_verify",
@@ -129,71 +127,61 @@ async def add_domain(
             domain=domain,
             link=config.current().link("/domains/verify", token),
         )
-        await audit.record(
-            actor,
-            "domain.added",
-            organization_id=organization.id,
-            target_type="Domain",
-            target_id=row.id,
-            data={
-                "domain": domain,
-                "verificationEmail": email,
-                "autoJoin": auto_join,
-                "autoJoinRole": row.auto_join_role,
-            },
-        )
+        await events.domain_added(actor, row)
     return row
 
 
-async def verify_domain(token: str, viewer: Viewer, ip: str | None) -> Domain:
+async def verify_domain(token: str, viewer: Viewer | None = None, ip: str | None = None) -> Domain:
     """Anyone holding the mailed token proves control of the domain."""
-    token = clean_token(token)
+    token_hash = hash_token(clean_token(token))
     async with atomic():
-        row = await Domain.get_or_none(token_hash=hash_token(token))
-        if row is None or row.token_expires_at is None or row.token_expires_at <= _now():
-            raise DomainError(
-                ErrorCode.INVALID_TOKEN, "This link is invalid or has expired.", "token"
-            )
-        await locked(row.organization_id)
+        # Read under the lock: the link may have been used, or the domain removed.
+        _, row = await locked_where(
+            Domain, _invalid_link(), token_hash=token_hash, token_expires_at__gt=now()
+        )
         await _lock_domain_name(row.domain)
-        row = await Domain.get_or_none(id=row.id, token_hash=hash_token(token))
-        if row is None:  # used or removed meanwhile
-            raise DomainError(ErrorCode.INVALID_TOKEN, "This link was already used.", "token")
         await _check_not_taken(row.domain, row.organization_id)
-        row.verified_at = _now()
+        row.verified_at = now()
         row.token_hash = None
         row.token_expires_at = None
         await row.save(update_fields=["verified_at", "token_hash", "token_expires_at"])
         # Whoever clicked may be signed in anywhere; an API key of some organization
         # is no actor here.
-        actor = Actor(viewer=Viewer(user=viewer.user), ip=ip)
-        await audit.record(
-            actor,
-            "domain.verified",
-            organization_id=row.organization_id,
-            target_type="Domain",
-            target_id=row.id,
-            data={"domain": row.domain},
-        )
+        actor = Actor.for_user(viewer.user if viewer else None, ip)
+        await events.domain_verified(actor, row)
     return row
+
+
+def _invalid_link() -> DomainError:
+    return DomainError(ErrorCode.INVALID_TOKEN, "This link is invalid or has expired.", "token")
+
+
+@dataclass(frozen=True)
+class DomainLink:
+    """What a domain verification link shows: the domain and its organization."""
+
+    domain: Domain
+    organization: Organization
+
+
+async def link_by_token(token: str) -> DomainLink | None:
+    """The unverified domain a usable mailed token opens (read only), or None."""
+    try:
+        token_hash = hash_token(clean_token(token))
+    except DomainError:
+        return None
+    row = await Domain.get_or_none(token_hash=token_hash, token_expires_at__gt=now())
+    if row is None:
+        return None
+    return DomainLink(row, await Organization.get(id=row.organization_id))
 
 
 async def remove_domain(actor: Actor, domain_id: int) -> None:
     """Nobody joins by this domain any more; existing members stay."""
     async with atomic():
-        row = await Domain.get_or_none(id=domain_id)
-        if row is None:
-            raise not_found("Domain", "domainId")
-        await locked(row.organization_id)
+        _, row = await locked_row(Domain, domain_id, "Domain", "domainId")
         await Domain.filter(id=row.id).delete()
-        await audit.record(
-            actor,
-            "domain.removed",
-            organization_id=row.organization_id,
-            target_type="Domain",
-            target_id=row.id,
-            data={"domain": row.domain, "verified": row.verified},
-        )
+        await events.domain_removed(actor, row)
 
 
 async def auto_join(user: User, ip: str | None) -> None:
@@ -210,45 +198,23 @@ async def auto_join(user: User, ip: str | None) -> None:
     domains = await Domain.filter(
         domain=email_domain(user.email), verified_at__not_isnull=True, auto_join=True
     ).order_by("organization_id")  # lock organizations in one order: no deadlocks
-    actor = Actor(viewer=Viewer(user=user), ip=ip)
+    actor = Actor.for_user(user, ip)
     for domain in domains:
         organization = await locked(domain.organization_id)
         if await Member.exists(organization_id=organization.id, user_id=user.id):
             continue
         if await Invitation.exists(
-            organization_id=organization.id,
-            email=user.email,
-            status=InvitationStatus.PENDING,
-            expires_at__gt=_now(),
+            pending_invitations(), organization_id=organization.id, email=user.email
         ):
             continue
         try:
             await ensure_seat(organization)
         except DomainError as refusal:
-            await audit.record(
-                actor,
-                "member.auto_join_skipped",
-                organization_id=organization.id,
-                target_type="User",
-                target_id=user.id,
-                data={
-                    "email": user.email,
-                    "domain": domain.domain,
-                    "reason": refusal.code.value,
-                    "seatLimit": organization.seat_limit,
-                },
-            )
+            await events.member_auto_join_skipped(actor, user, organization, domain, refusal.code)
             continue
         member = Member(
             organization_id=organization.id, user_id=user.id, name=user.name, email=user.email
         )
         member.set_role(OrganizationRole(domain.auto_join_role))
         await member.save()
-        await audit.record(
-            actor,
-            "member.joined",
-            organization_id=organization.id,
-            target_type="Member",
-            target_id=member.id,
-            data={"role": member.role, "via": "domain", "domain": domain.domain},
-        )
+        await events.member_joined_by_domain(actor, member, domain)

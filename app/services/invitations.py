@@ -1,18 +1,24 @@
-"""Invitations: the whole lifecycle, seats, and joining by invitation."""
+"""Invitations: the whole lifecycle, and what pending invitations hold: seats and
+usernames.
+
+A PENDING invitation past its expiry reads as EXPIRED everywhere
+(`effective_status`, `pending_invitations`); it holds no seat and no username.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
+from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 
 from app import config
 from app.auth.roles import can_manage_role
 from app.auth.tokens import hash_token, new_token
-from app.auth.viewer import Viewer
+from app.clock import now
 from app.errors import DomainError, ErrorCode, not_found
-from app.mail.outbox import enqueue
 from app.models import (
     Invitation,
     InvitationProjectAssignment,
@@ -23,11 +29,11 @@ from app.models import (
     User,
 )
 from app.models.enums import InvitationStatus, MemberStatus, OrganizationRole, ProjectRole
-from app.services import audit, rate_limits
+from app.services import events, rate_limits
 from app.services.audit import Actor
-from app.services.members import username_taken
-from app.services.organizations import ensure_seat, locked
-from app.services.tx import atomic
+from app.services.mail import enqueue
+from app.services.projects import AssignmentSpec
+from app.services.tx import atomic, locked, locked_row
 from app.services.validation import (
     clean_days,
     clean_email,
@@ -38,24 +44,74 @@ from app.services.validation import (
 )
 
 MAX_PROJECT_ASSIGNMENTS = 100
+# Members who are in the organization: they hold a seat and their username.
+PRESENT = (MemberStatus.ACTIVE, MemberStatus.BLOCKED)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def pending_invitations() -> Q:
+    """PENDING and unexpired: the invitations that can be accepted, and that hold a seat
+    and a username. A filter for `Invitation.filter(pending_invitations(), …)`."""
+    return Q(status=InvitationStatus.PENDING, expires_at__gt=now())
 
 
-def effective_status(invitation: Invitation, now: datetime | None = None) -> InvitationStatus:
-    """A PENDING invitation past its expiry reads as EXPIRED everywhere."""
+def effective_status(invitation: Invitation) -> InvitationStatus:
+    """The status as it reads: a PENDING invitation past its expiry is EXPIRED."""
     status = InvitationStatus(invitation.status)
-    if status == InvitationStatus.PENDING and invitation.expires_at <= (now or _now()):
+    if status == InvitationStatus.PENDING and invitation.expires_at <= now():
         return InvitationStatus.EXPIRED
     return status
 
 
-@dataclass(frozen=True)
-class AssignmentSpec:
-    project_id: int
-    role: ProjectRole
+async def pending_for_email(email: str) -> list[Invitation]:
+    """The pending invitations to `email`, newest first."""
+    return await Invitation.filter(pending_invitations(), email=email).order_by("-id")
+
+
+# Seats and usernames ---------------------------------------------------------------------
+
+
+async def seats_used(organization_id: int) -> int:
+    """ACTIVE + BLOCKED members (owner included) + PENDING unexpired invitations."""
+    members = await Member.filter(organization_id=organization_id, status__in=PRESENT).count()
+    invitations = await Invitation.filter(
+        pending_invitations(), organization_id=organization_id
+    ).count()
+    return members + invitations
+
+
+async def ensure_seat(organization: Organization, needed: int = 1) -> None:
+    """Refuse when `needed` more seats would pass the limit (call with the org locked)."""
+    if organization.seat_limit is None:
+        return
+    if await seats_used(organization.id) + needed > organization.seat_limit:
+        raise DomainError(
+            ErrorCode.SEAT_LIMIT_REACHED,
+            f"All {organization.seat_limit} seats are taken.",
+        )
+
+
+async def username_taken(
+    organization_id: int,
+    username: str,
+    *,
+    except_member: int | None = None,
+    except_invitation: int | None = None,
+) -> bool:
+    """Usernames are unique among the organization's members and pending invitations."""
+    members = Member.filter(
+        organization_id=organization_id, username__iexact=username, status__in=PRESENT
+    )
+    if except_member is not None:
+        members = members.exclude(id=except_member)
+    invitations = Invitation.filter(
+        pending_invitations(), organization_id=organization_id, username__iexact=username
+    )
+    if except_invitation is not None:
+        invitations = invitations.exclude(id=except_invitation)
+    return await members.exists() or await invitations.exists()
+
+
+# The lifecycle ---------------------------------------------------------------------------
 
 
 @dataclass
@@ -96,11 +152,9 @@ async def _check_projects(
             ErrorCode.INVALID_INPUT, "Too many project assignments.", "projectAssignments"
         )
     by_project = {spec.project_id: spec for spec in specs}
-    found = set(
-        await Project.filter(id__in=list(by_project), organization_id=organization_id).values_list(
-            "id", flat=True
-        )
-    )
+    found: list[Any] = await Project.filter(
+        id__in=list(by_project), organization_id=organization_id
+    ).values_list("id", flat=True)
     for index, spec in enumerate(specs):
         if spec.project_id not in found:
             raise not_found("Project", ["projectAssignments", str(index), "projectId"])
@@ -113,7 +167,7 @@ async def _expire_stale(organization_id: int, email: str) -> None:
         organization_id=organization_id,
         email=email,
         status=InvitationStatus.PENDING,
-        expires_at__lte=_now(),
+        expires_at__lte=now(),
     ).update(status=InvitationStatus.EXPIRED)
 
 
@@ -130,12 +184,11 @@ async def _check_invitable(
     """
     check_domain_allowed(organization, email)
     if await Member.filter(
-        organization_id=organization.id,
-        email=email,
-        status__in=[MemberStatus.ACTIVE, MemberStatus.BLOCKED],
+        organization_id=organization.id, email=email, status__in=PRESENT
     ).exists():
         raise DomainError(ErrorCode.ALREADY_MEMBER, "This person is a member.", "email")
     await _expire_stale(organization.id, email)
+    # The stored status: the one-pending-invitation-per-address index reads it.
     if await Invitation.filter(
         organization_id=organization.id, email=email, status=InvitationStatus.PENDING
     ).exists():
@@ -157,12 +210,36 @@ async def _reopen(organization: Organization, invitation: Invitation) -> None:
     invitation.status = InvitationStatus.PENDING
 
 
-async def _send(invitation: Invitation, organization: Organization, actor: Actor) -> None:
+async def _inviter(invitation: Invitation) -> Member | None:
+    if invitation.invited_by_id is None:
+        return None
+    return await Member.get_or_none(id=invitation.invited_by_id)
+
+
+async def _assign_projects(invitation: Invitation, specs: list[AssignmentSpec]) -> None:
+    """The project roles the invitee gets on joining."""
+    await InvitationProjectAssignment.bulk_create(
+        [
+            InvitationProjectAssignment(
+                invitation_id=invitation.id, project_id=s.project_id, role=s.role
+            )
+            for s in specs
+        ]
+    )
+
+
+async def _end(invitation: Invitation, status: InvitationStatus) -> None:
+    """REVOKED or DECLINED: the link stops working."""
+    invitation.status = status
+    invitation.token_hash = None
+    invitation.ended_at = now()
+    await invitation.save(update_fields=["status", "token_hash", "ended_at"])
+
+
+async def _send(invitation: Invitation, organization: Organization) -> None:
     """A fresh token and mail; older links stop working."""
     token = new_token()
-    inviter = (
-        await Member.get_or_none(id=invitation.invited_by_id) if invitation.invited_by_id else None
-    )
+    inviter = await _inviter(invitation)
     message = invitation.message
     mail = await enqueue(
         "invitation",
@@ -195,7 +272,7 @@ async def invite(actor: Actor, organization_id: int, request: InviteRequest) -> 
         specs = await _check_projects(organization.id, request.project_assignments or [])
         if request.add_to_default_projects:
             chosen = {s.project_id for s in specs}
-            defaults = await Project.filter(
+            defaults: list[Any] = await Project.filter(
                 organization_id=organization.id, is_default=True
             ).values_list("id", flat=True)
             specs += [AssignmentSpec(pid, ProjectRole.USE) for pid in defaults if pid not in chosen]
@@ -208,47 +285,21 @@ async def invite(actor: Actor, organization_id: int, request: InviteRequest) -> 
                 username=username,
                 role=role,
                 message=message,
-                expires_at=_now() + timedelta(days=ttl),
+                expires_at=now() + timedelta(days=ttl),
                 invited_by_id=actor.member_id,
             )
         except IntegrityError as exc:  # a concurrent invitation of the same email won
             raise DomainError(
                 ErrorCode.ALREADY_INVITED, "This email has a pending invitation.", "email"
             ) from exc
-        await InvitationProjectAssignment.bulk_create(
-            [
-                InvitationProjectAssignment(
-                    invitation_id=invitation.id, project_id=s.project_id, role=s.role
-                )
-                for s in specs
-            ]
-        )
-        await _send(invitation, organization, actor)
-        await audit.record(
-            actor,
-            "invitation.created",
-            organization_id=organization.id,
-            target_type="Invitation",
-            target_id=invitation.id,
-            data={
-                "email": email,
-                "role": role.value,
-                "expiresAt": invitation.expires_at.isoformat(),
-                "projects": [{"projectId": s.project_id, "role": s.role.value} for s in specs],
-            },
-        )
+        await _assign_projects(invitation, specs)
+        await _send(invitation, organization)
+        await events.invitation_created(actor, invitation, specs)
     return invitation
 
 
 async def _locked_invitation(invitation_id: int) -> tuple[Organization, Invitation]:
-    invitation = await Invitation.get_or_none(id=invitation_id)
-    if invitation is None:
-        raise not_found("Invitation", "invitationId")
-    organization = await locked(invitation.organization_id)
-    invitation = await Invitation.get_or_none(id=invitation_id)  # it may be gone meanwhile
-    if invitation is None:
-        raise not_found("Invitation", "invitationId")
-    return organization, invitation
+    return await locked_row(Invitation, invitation_id, "Invitation", "invitationId")
 
 
 def _not_pending(status: InvitationStatus) -> DomainError:
@@ -285,56 +336,31 @@ async def _managed(
 async def resend(actor: Actor, invitation_id: int) -> Invitation:
     async with atomic():
         organization, invitation, status = await _managed(actor, invitation_id, OPEN)
-        update = []
-        if status == InvitationStatus.EXPIRED:
+        was_expired = status == InvitationStatus.EXPIRED
+        if was_expired:
             # It takes a seat again, with a fresh lifetime.
             await _reopen(organization, invitation)
-            invitation.expires_at = _now() + timedelta(days=organization.invitation_ttl_days)
-            update = ["status", "expires_at"]
+            invitation.expires_at = now() + timedelta(days=organization.invitation_ttl_days)
         await rate_limits.check_and_record(rate_limits.INVITATIONS, str(organization.id))
-        if update:
-            await invitation.save(update_fields=update)
-        await _send(invitation, organization, actor)
-        await audit.record(
-            actor,
-            "invitation.resent",
-            organization_id=organization.id,
-            target_type="Invitation",
-            target_id=invitation.id,
-            data={"sendCount": invitation.send_count, "wasExpired": bool(update)},
-        )
+        if was_expired:
+            await invitation.save(update_fields=["status", "expires_at"])
+        await _send(invitation, organization)
+        await events.invitation_resent(actor, invitation, was_expired)
     return invitation
 
 
 async def revoke(actor: Actor, invitation_id: int) -> Invitation:
     async with atomic():
-        organization, invitation, _ = await _managed(actor, invitation_id, OPEN)
-        invitation.status = InvitationStatus.REVOKED
-        invitation.token_hash = None
-        invitation.ended_at = _now()
-        await invitation.save(update_fields=["status", "token_hash", "ended_at"])
-        await audit.record(
-            actor,
-            "invitation.revoked",
-            organization_id=organization.id,
-            target_type="Invitation",
-            target_id=invitation.id,
-            data={"email": invitation.email},
-        )
+        _, invitation, _ = await _managed(actor, invitation_id, OPEN)
+        await _end(invitation, InvitationStatus.REVOKED)
+        await events.invitation_revoked(actor, invitation)
     return invitation
 
 
 async def delete(actor: Actor, invitation_id: int) -> None:
     async with atomic():
-        organization, invitation, status = await _managed(actor, invitation_id, DELETABLE)
-        await audit.record(
-            actor,
-            "invitation.deleted",
-            organization_id=organization.id,
-            target_type="Invitation",
-            target_id=invitation.id,
-            data={"email": invitation.email, "status": status.value},
-        )
+        _, invitation, status = await _managed(actor, invitation_id, DELETABLE)
+        await events.invitation_deleted(actor, invitation, status)
         await invitation.delete()
 
 
@@ -345,16 +371,9 @@ async def extend(actor: Actor, invitation_id: int, days: int) -> Invitation:
         if status == InvitationStatus.EXPIRED:
             await _reopen(organization, invitation)
         before = invitation.expires_at
-        invitation.expires_at = max(_now(), before) + timedelta(days=days)
+        invitation.expires_at = max(now(), before) + timedelta(days=days)
         await invitation.save(update_fields=["status", "expires_at"])
-        await audit.record(
-            actor,
-            "invitation.extended",
-            organization_id=organization.id,
-            target_type="Invitation",
-            target_id=invitation.id,
-            data={"before": before.isoformat(), "after": invitation.expires_at.isoformat()},
-        )
+        await events.invitation_extended(actor, invitation, before)
     return invitation
 
 
@@ -368,37 +387,33 @@ async def update(
         organization, invitation, _ = await _managed(
             actor, invitation_id, (InvitationStatus.PENDING,)
         )
-        data: dict[str, object] = {}
+        role_before = None
         if role is not None and role != invitation.role:
             check_role_grantable(actor, OrganizationRole(role))
-            data["role"] = {"before": invitation.role, "after": role.value}
+            role_before = invitation.role
             invitation.role = role
             await invitation.save(update_fields=["role"])
+        specs = None
         if project_assignments is not None:
             specs = await _check_projects(organization.id, project_assignments)
             await InvitationProjectAssignment.filter(invitation_id=invitation.id).delete()
-            await InvitationProjectAssignment.bulk_create(
-                [
-                    InvitationProjectAssignment(
-                        invitation_id=invitation.id, project_id=s.project_id, role=s.role
-                    )
-                    for s in specs
-                ]
-            )
-            data["projects"] = [{"projectId": s.project_id, "role": s.role.value} for s in specs]
-        if data:
-            await audit.record(
-                actor,
-                "invitation.updated",
-                organization_id=organization.id,
-                target_type="Invitation",
-                target_id=invitation.id,
-                data=data,
+            await _assign_projects(invitation, specs)
+        if role_before is not None or specs is not None:
+            await events.invitation_updated(
+                actor, invitation, role_before=role_before, projects=specs
             )
     return invitation
 
 
+# Links -----------------------------------------------------------------------------------
+
+
+def _invalid_link() -> DomainError:
+    return DomainError(ErrorCode.INVALID_TOKEN, "This invitation link is not valid.", "token")
+
+
 async def by_token(token: str) -> Invitation | None:
+    """The invitation a mailed token opens, in whatever status, or None."""
     try:
         token = clean_token(token)
     except DomainError:
@@ -406,11 +421,29 @@ async def by_token(token: str) -> Invitation | None:
     return await Invitation.get_or_none(token_hash=hash_token(token))
 
 
+@dataclass(frozen=True)
+class InvitationLink:
+    """What an invitation link shows: the invitation (in whatever status), its
+    organization, and the member who sent it (None when gone or never known)."""
+
+    invitation: Invitation
+    organization: Organization
+    inviter: Member | None
+
+
+async def link_by_token(token: str) -> InvitationLink | None:
+    invitation = await by_token(token)
+    if invitation is None:
+        return None
+    organization = await Organization.get(id=invitation.organization_id)
+    return InvitationLink(invitation, organization, await _inviter(invitation))
+
+
 async def pending_by_token(token: str) -> Invitation:
     """The invitation a token opens, or INVALID_TOKEN / INVITATION_EXPIRED."""
     invitation = await by_token(token)
     if invitation is None or invitation.status != InvitationStatus.PENDING:
-        raise DomainError(ErrorCode.INVALID_TOKEN, "This invitation link is not valid.", "token")
+        raise _invalid_link()
     if effective_status(invitation) == InvitationStatus.EXPIRED:
         raise DomainError(
             ErrorCode.INVITATION_EXPIRED, "This invitation has expired; ask for a new one.", "token"
@@ -425,16 +458,15 @@ async def accept(
 
     The invitation already holds a seat, so accepting never fails for seats.
     With `token_hash`, the token must still be the invitation's (a resend may
-    have replaced it since it was looked up).
+    have replaced it since it was looked up). The user's address counts as
+    verified from here on: app/services/onboarding.py records that.
     """
     async with atomic():
         organization, invitation = await _locked_invitation(invitation_id)
         if invitation.status != InvitationStatus.PENDING or (
             token_hash is not None and invitation.token_hash != token_hash
         ):
-            raise DomainError(
-                ErrorCode.INVALID_TOKEN, "This invitation link is not valid.", "token"
-            )
+            raise _invalid_link()
         if effective_status(invitation) == InvitationStatus.EXPIRED:
             raise DomainError(ErrorCode.INVITATION_EXPIRED, "This invitation has expired.", "token")
         if invitation.email != user.email:
@@ -454,7 +486,7 @@ async def accept(
         member.title = None
         member.set_role(OrganizationRole(invitation.role))
         member.status = MemberStatus.ACTIVE
-        member.joined_at = _now()
+        member.joined_at = now()
         member.blocked_at = None
         member.removed_at = None
         member.invited_by_id = invitation.invited_by_id
@@ -467,69 +499,23 @@ async def accept(
             ]
         )
         invitation.status = InvitationStatus.ACCEPTED
-        invitation.accepted_at = _now()
+        invitation.accepted_at = now()
         invitation.token_hash = None
         await invitation.save(update_fields=["status", "accepted_at", "token_hash"])
-        newly_verified = user.email_verified_at is None
-        if newly_verified:
-            # Holding the mailed token proves the address.
-            user.email_verified_at = _now()
-            await user.save(update_fields=["email_verified_at"])
-        actor = Actor(viewer=Viewer(user=user), ip=ip)
-        await audit.record(
-            actor,
-            "invitation.accepted",
-            organization_id=organization.id,
-            target_type="Invitation",
-            target_id=invitation.id,
-            data={"email": invitation.email, "memberId": member.id},
-        )
-        await audit.record(
-            actor,
-            "member.joined",
-            organization_id=organization.id,
-            target_type="Member",
-            target_id=member.id,
-            data={"role": member.role, "via": "invitation", "projects": len(specs)},
-        )
-        if newly_verified:
-            from app.services import domains  # domains build on invitations' seats
-
-            await domains.auto_join(user, ip=ip)
+        actor = Actor.for_user(user, ip)
+        await events.invitation_accepted(actor, invitation, member)
+        await events.member_joined_by_invitation(actor, member, len(specs))
     return member
-
-
-async def accept_by_token(token: str, user: User, ip: str | None) -> Member:
-    invitation = await pending_by_token(token)
-    return await accept(invitation.id, user, ip, token_hash=invitation.token_hash)
 
 
 async def decline(token: str, ip: str | None) -> None:
     found = await pending_by_token(token)
     async with atomic():
-        organization, invitation = await _locked_invitation(found.id)
+        _, invitation = await _locked_invitation(found.id)
         if (
             effective_status(invitation) != InvitationStatus.PENDING
             or invitation.token_hash != found.token_hash
         ):
-            raise DomainError(
-                ErrorCode.INVALID_TOKEN, "This invitation link is not valid.", "token"
-            )
-        invitation.status = InvitationStatus.DECLINED
-        invitation.token_hash = None
-        invitation.ended_at = _now()
-        await invitation.save(update_fields=["status", "token_hash", "ended_at"])
-        await audit.record(
-            Actor(viewer=Viewer(), ip=ip),
-            "invitation.declined",
-            organization_id=organization.id,
-            target_type="Invitation",
-            target_id=invitation.id,
-            data={"email": invitation.email},
-        )
-
-
-async def pending_for_email(email: str) -> list[Invitation]:
-    return await Invitation.filter(
-        email=email, status=InvitationStatus.PENDING, expires_at__gt=_now()
-    ).order_by("-id")
+            raise _invalid_link()
+        await _end(invitation, InvitationStatus.DECLINED)
+        await events.invitation_declined(Actor.for_user(None, ip), invitation)

@@ -2,40 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from app.auth.roles import can_manage_role
+from app.clock import now
 from app.errors import DomainError, ErrorCode, not_found
-from app.mail.outbox import enqueue
-from app.models import Invitation, Member, Organization, ProjectAssignment, User
-from app.models.enums import InvitationStatus, MemberStatus, OrganizationRole
-from app.services import accounts, audit, rate_limits
+from app.models import Member, Organization, ProjectAssignment, User
+from app.models.enums import MemberStatus, OrganizationRole
+from app.services import events, ownership, rate_limits
+from app.services.account_mail import send_reset
 from app.services.audit import Actor
-from app.services.organizations import locked
-from app.services.tx import atomic
+from app.services.invitations import username_taken
+from app.services.mail import enqueue
+from app.services.tx import atomic, locked, locked_row
 from app.services.validation import clean_optional_name, clean_username
 
 ADMIN_LIKE = (OrganizationRole.OWNER, OrganizationRole.ADMIN)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-async def _load(member_id: int, organization_id: int | None = None) -> Member:
-    member = await Member.get_or_none(id=member_id)
-    if member is None or (
-        organization_id is not None and member.organization_id != organization_id
-    ):
-        raise not_found("Member", "memberId")
-    return member
-
-
 async def _locked_member(member_id: int) -> tuple[Organization, Member]:
     """The member and its organization, with the organization locked."""
-    member = await _load(member_id)
-    organization = await locked(member.organization_id)
-    return organization, await _load(member_id, organization.id)
+    return await locked_row(Member, member_id, "Member", "memberId")
 
 
 def check_not_removed(member: Member) -> None:
@@ -87,32 +72,6 @@ async def check_admin_remains(member: Member) -> None:
         )
 
 
-async def username_taken(
-    organization_id: int,
-    username: str,
-    *,
-    except_member: int | None = None,
-    except_invitation: int | None = None,
-) -> bool:
-    """Usernames are unique among the organization's members and pending invitations."""
-    members = Member.filter(
-        organization_id=organization_id,
-        username__iexact=username,
-        status__in=[MemberStatus.ACTIVE, MemberStatus.BLOCKED],
-    )
-    if except_member is not None:
-        members = members.exclude(id=except_member)
-    invitations = Invitation.filter(
-        organization_id=organization_id,
-        username__iexact=username,
-        status=InvitationStatus.PENDING,
-        expires_at__gt=_now(),
-    )
-    if except_invitation is not None:
-        invitations = invitations.exclude(id=except_invitation)
-    return await members.exists() or await invitations.exists()
-
-
 async def update_role(actor: Actor, member_id: int, role: OrganizationRole) -> Member:
     async with atomic():
         _, member = await _locked_member(member_id)
@@ -132,14 +91,7 @@ async def update_role(actor: Actor, member_id: int, role: OrganizationRole) -> M
         before = member.role
         member.set_role(role)
         await member.save(update_fields=["role", "role_rank"])
-        await audit.record(
-            actor,
-            "member.role_changed",
-            organization_id=member.organization_id,
-            target_type="Member",
-            target_id=member.id,
-            data={"before": before, "after": role.value},
-        )
+        await events.member_role_changed(actor, member, before)
     return member
 
 
@@ -165,14 +117,7 @@ async def update_profile(actor: Actor, member_id: int, changes: dict[str, str | 
             for key, value in changed.items():
                 setattr(member, key, value)
             await member.save(update_fields=list(changed))
-            await audit.record(
-                actor,
-                "member.updated",
-                organization_id=member.organization_id,
-                target_type="Member",
-                target_id=member.id,
-                data={"before": before, "after": changed},
-            )
+            await events.member_updated(actor, member, before, changed)
     return member
 
 
@@ -191,15 +136,9 @@ async def block(actor: Actor, member_id: int) -> Member:
             return member
         await check_admin_remains(member)
         member.status = MemberStatus.BLOCKED
-        member.blocked_at = _now()
+        member.blocked_at = now()
         await member.save(update_fields=["status", "blocked_at"])
-        await audit.record(
-            actor,
-            "member.blocked",
-            organization_id=member.organization_id,
-            target_type="Member",
-            target_id=member.id,
-        )
+        await events.member_blocked(actor, member)
     return member
 
 
@@ -212,41 +151,28 @@ async def unblock(actor: Actor, member_id: int) -> Member:
         member.status = MemberStatus.ACTIVE
         member.blocked_at = None
         await member.save(update_fields=["status", "blocked_at"])
-        await audit.record(
-            actor,
-            "member.unblocked",
-            organization_id=member.organization_id,
-            target_type="Member",
-            target_id=member.id,
-        )
+        await events.member_unblocked(actor, member)
     return member
 
 
 async def _end_membership(
-    actor: Actor, member: Member, organization: Organization, action: str, *, notify: bool
+    actor: Actor, member: Member, organization: Organization, *, removed: bool
 ) -> None:
-    """REMOVED at once: access ends, assignments go; a removed member is mailed a notice
-    (`notify`), one who leaves knows already."""
-    from app.services import ownership
-
+    """REMOVED at once: access ends, assignments go; a removed member is mailed a notice,
+    one who leaves (`removed` false) knows already."""
     dropped = await ProjectAssignment.filter(member_id=member.id).delete()
     await ownership.cancel_involving(member)
     member.status = MemberStatus.REMOVED
-    member.removed_at = _now()
+    member.removed_at = now()
     member.blocked_at = None
     await member.save(update_fields=["status", "removed_at", "blocked_at"])
-    await audit.record(
-        actor,
-        action,
-        organization_id=member.organization_id,
-        target_type="Member",
-        target_id=member.id,
-        data={"role": member.role, "assignmentsDropped": dropped},
-    )
-    if notify:
+    if removed:
+        await events.member_removed(actor, member, dropped)
         await enqueue(
             "member_removed", member.email, name=member.name, organization=organization.name
         )
+    else:
+        await events.member_left(actor, member, dropped)
 
 
 async def remove(actor: Actor, member_id: int) -> Member:
@@ -254,7 +180,7 @@ async def remove(actor: Actor, member_id: int) -> Member:
         organization, member = await _locked_member(member_id)
         await _guard_action(actor, member)
         await check_admin_remains(member)
-        await _end_membership(actor, member, organization, "member.removed", notify=True)
+        await _end_membership(actor, member, organization, removed=True)
     return member
 
 
@@ -268,22 +194,18 @@ async def leave(actor: Actor, organization_id: int, user: User) -> None:
             raise not_found("Organization", "organizationId")
         check_not_owner(member)
         await check_admin_remains(member)
-        await _end_membership(actor, member, organization, "member.left", notify=False)
+        await _end_membership(actor, member, organization, removed=False)
 
 
 async def send_password_reset(actor: Actor, member_id: int) -> None:
-    member = await _load(member_id)
+    member = await Member.get_or_none(id=member_id)
+    if member is None:
+        raise not_found("Member", "memberId")
     check_not_removed(member)
     if actor.member_id != member.id:
         check_can_manage(actor, member.role)
     user = await User.get(id=member.user_id)
     await rate_limits.check_and_record(rate_limits.ACCOUNT_MAIL, user.email)
     async with atomic():
-        await accounts.send_reset(user)
-        await audit.record(
-            actor,
-            "member.password_reset_sent",
-            organization_id=member.organization_id,
-            target_type="Member",
-            target_id=member.id,
-        )
+        await send_reset(user)
+        await events.member_password_reset_sent(actor, member)

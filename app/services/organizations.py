@@ -1,70 +1,30 @@
-"""Organizations: create, update settings, delete; seats."""
+"""Organizations: create, update settings, delete.
+
+Seats (members plus pending invitations) are counted in app/services/invitations.py.
+"""
 
 from __future__ import annotations
 
-import secrets
-from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from app.auth.viewer import Viewer
-from app.errors import DomainError, ErrorCode, not_found
-from app.models import Invitation, Member, Organization, User
-from app.models.enums import InvitationStatus, MemberStatus, OrganizationRole
-from app.services import audit
+from app.errors import DomainError, ErrorCode
+from app.models import Member, Organization, User
+from app.models.enums import OrganizationRole
+from app.services import events
 from app.services.audit import Actor
-from app.services.tx import atomic, lock_organization
+from app.services.slugs import free_slug, slugify
+from app.services.tx import atomic, locked
 from app.services.validation import (
     check_list_size,
     clean_days,
     clean_domain,
     clean_name,
     clean_slug,
-    slugify,
 )
 
 SEAT_LIMIT_MAX = 1_000_000
-
-
-async def seats_used(organization_id: int) -> int:
-    """ACTIVE + BLOCKED members (owner included) + PENDING unexpired invitations."""
-    members = await Member.filter(
-        organization_id=organization_id, status__in=[MemberStatus.ACTIVE, MemberStatus.BLOCKED]
-    ).count()
-    invitations = await Invitation.filter(
-        organization_id=organization_id,
-        status=InvitationStatus.PENDING,
-        expires_at__gt=datetime.now(UTC),
-    ).count()
-    return members + invitations
-
-
-async def ensure_seat(organization: Organization, needed: int = 1) -> None:
-    """Refuse when `needed` more seats would pass the limit (call with the org locked)."""
-    if organization.seat_limit is None:
-        return
-    if await seats_used(organization.id) + needed > organization.seat_limit:
-        raise DomainError(
-            ErrorCode.SEAT_LIMIT_REACHED,
-            f"All {organization.seat_limit} seats are taken.",
-        )
-
-
-async def locked(organization_id: int) -> Organization:
-    """The organization, locked for this transaction."""
-    await lock_organization(organization_id)
-    organization = await Organization.get_or_none(id=organization_id)
-    if organization is None:
-        raise not_found("Organization", "organizationId")
-    return organization
-
-
-async def _free_slug(base: str) -> str:
-    slug = base
-    while await Organization.exists(slug=slug):
-        slug = f"{base}-{secrets.token_hex(3)}"
-    return slug
 
 
 async def create_organization(
@@ -78,20 +38,12 @@ async def create_organization(
                 if await Organization.exists(slug=slug):
                     raise DomainError(ErrorCode.SLUG_TAKEN, "This slug is taken.", "slug")
             else:
-                slug = await _free_slug(slugify(name))
+                slug = await free_slug(Organization, slugify(name))
             organization = await Organization.create(name=name, slug=slug)
             owner = Member(organization=organization, user=user, name=user.name, email=user.email)
             owner.set_role(OrganizationRole.OWNER)
             await owner.save()
-            actor = Actor(viewer=Viewer(user=user), ip=ip)
-            await audit.record(
-                actor,
-                "organization.created",
-                organization_id=organization.id,
-                target_type="Organization",
-                target_id=organization.id,
-                data={"name": name, "slug": slug},
-            )
+            await events.organization_created(Actor.for_user(user, ip), organization)
     except IntegrityError as exc:
         raise DomainError(ErrorCode.SLUG_TAKEN, "This slug is taken.", "slug") from exc
     return organization
@@ -135,13 +87,8 @@ async def update_organization(
             for key, value in changed.items():
                 setattr(organization, key, value)
             await organization.save(update_fields=list(changed))
-            await audit.record(
-                actor,
-                "organization.updated",
-                organization_id=organization.id,
-                target_type="Organization",
-                target_id=organization.id,
-                data={"before": {k: before[k] for k in changed}, "after": changed},
+            await events.organization_updated(
+                actor, organization, {k: before[k] for k in changed}, changed
             )
     return organization
 
@@ -161,11 +108,4 @@ async def delete_organization(actor: Actor, organization_id: int, confirm_name: 
                 "confirmName",
             )
         await organization.delete()
-        await audit.record(
-            actor,
-            "organization.deleted",
-            organization_id=None,
-            target_type="Organization",
-            target_id=organization_id,
-            data={"name": organization.name, "slug": organization.slug},
-        )
+        await events.organization_deleted(actor, organization)

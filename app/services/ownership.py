@@ -13,29 +13,26 @@ OWNER at every moment (the partial unique index `uq_members_one_owner` backs it)
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import timedelta
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
 from app import config
 from app.auth.tokens import hash_token, new_token
-from app.errors import DomainError, ErrorCode, not_found
-from app.mail.outbox import enqueue
+from app.clock import now
+from app.errors import DomainError, ErrorCode
 from app.models import Member, Organization, OwnershipTransfer, User
 from app.models.enums import MemberStatus, OrganizationRole, TransferStatus
-from app.services import audit
+from app.services import events
 from app.services.audit import Actor
-from app.services.organizations import locked
-from app.services.tx import atomic
+from app.services.mail import enqueue
+from app.services.tx import atomic, locked, locked_row, locked_where
 from app.services.validation import clean_token
 
 TRANSFER_TTL = timedelta(hours=72)
 ELIGIBLE_TARGET_ROLES = (OrganizationRole.ADMIN, OrganizationRole.USER)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def cancel_involving(member: Member) -> None:
@@ -72,17 +69,13 @@ async def _pending(organization_id: int) -> OwnershipTransfer | None:
 
 async def request_transfer(actor: Actor, member_id: int) -> OwnershipTransfer:
     """Start a transfer to `member_id`, replacing any pending one."""
-    target = await Member.get_or_none(id=member_id)
-    if target is None:
-        raise not_found("Member", "memberId")
     async with atomic():
-        organization = await locked(target.organization_id)
+        organization, target = await locked_row(Member, member_id, "Member", "memberId")
         owner = await _owner(organization.id)
         if actor.member_id is None or actor.member_id != owner.id:
             raise DomainError(
                 ErrorCode.FORBIDDEN_ROLE, "Only the owner transfers ownership.", "memberId"
             )
-        target = await Member.get(id=member_id)
         check_target(owner, target, "memberId")
         replaced = await _pending(organization.id)
         if replaced is not None:
@@ -96,7 +89,7 @@ async def request_transfer(actor: Actor, member_id: int) -> OwnershipTransfer:
             from_member_id=owner.id,
             to_member_id=target.id,
             token_hash=hash_token(token),
-            expires_at=_now() + TRANSFER_TTL,
+            expires_at=now() + TRANSFER_TTL,
         )
         owner_user = await User.get(id=owner.user_id)
         await enqueue(
@@ -108,19 +101,7 @@ async def request_transfer(actor: Actor, member_id: int) -> OwnershipTransfer:
             expires_at=transfer.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
             link=config.current().link("/ownership/confirm", token),
         )
-        await audit.record(
-            actor,
-            "ownership.transfer_requested",
-            organization_id=organization.id,
-            target_type="OwnershipTransfer",
-            target_id=transfer.id,
-            data={
-                "fromMemberId": owner.id,
-                "toMemberId": target.id,
-                "expiresAt": transfer.expires_at.isoformat(),
-                "replacedTransferId": replaced.id if replaced else None,
-            },
-        )
+        await events.ownership_transfer_requested(actor, transfer, replaced)
     return transfer
 
 
@@ -131,19 +112,16 @@ def _invalid_link(message: str = "This transfer link is not valid.") -> DomainEr
 async def confirm_transfer(actor: Actor, token: str) -> Organization:
     """The owner, signed in, confirms with the mailed token."""
     token_hash = hash_token(clean_token(token))
-    found = await OwnershipTransfer.get_or_none(token_hash=token_hash)
-    if found is None:
-        raise _invalid_link()
     try:
         async with atomic():
-            organization = await locked(found.organization_id)
-            # Re-read under the lock: a concurrent request may have used or replaced it.
-            transfer = await OwnershipTransfer.get_or_none(
-                id=found.id, token_hash=token_hash, status=TransferStatus.PENDING
+            # Read under the lock: a concurrent request may have used or replaced it.
+            organization, transfer = await locked_where(
+                OwnershipTransfer,
+                _invalid_link(),
+                token_hash=token_hash,
+                status=TransferStatus.PENDING,
             )
-            if transfer is None:
-                raise _invalid_link()
-            if transfer.expires_at <= _now():
+            if transfer.expires_at <= now():
                 raise _invalid_link("This transfer link has expired; start the transfer again.")
             owner = await Member.get(id=transfer.from_member_id)
             if owner.role != OrganizationRole.OWNER:
@@ -163,21 +141,10 @@ async def confirm_transfer(actor: Actor, token: str) -> Organization:
             target.set_role(OrganizationRole.OWNER)
             await target.save(update_fields=["role", "role_rank"])
             transfer.status = TransferStatus.CONFIRMED
-            transfer.confirmed_at = _now()
+            transfer.confirmed_at = now()
             transfer.token_hash = None
             await transfer.save(update_fields=["status", "confirmed_at", "token_hash"])
-            await audit.record(
-                actor,
-                "ownership.transfer_confirmed",
-                organization_id=organization.id,
-                target_type="OwnershipTransfer",
-                target_id=transfer.id,
-                data={
-                    "fromMemberId": owner.id,
-                    "toMemberId": target.id,
-                    "toRoleBefore": target_before,
-                },
-            )
+            await events.ownership_transfer_confirmed(actor, transfer, target_before)
     except IntegrityError as exc:  # the one-owner index: another change won the race
         raise _invalid_link() from exc
     return organization
@@ -199,11 +166,34 @@ async def cancel_transfer(actor: Actor, organization_id: int) -> None:
         transfer.status = TransferStatus.CANCELLED
         transfer.token_hash = None
         await transfer.save(update_fields=["status", "token_hash"])
-        await audit.record(
-            actor,
-            "ownership.transfer_cancelled",
-            organization_id=organization.id,
-            target_type="OwnershipTransfer",
-            target_id=transfer.id,
-            data={"fromMemberId": transfer.from_member_id, "toMemberId": transfer.to_member_id},
-        )
+        await events.ownership_transfer_cancelled(actor, transfer)
+
+
+@dataclass(frozen=True)
+class TransferLink:
+    """What a transfer link shows: the pending transfer, its organization, the owner
+    who started it and the member who would become owner."""
+
+    transfer: OwnershipTransfer
+    organization: Organization
+    owner: Member
+    target: Member
+
+
+async def link_by_token(token: str) -> TransferLink | None:
+    """The PENDING, unexpired transfer a mailed token opens (read only), or None."""
+    try:
+        token_hash = hash_token(clean_token(token))
+    except DomainError:
+        return None
+    transfer = await OwnershipTransfer.get_or_none(
+        token_hash=token_hash, status=TransferStatus.PENDING, expires_at__gt=now()
+    )
+    if transfer is None:
+        return None
+    return TransferLink(
+        transfer,
+        await Organization.get(id=transfer.organization_id),
+        await Member.get(id=transfer.from_member_id),
+        await Member.get(id=transfer.to_member_id),
+    )

@@ -10,9 +10,7 @@ Deleting a project takes an organization OWNER/ADMIN or the project's OWNER.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -23,14 +21,15 @@ from app.auth.roles import (
     can_grant_project_role,
     has_permission,
 )
-from app.errors import DomainError, ErrorCode, not_found
+from app.clock import now
+from app.errors import DomainError, ErrorCode
 from app.models import Member, Project, ProjectAssignment
 from app.models.enums import MemberStatus, OrganizationRole, ProjectRole
-from app.services import audit
+from app.services import events
 from app.services.audit import Actor
-from app.services.organizations import locked
-from app.services.tx import atomic
-from app.services.validation import check_list_size, clean_name, clean_slug, slugify
+from app.services.slugs import free_slug, slugify
+from app.services.tx import atomic, locked, locked_row
+from app.services.validation import check_list_size, clean_name, clean_slug
 
 # memberIds × assignments in one assignProjects call.
 MAX_PAIRS = 1000
@@ -88,26 +87,13 @@ def _project_slug(name: str) -> str:
     return "project" if slug == "org" and "org" not in name.lower() else slug
 
 
-async def _free_slug(organization_id: int, base: str) -> str:
-    slug = base
-    while await Project.exists(organization_id=organization_id, slug=slug):
-        slug = f"{base}-{secrets.token_hex(3)}"
-    return slug
-
-
 def _slug_taken() -> DomainError:
     return DomainError(ErrorCode.SLUG_TAKEN, "Another project here has this slug.", "slug")
 
 
 async def _locked_project(project_id: int) -> Project:
     """The project, with its organization locked for this transaction."""
-    project = await Project.get_or_none(id=project_id)
-    if project is None:
-        raise not_found("Project", "projectId")
-    await locked(project.organization_id)
-    project = await Project.get_or_none(id=project_id)
-    if project is None:
-        raise not_found("Project", "projectId")
+    _, project = await locked_row(Project, project_id, "Project", "projectId")
     return project
 
 
@@ -128,7 +114,9 @@ async def create_project(
                 organization_id=organization.id, slug=explicit
             ):
                 raise _slug_taken()
-            chosen = explicit or await _free_slug(organization.id, _project_slug(name))
+            chosen = explicit or await free_slug(
+                Project, _project_slug(name), organization_id=organization.id
+            )
             project = await Project.create(
                 organization_id=organization.id,
                 name=name,
@@ -136,19 +124,12 @@ async def create_project(
                 is_default=is_default,
                 created_by_id=actor.member_id,
             )
-            await audit.record(
-                actor,
-                "project.created",
-                organization_id=organization.id,
-                target_type="Project",
-                target_id=project.id,
-                data={"name": name, "slug": chosen, "isDefault": is_default},
-            )
+            await events.project_created(actor, project)
             if actor.member_id is not None:
                 assignment = await ProjectAssignment.create(
                     project_id=project.id, member_id=actor.member_id, role=ProjectRole.OWNER
                 )
-                await _record_assignment(actor, "project.assignment_set", project, assignment)
+                await events.project_assignment_set(actor, project, assignment)
     except IntegrityError as exc:  # a concurrent project took the slug
         raise _slug_taken() from exc
     return project
@@ -180,21 +161,10 @@ async def update_project(actor: Actor, project_id: int, changes: dict[str, Any])
             for key, value in changed.items():
                 setattr(project, key, value)
             await project.save(update_fields=list(changed))
-            await audit.record(
-                actor,
-                "project.updated",
-                organization_id=project.organization_id,
-                target_type="Project",
-                target_id=project.id,
-                data={"before": _camel(before), "after": _camel(changed)},
-            )
+            await events.project_updated(actor, project, before, changed)
     except IntegrityError as exc:
         raise _slug_taken() from exc
     return project
-
-
-def _camel(values: dict[str, Any]) -> dict[str, Any]:
-    return {"isDefault" if k == "is_default" else k: v for k, v in values.items()}
 
 
 async def delete_project(actor: Actor, project_id: int) -> None:
@@ -203,14 +173,7 @@ async def delete_project(actor: Actor, project_id: int) -> None:
         project = await _locked_project(project_id)
         (await authority(actor, [project.id])).check_deletes(project.id, "projectId")
         dropped = await ProjectAssignment.filter(project_id=project.id).count()
-        await audit.record(
-            actor,
-            "project.deleted",
-            organization_id=project.organization_id,
-            target_type="Project",
-            target_id=project.id,
-            data={"name": project.name, "slug": project.slug, "assignmentsDropped": dropped},
-        )
+        await events.project_deleted(actor, project, dropped)
         await project.delete()
 
 
@@ -235,30 +198,6 @@ def check_assignable(member: Member, field: Field) -> None:
             "Blocked members cannot be assigned to projects; unblock them first.",
             field,
         )
-
-
-async def _record_assignment(
-    actor: Actor,
-    action: str,
-    project: Project,
-    assignment: ProjectAssignment,
-    before: str | None = None,
-) -> None:
-    data: dict[str, Any] = {
-        "projectId": project.id,
-        "memberId": assignment.member_id,
-        "role": ProjectRole(assignment.role).value,
-    }
-    if before is not None:
-        data["before"] = before
-    await audit.record(
-        actor,
-        action,
-        organization_id=project.organization_id,
-        target_type="ProjectAssignment",
-        target_id=assignment.id,
-        data=data,
-    )
 
 
 async def _members_of(organization_id: int, member_ids: list[int | None]) -> list[Member]:
@@ -348,7 +287,7 @@ async def assign_projects(
                         project_id=project.id,
                         member_id=member.id,
                         role=spec.role,
-                        created_at=datetime.now(UTC),
+                        created_at=now(),
                     )
                     plan.append((project, row, None))
                 elif row.role != spec.role:
@@ -359,26 +298,22 @@ async def assign_projects(
                 else:
                     plan.append((project, row, ""))
         if not dry_run:
-            for project, row, before in plan:
-                if before is None:
+            for project, row, role_before in plan:
+                if role_before is None:
                     await row.save()
-                    await _record_assignment(actor, "project.assignment_set", project, row)
-                elif before:
+                    await events.project_assignment_set(actor, project, row)
+                elif role_before:
                     await row.save(update_fields=["role"])
-                    await _record_assignment(
-                        actor, "project.assignment_changed", project, row, before=before
-                    )
+                    await events.project_assignment_changed(actor, project, row, role_before)
     return [row for _, row, _ in plan]
 
 
 async def _locked_assignment(assignment_id: int) -> tuple[Project, ProjectAssignment, Member]:
-    assignment = await ProjectAssignment.get_or_none(id=assignment_id)
-    if assignment is None:
-        raise not_found("Project assignment", "assignmentId")
-    project = await _locked_project(assignment.project_id)
-    assignment = await ProjectAssignment.get_or_none(id=assignment_id)
-    if assignment is None:
-        raise not_found("Project assignment", "assignmentId")
+    """The assignment, its project and member, with the organization locked."""
+    _, assignment = await locked_row(
+        ProjectAssignment, assignment_id, "Project assignment", "assignmentId"
+    )
+    project = await Project.get(id=assignment.project_id)
     return project, assignment, await Member.get(id=assignment.member_id)
 
 
@@ -396,9 +331,7 @@ async def update_assignment(
         before = ProjectRole(assignment.role).value
         assignment.role = role
         await assignment.save(update_fields=["role"])
-        await _record_assignment(
-            actor, "project.assignment_changed", project, assignment, before=before
-        )
+        await events.project_assignment_changed(actor, project, assignment, before)
     return assignment
 
 
@@ -409,5 +342,5 @@ async def remove_assignment(actor: Actor, assignment_id: int) -> None:
         (await authority(actor, [project.id])).check_grant(
             project.id, assignment.role, "assignmentId"
         )
-        await _record_assignment(actor, "project.assignment_removed", project, assignment)
+        await events.project_assignment_removed(actor, project, assignment)
         await assignment.delete()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from app import config
+from app.clock import now
 from app.errors import DomainError, ErrorCode
 from app.models import RateLimitHit
 from app.observability import METRICS
@@ -29,7 +30,7 @@ INVITATIONS = Limit("invitations", 200, timedelta(hours=1))
 async def exceeded(limit: Limit, subject: str) -> bool:
     if not config.current().rate_limits:
         return False
-    since = datetime.now(UTC) - limit.window
+    since = now() - limit.window
     hits = await RateLimitHit.filter(key=limit.key(subject), created_at__gte=since).count()
     if hits >= limit.count:
         METRICS.rate_limited[limit.name] += 1
@@ -40,9 +41,9 @@ async def exceeded(limit: Limit, subject: str) -> bool:
 async def record(limit: Limit, subject: str, times: int = 1) -> None:
     if not config.current().rate_limits:
         return
-    now = datetime.now(UTC)
+    moment = now()
     await RateLimitHit.bulk_create(
-        [RateLimitHit(key=limit.key(subject), created_at=now) for _ in range(times)]
+        [RateLimitHit(key=limit.key(subject), created_at=moment) for _ in range(times)]
     )
 
 
@@ -51,7 +52,3 @@ async def check_and_record(limit: Limit, subject: str, times: int = 1) -> None:
     if await exceeded(limit, subject):
         raise DomainError(ErrorCode.RATE_LIMITED, "Too many requests; try again later.")
     await record(limit, subject, times)
-
-
-async def clear(limit: Limit, subject: str) -> None:
-    await RateLimitHit.filter(key=limit.key(subject)).delete()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -87,12 +88,6 @@ def clean_slug(value: str, field: str = "slug") -> str:
     return candidate
 
 
-def slugify(name: str) -> str:
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
-    return slug[:48].strip("-") or "org"
-
-
 def clean_username(value: str | None, field: str = "username") -> str | None:
     if value is None or not value.strip():
         return None
@@ -131,6 +126,6 @@ def clean_token(value: str) -> str:
     return candidate
 
 
-def check_list_size(values: list, field: str, maximum: int = LIST_MAX) -> None:
+def check_list_size(values: Sequence[object], field: str, maximum: int = LIST_MAX) -> None:
     if len(values) > maximum:
         raise DomainError(ErrorCode.INVALID_INPUT, f"At most {maximum} items at once.", field)

@@ -1,0 +1,451 @@
+"""The audit vocabulary: one function per action, each writing its event with
+`audit.record` in the caller's transaction (after Saleor's account/events.py).
+
+Services call these and never `audit.record` directly, so this module is the whole
+list of what the audit trail (and, later, the events feed and webhooks) can say.
+An event's organization is the target's; its `data` holds the values that matter.
+
+Organizations (target Organization)
+    organization.created            name, slug
+    organization.updated            before, after (the changed settings)
+    organization.deleted            name, slug (recorded outside the organization)
+Members (target Member, unless noted)
+    member.joined                   role, via "invitation" (projects) or "domain" (domain)
+    member.auto_join_skipped        email, domain, reason, seatLimit (target User)
+    member.role_changed             before, after
+    member.updated                  before, after (username, title)
+    member.blocked
+    member.unblocked
+    member.removed                  role, assignmentsDropped
+    member.left                     role, assignmentsDropped
+    member.password_reset_sent
+Invitations (target Invitation)
+    invitation.created              email, role, expiresAt, projects
+    invitation.resent               sendCount, wasExpired
+    invitation.extended             before, after (expiry)
+    invitation.updated              role {before, after} and/or projects
+    invitation.revoked              email
+    invitation.deleted              email, status
+    invitation.accepted             email, memberId
+    invitation.declined             email
+Projects (target Project; assignments target ProjectAssignment)
+    project.created                 name, slug, isDefault
+    project.updated                 before, after
+    project.deleted                 name, slug, assignmentsDropped
+    project.assignment_set          projectId, memberId, role
+    project.assignment_changed      projectId, memberId, role, before
+    project.assignment_removed      projectId, memberId, role
+Ownership (target OwnershipTransfer)
+    ownership.transfer_requested    fromMemberId, toMemberId, expiresAt, replacedTransferId
+    ownership.transfer_confirmed    fromMemberId, toMemberId, toRoleBefore
+    ownership.transfer_cancelled    fromMemberId, toMemberId
+Domains (target Domain)
+    domain.added                    domain, verificationEmail, autoJoin, autoJoinRole
+    domain.verified                 domain
+    domain.removed                  domain, verified
+API keys (target ApiKey)
+    api_key.created                 name, role, prefix, expiresAt
+    api_key.revoked                 name, prefix
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from app.errors import ErrorCode
+from app.models import (
+    ApiKey,
+    AuditEvent,
+    Domain,
+    Invitation,
+    Member,
+    Organization,
+    OwnershipTransfer,
+    Project,
+    ProjectAssignment,
+    User,
+)
+from app.models.enums import InvitationStatus, OrganizationRole, ProjectRole
+from app.services.audit import Actor, record
+
+if TYPE_CHECKING:
+    from app.services.projects import AssignmentSpec
+
+# Organizations ---------------------------------------------------------------------------
+
+
+async def _organization(
+    actor: Actor, action: str, organization: Organization, data: dict[str, Any]
+) -> AuditEvent:
+    return await record(
+        actor,
+        action,
+        organization_id=organization.id,
+        target_type="Organization",
+        target_id=organization.id,
+        data=data,
+    )
+
+
+async def organization_created(actor: Actor, organization: Organization) -> AuditEvent:
+    data = {"name": organization.name, "slug": organization.slug}
+    return await _organization(actor, "organization.created", organization, data)
+
+
+async def organization_updated(
+    actor: Actor, organization: Organization, before: dict[str, Any], after: dict[str, Any]
+) -> AuditEvent:
+    data = {"before": before, "after": after}
+    return await _organization(actor, "organization.updated", organization, data)
+
+
+async def organization_deleted(actor: Actor, organization: Organization) -> AuditEvent:
+    """Recorded outside the organization (organization_id null), after it is gone, so
+    that the event survives the cascade."""
+    return await record(
+        actor,
+        "organization.deleted",
+        organization_id=None,
+        target_type="Organization",
+        target_id=organization.id,
+        data={"name": organization.name, "slug": organization.slug},
+    )
+
+
+# Members ---------------------------------------------------------------------------------
+
+
+async def _member(
+    actor: Actor, action: str, member: Member, data: dict[str, Any] | None = None
+) -> AuditEvent:
+    return await record(
+        actor,
+        action,
+        organization_id=member.organization_id,
+        target_type="Member",
+        target_id=member.id,
+        data=data,
+    )
+
+
+async def member_joined_by_invitation(actor: Actor, member: Member, projects: int) -> AuditEvent:
+    """`member.joined` by accepting an invitation with `projects` project assignments."""
+    data = {"role": member.role, "via": "invitation", "projects": projects}
+    return await _member(actor, "member.joined", member, data)
+
+
+async def member_joined_by_domain(actor: Actor, member: Member, domain: Domain) -> AuditEvent:
+    """`member.joined` automatically, by a verified email at the organization's domain."""
+    data = {"role": member.role, "via": "domain", "domain": domain.domain}
+    return await _member(actor, "member.joined", member, data)
+
+
+async def member_auto_join_skipped(
+    actor: Actor, user: User, organization: Organization, domain: Domain, reason: ErrorCode
+) -> AuditEvent:
+    return await record(
+        actor,
+        "member.auto_join_skipped",
+        organization_id=organization.id,
+        target_type="User",
+        target_id=user.id,
+        data={
+            "email": user.email,
+            "domain": domain.domain,
+            "reason": reason.value,
+            "seatLimit": organization.seat_limit,
+        },
+    )
+
+
+async def member_role_changed(
+    actor: Actor, member: Member, before: OrganizationRole | str
+) -> AuditEvent:
+    data = {"before": before, "after": OrganizationRole(member.role).value}
+    return await _member(actor, "member.role_changed", member, data)
+
+
+async def member_updated(
+    actor: Actor, member: Member, before: dict[str, Any], after: dict[str, Any]
+) -> AuditEvent:
+    return await _member(actor, "member.updated", member, {"before": before, "after": after})
+
+
+async def member_blocked(actor: Actor, member: Member) -> AuditEvent:
+    return await _member(actor, "member.blocked", member)
+
+
+async def member_unblocked(actor: Actor, member: Member) -> AuditEvent:
+    return await _member(actor, "member.unblocked", member)
+
+
+async def member_removed(actor: Actor, member: Member, assignments_dropped: int) -> AuditEvent:
+    data = {"role": member.role, "assignmentsDropped": assignments_dropped}
+    return await _member(actor, "member.removed", member, data)
+
+
+async def member_left(actor: Actor, member: Member, assignments_dropped: int) -> AuditEvent:
+    data = {"role": member.role, "assignmentsDropped": assignments_dropped}
+    return await _member(actor, "member.left", member, data)
+
+
+async def member_password_reset_sent(actor: Actor, member: Member) -> AuditEvent:
+    return await _member(actor, "member.password_reset_sent", member)
+
+
+# Invitations -----------------------------------------------------------------------------
+
+
+async def _invitation(
+    actor: Actor, action: str, invitation: Invitation, data: dict[str, Any]
+) -> AuditEvent:
+    return await record(
+        actor,
+        action,
+        organization_id=invitation.organization_id,
+        target_type="Invitation",
+        target_id=invitation.id,
+        data=data,
+    )
+
+
+def _projects(specs: Sequence[AssignmentSpec]) -> list[dict[str, Any]]:
+    return [{"projectId": s.project_id, "role": ProjectRole(s.role).value} for s in specs]
+
+
+async def invitation_created(
+    actor: Actor, invitation: Invitation, projects: Sequence[AssignmentSpec]
+) -> AuditEvent:
+    data = {
+        "email": invitation.email,
+        "role": OrganizationRole(invitation.role).value,
+        "expiresAt": invitation.expires_at.isoformat(),
+        "projects": _projects(projects),
+    }
+    return await _invitation(actor, "invitation.created", invitation, data)
+
+
+async def invitation_resent(actor: Actor, invitation: Invitation, was_expired: bool) -> AuditEvent:
+    data = {"sendCount": invitation.send_count, "wasExpired": was_expired}
+    return await _invitation(actor, "invitation.resent", invitation, data)
+
+
+async def invitation_extended(actor: Actor, invitation: Invitation, before: datetime) -> AuditEvent:
+    data = {"before": before.isoformat(), "after": invitation.expires_at.isoformat()}
+    return await _invitation(actor, "invitation.extended", invitation, data)
+
+
+async def invitation_updated(
+    actor: Actor,
+    invitation: Invitation,
+    *,
+    role_before: OrganizationRole | str | None,
+    projects: Sequence[AssignmentSpec] | None,
+) -> AuditEvent:
+    """What changed: the role (when `role_before` is given) and/or the project
+    assignments (when `projects` is given, the new list)."""
+    data: dict[str, Any] = {}
+    if role_before is not None:
+        data["role"] = {"before": role_before, "after": OrganizationRole(invitation.role).value}
+    if projects is not None:
+        data["projects"] = _projects(projects)
+    return await _invitation(actor, "invitation.updated", invitation, data)
+
+
+async def invitation_revoked(actor: Actor, invitation: Invitation) -> AuditEvent:
+    return await _invitation(actor, "invitation.revoked", invitation, {"email": invitation.email})
+
+
+async def invitation_deleted(
+    actor: Actor, invitation: Invitation, status: InvitationStatus
+) -> AuditEvent:
+    data = {"email": invitation.email, "status": status.value}
+    return await _invitation(actor, "invitation.deleted", invitation, data)
+
+
+async def invitation_accepted(actor: Actor, invitation: Invitation, member: Member) -> AuditEvent:
+    data = {"email": invitation.email, "memberId": member.id}
+    return await _invitation(actor, "invitation.accepted", invitation, data)
+
+
+async def invitation_declined(actor: Actor, invitation: Invitation) -> AuditEvent:
+    return await _invitation(actor, "invitation.declined", invitation, {"email": invitation.email})
+
+
+# Projects --------------------------------------------------------------------------------
+
+
+async def _project(actor: Actor, action: str, project: Project, data: dict[str, Any]) -> AuditEvent:
+    return await record(
+        actor,
+        action,
+        organization_id=project.organization_id,
+        target_type="Project",
+        target_id=project.id,
+        data=data,
+    )
+
+
+def _camel(values: dict[str, Any]) -> dict[str, Any]:
+    return {"isDefault" if k == "is_default" else k: v for k, v in values.items()}
+
+
+async def project_created(actor: Actor, project: Project) -> AuditEvent:
+    data = {"name": project.name, "slug": project.slug, "isDefault": project.is_default}
+    return await _project(actor, "project.created", project, data)
+
+
+async def project_updated(
+    actor: Actor, project: Project, before: dict[str, Any], after: dict[str, Any]
+) -> AuditEvent:
+    """`before` and `after` hold the changed fields among name, slug, is_default."""
+    data = {"before": _camel(before), "after": _camel(after)}
+    return await _project(actor, "project.updated", project, data)
+
+
+async def project_deleted(actor: Actor, project: Project, assignments_dropped: int) -> AuditEvent:
+    data = {"name": project.name, "slug": project.slug, "assignmentsDropped": assignments_dropped}
+    return await _project(actor, "project.deleted", project, data)
+
+
+async def _assignment(
+    actor: Actor,
+    action: str,
+    project: Project,
+    assignment: ProjectAssignment,
+    before: str | None = None,
+) -> AuditEvent:
+    data: dict[str, Any] = {
+        "projectId": project.id,
+        "memberId": assignment.member_id,
+        "role": ProjectRole(assignment.role).value,
+    }
+    if before is not None:
+        data["before"] = before
+    return await record(
+        actor,
+        action,
+        organization_id=project.organization_id,
+        target_type="ProjectAssignment",
+        target_id=assignment.id,
+        data=data,
+    )
+
+
+async def project_assignment_set(
+    actor: Actor, project: Project, assignment: ProjectAssignment
+) -> AuditEvent:
+    return await _assignment(actor, "project.assignment_set", project, assignment)
+
+
+async def project_assignment_changed(
+    actor: Actor, project: Project, assignment: ProjectAssignment, before: str
+) -> AuditEvent:
+    return await _assignment(actor, "project.assignment_changed", project, assignment, before)
+
+
+async def project_assignment_removed(
+    actor: Actor, project: Project, assignment: ProjectAssignment
+) -> AuditEvent:
+    return await _assignment(actor, "project.assignment_removed", project, assignment)
+
+
+# Ownership -------------------------------------------------------------------------------
+
+
+async def _transfer(
+    actor: Actor, action: str, transfer: OwnershipTransfer, data: dict[str, Any]
+) -> AuditEvent:
+    return await record(
+        actor,
+        action,
+        organization_id=transfer.organization_id,
+        target_type="OwnershipTransfer",
+        target_id=transfer.id,
+        data={
+            "fromMemberId": transfer.from_member_id,
+            "toMemberId": transfer.to_member_id,
+            **data,
+        },
+    )
+
+
+async def ownership_transfer_requested(
+    actor: Actor, transfer: OwnershipTransfer, replaced: OwnershipTransfer | None
+) -> AuditEvent:
+    data = {
+        "expiresAt": transfer.expires_at.isoformat(),
+        "replacedTransferId": replaced.id if replaced else None,
+    }
+    return await _transfer(actor, "ownership.transfer_requested", transfer, data)
+
+
+async def ownership_transfer_confirmed(
+    actor: Actor, transfer: OwnershipTransfer, to_role_before: str
+) -> AuditEvent:
+    data = {"toRoleBefore": to_role_before}
+    return await _transfer(actor, "ownership.transfer_confirmed", transfer, data)
+
+
+async def ownership_transfer_cancelled(actor: Actor, transfer: OwnershipTransfer) -> AuditEvent:
+    return await _transfer(actor, "ownership.transfer_cancelled", transfer, {})
+
+
+# Domains ---------------------------------------------------------------------------------
+
+
+async def _domain(actor: Actor, action: str, domain: Domain, data: dict[str, Any]) -> AuditEvent:
+    return await record(
+        actor,
+        action,
+        organization_id=domain.organization_id,
+        target_type="Domain",
+        target_id=domain.id,
+        data={"domain": domain.domain, **data},
+    )
+
+
+async def domain_added(actor: Actor, domain: Domain) -> AuditEvent:
+    data = {
+        "verificationEmail": domain.verification_email,
+        "autoJoin": domain.auto_join,
+        "autoJoinRole": domain.auto_join_role,
+    }
+    return await _domain(actor, "domain.added", domain, data)
+
+
+async def domain_verified(actor: Actor, domain: Domain) -> AuditEvent:
+    return await _domain(actor, "domain.verified", domain, {})
+
+
+async def domain_removed(actor: Actor, domain: Domain) -> AuditEvent:
+    return await _domain(actor, "domain.removed", domain, {"verified": domain.verified})
+
+
+# API keys --------------------------------------------------------------------------------
+
+
+async def _api_key(actor: Actor, action: str, key: ApiKey, data: dict[str, Any]) -> AuditEvent:
+    return await record(
+        actor,
+        action,
+        organization_id=key.organization_id,
+        target_type="ApiKey",
+        target_id=key.id,
+        data={"name": key.name, **data},
+    )
+
+
+async def api_key_created(actor: Actor, key: ApiKey) -> AuditEvent:
+    data = {
+        "role": key.role,
+        "prefix": key.prefix,
+        "expiresAt": key.expires_at.isoformat() if key.expires_at else None,
+    }
+    return await _api_key(actor, "api_key.created", key, data)
+
+
+async def api_key_revoked(actor: Actor, key: ApiKey) -> AuditEvent:
+    return await _api_key(actor, "api_key.revoked", key, {"prefix": key.prefix})
