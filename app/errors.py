@@ -36,6 +36,8 @@ class ErrorCode(StrEnum):
     CONFIRMATION_MISMATCH = "CONFIRMATION_MISMATCH"
     DOMAIN_TAKEN = "DOMAIN_TAKEN"
     RATE_LIMITED = "RATE_LIMITED"
+    # A role refusal raised while reading (a top-level error, as the permission classes').
+    FORBIDDEN = "FORBIDDEN"
     # Additions beyond the contract's list.
     MEMBER_INACTIVE = "MEMBER_INACTIVE"
     INVITATION_NOT_DELETABLE = "INVITATION_NOT_DELETABLE"
@@ -47,14 +49,6 @@ class DomainError(Exception):
         self.code = code
         self.message = message
         self.field = [field] if isinstance(field, str) else field
-
-
-class BatchErrors(Exception):
-    """Several domain errors at once (for example every invalid input field)."""
-
-    def __init__(self, errors: list[DomainError]):
-        super().__init__("; ".join(e.message for e in errors))
-        self.errors = errors
 
 
 def not_found(what: str, field: str | list[str] | None = None) -> DomainError:

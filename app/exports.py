@@ -26,7 +26,7 @@ from app.auth.roles import Permission, has_permission
 from app.auth.viewer import authenticate
 from app.ids import pk_of, to_global_id
 from app.models import AuditEvent, Member, Organization
-from app.schema.context import Context
+from app.resolvers.context import Context
 
 log = logging.getLogger("roster.exports")
 
@@ -191,11 +191,11 @@ async def export(request: web.Request) -> web.StreamResponse:
     if viewer.is_anonymous:
         return _refuse(401, "Sign in first.", "UNAUTHENTICATED")
     organization_id = pk_of(request.match_info["id"], "Organization")
-    access = await Context(request=None, viewer=viewer).access(organization_id)
+    access = await Context(viewer=viewer).access(organization_id)
     organization = await Organization.get_or_none(id=organization_id) if access else None
     if organization is None:
         return _refuse(404, "Organization not found.", "NOT_FOUND")
-    if not has_permission(access.role, Permission.READ_PRIVATE):
+    if access is None or not has_permission(access.role, Permission.READ_PRIVATE):
         return _refuse(403, "Your role does not allow this.", "FORBIDDEN")
 
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")

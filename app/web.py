@@ -23,11 +23,12 @@ from tortoise.functions import Count
 from app import config, db, graphiql
 from app.auth.viewer import authenticate
 from app.config import Settings
+from app.http import client_ip
 from app.mail.worker import MailWorker
 from app.models import OutboxMail
 from app.observability import METRICS, watch_slow_queries
+from app.resolvers.context import Context
 from app.schema import schema
-from app.schema.context import Context
 
 log = logging.getLogger("roster.http")
 access_log = logging.getLogger("roster.access")
@@ -117,7 +118,7 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
     return params
 
 
-def _check_params(params: dict[str, Any]) -> tuple[str, dict | None, str | None]:
+def _check_params(params: dict[str, Any]) -> tuple[str, dict[str, Any] | None, str | None]:
     query = params.get("query")
     if not isinstance(query, str) or not query.strip():
         raise RequestError(400, "`query` must be a non-empty string.")
@@ -151,10 +152,6 @@ def _wants_ide(request: web.Request) -> bool:
     )
 
 
-def _client_ip(request: web.Request) -> str | None:
-    return request.remote
-
-
 async def graphql(request: web.Request) -> web.StreamResponse:
     if _wants_ide(request):
         return web.Response(text=graphiql.page(), content_type="text/html")
@@ -174,9 +171,8 @@ async def graphql(request: web.Request) -> web.StreamResponse:
             error.headers,
         )
     context = Context(
-        request=request,
         viewer=await authenticate(request.headers.get("Authorization")),
-        ip=_client_ip(request),
+        ip=client_ip(request),
         request_id=request[REQUEST_ID],
         operation_name=operation_name,
     )
@@ -298,7 +294,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
             status=500,
         )
     response.headers["X-Request-Id"] = request_id
-    if cors_ok:
+    if cors_ok and origin is not None:
         response.headers["Access-Control-Allow-Origin"] = origin.rstrip("/")
         response.headers["Vary"] = "Origin"
         response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type"

@@ -1,24 +1,31 @@
+"""Accounts: the signed-in user, who reads a user's email, user nodes, and the account
+changes (sign-up, log-in, log-out, email verification, password reset).
+
+Resolvers return models and raise DomainError; the schema wraps what they return.
+"""
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-import strawberry
-
-from app.auth.roles import Permission, has_permission
 from app.models import Invitation, Member, User
 from app.models.enums import InvitationStatus, MemberStatus
-from app.schema.errors import mutate
-from app.schema.loaders import get_loader, load_one
-from app.services import accounts
-
-if TYPE_CHECKING:
-    from app.schema.accounts import UserType
+from app.resolvers.context import Context
+from app.resolvers.loaders import get_loader, load_one
+from app.services import accounts as service
+from app.services import onboarding
+from app.services.accounts import SignedIn
+from app.services.invitations import pending_for_email
+from app.services.visibility import may_read_user_email, reads_private
 
 
 async def _user_org_ids(keys: list[tuple[int, str]]) -> list[set[int]]:
-    """For (user id, email): organizations the person belongs to or is invited to."""
-    user_ids = [k[0] for k in keys]
-    emails = [k[1] for k in keys]
+    """For (user id, email): the organizations the person belongs to (ACTIVE or BLOCKED)
+    or is invited to.
+
+    An invitation counts while its status is PENDING, expired or not: an admin who
+    can list the invitation (and its address) may read the invitee's email too.
+    """
+    user_ids = [key[0] for key in keys]
+    emails = [key[1] for key in keys]
     belongs: dict[int, set[int]] = {}
     for user_id, org_id in await Member.filter(
         user_id__in=user_ids, status__in=[MemberStatus.ACTIVE, MemberStatus.BLOCKED]
@@ -29,132 +36,85 @@ async def _user_org_ids(keys: list[tuple[int, str]]) -> list[set[int]]:
         email__in=emails, status=InvitationStatus.PENDING
     ).values_list("email", "organization_id"):
         invited.setdefault(email, set()).add(org_id)
-    return [belongs.get(u, set()) | invited.get(e, set()) for u, e in keys]
+    return [belongs.get(user_id, set()) | invited.get(email, set()) for user_id, email in keys]
 
 
-async def can_read_email(info: strawberry.Info, user_id: int, email: str) -> bool:
-    """The person themself, or ADMIN+ of an organization they belong to or are invited to."""
-    viewer = info.context.viewer
-    if viewer.user is not None and viewer.user.id == user_id:
-        return True
-    privileged = {
-        org_id
-        for org_id, access in (await info.context.accesses()).items()
-        if has_permission(access.role, Permission.READ_PRIVATE)
+async def user_org_ids(ctx: Context, user_id: int, email: str) -> set[int]:
+    """The organizations a person belongs to or is invited to (batched per request)."""
+    loader = get_loader(ctx, "user_org_ids", _user_org_ids)
+    return await loader.load((user_id, email))
+
+
+async def user_email_visible(ctx: Context, user_id: int, email: str) -> bool:
+    """Whether the viewer may read this user's email (app.services.visibility)."""
+    is_self = ctx.is_self(user_id)
+    private_orgs = {
+        org_id for org_id, access in (await ctx.accesses()).items() if reads_private(access)
     }
-    if not privileged:
-        return False
-    orgs = await get_loader(info, "user_org_ids", _user_org_ids).load((user_id, email))
-    return bool(orgs & privileged)
+    # Only someone who reads private data somewhere needs the person's organizations.
+    person_orgs = await user_org_ids(ctx, user_id, email) if private_orgs and not is_self else set()
+    return may_read_user_email(is_self, private_orgs, person_orgs)
 
 
-async def user_email(info: strawberry.Info, user: UserType) -> str | None:
-    if user.email_known_visible or await can_read_email(info, user.pk, user.raw_email):
-        return user.raw_email
-    return None
+def me(ctx: Context) -> User | None:
+    """The signed-in user; None when anonymous or for an API key."""
+    return ctx.viewer.user
 
 
-def _is_me(info: strawberry.Info, user: UserType) -> bool:
-    viewer_user = info.context.viewer.user
-    return viewer_user is not None and viewer_user.id == user.pk
-
-
-async def memberships(info: strawberry.Info, user: UserType) -> list[Any]:
-    from app.schema.members import MemberType
-
-    if not _is_me(info, user):
-        return []
-    rows = await Member.filter(user_id=user.pk, status=MemberStatus.ACTIVE).order_by("id")
-    return [MemberType.from_model(row) for row in rows]
-
-
-async def pending_invitations(info: strawberry.Info, user: UserType) -> list[Any]:
-    from app.schema.invitations import InvitationType
-    from app.services.invitations import pending_for_email
-
-    viewer_user = info.context.viewer.user
-    if not _is_me(info, user) or not viewer_user.email_verified:
-        return []
-    return [InvitationType.from_model(row) for row in await pending_for_email(viewer_user.email)]
-
-
-async def user_node(info: strawberry.Info, pk: int) -> UserType | None:
-    """Users are visible to themselves and to people who share an organization with them."""
-    from app.schema.accounts import UserType
-
-    user = await load_one(info, User, pk)
-    if user is None or info.context.viewer.is_anonymous:
+async def user_node(ctx: Context, pk: int) -> User | None:
+    """Users are visible to themselves and to those who share an organization with them
+    (as a member, or through a pending invitation)."""
+    if ctx.viewer.is_anonymous:
         return None
-    if info.context.viewer.user is not None and info.context.viewer.user.id == pk:
-        return UserType.from_model(user, email_visible=True)
-    shared = set(await info.context.accesses()) & await get_loader(
-        info, "user_org_ids", _user_org_ids
-    ).load((user.id, user.email))
-    return UserType.from_model(user) if shared else None
+    user = await load_one(ctx, User, pk)
+    if user is None or ctx.is_self(pk):
+        return user
+    shared = set(await ctx.accesses()) & await user_org_ids(ctx, user.id, user.email)
+    return user if shared else None
 
 
-async def sign_up(info: strawberry.Info, input: Any) -> Any:
-    from app.schema.accounts import SignUpPayload, UserType
-    from app.schema.members import MemberType
-
-    async def change() -> dict[str, Any]:
-        result = await accounts.sign_up(
-            input.email, input.password, input.name, input.invitation_token, info.context.ip
-        )
-        return {
-            "user": UserType.from_model(result.user, email_visible=True),
-            "token": result.token,
-            "member": MemberType.from_model(result.member) if result.member else None,
-        }
-
-    return await mutate(info, SignUpPayload, change)
+async def memberships(ctx: Context, user_id: int) -> list[Member]:
+    """The viewer's ACTIVE memberships; empty for anyone else's user."""
+    if not ctx.is_self(user_id):
+        return []
+    return list(await Member.filter(user_id=user_id, status=MemberStatus.ACTIVE).order_by("id"))
 
 
-async def log_in(info: strawberry.Info, input: Any) -> Any:
-    from app.schema.accounts import LogInPayload, UserType
-
-    async def change() -> dict[str, Any]:
-        result = await accounts.log_in(input.email, input.password)
-        return {"user": UserType.from_model(result.user, email_visible=True), "token": result.token}
-
-    return await mutate(info, LogInPayload, change)
-
-
-async def log_out(info: strawberry.Info) -> Any:
-    from app.schema.accounts import LogOutPayload
-
-    async def change() -> dict[str, Any]:
-        await accounts.log_out(info.context.viewer.session)
-        return {"ok": True}
-
-    return await mutate(info, LogOutPayload, change)
+async def pending_invitations(ctx: Context, user_id: int) -> list[Invitation]:
+    """Pending, unexpired invitations to the viewer's address, once it is verified; empty
+    for anyone else's user."""
+    viewer = ctx.viewer.user
+    if viewer is None or viewer.id != user_id or not viewer.email_verified:
+        return []
+    return await pending_for_email(viewer.email)
 
 
-async def verify_email(info: strawberry.Info, input: Any) -> Any:
-    from app.schema.accounts import UserType, VerifyEmailPayload
-
-    async def change() -> dict[str, Any]:
-        user = await accounts.verify_email(input.token, ip=info.context.ip)
-        return {"user": UserType.from_model(user, email_visible=True)}
-
-    return await mutate(info, VerifyEmailPayload, change)
+# Changes.
 
 
-async def request_password_reset(info: strawberry.Info, input: Any) -> Any:
-    from app.schema.accounts import RequestPasswordResetPayload
-
-    async def change() -> dict[str, Any]:
-        await accounts.request_password_reset(input.email)
-        return {"ok": True}
-
-    return await mutate(info, RequestPasswordResetPayload, change)
+async def sign_up(
+    ctx: Context, email: str, password: str, name: str, invitation_token: str | None
+) -> SignedIn:
+    return await onboarding.sign_up(email, password, name, invitation_token, ctx.ip)
 
 
-async def reset_password(info: strawberry.Info, input: Any) -> Any:
-    from app.schema.accounts import ResetPasswordPayload
+async def log_in(ctx: Context, email: str, password: str) -> SignedIn:
+    return await service.log_in(email, password)
 
-    async def change() -> dict[str, Any]:
-        await accounts.reset_password(input.token, input.password)
-        return {"ok": True}
 
-    return await mutate(info, ResetPasswordPayload, change)
+async def log_out(ctx: Context) -> None:
+    session = ctx.viewer.session
+    assert session is not None  # IsUser ran first: a user is signed in with a session
+    await service.log_out(session)
+
+
+async def verify_email(ctx: Context, token: str) -> User:
+    return await onboarding.verify_email(token, ip=ctx.ip)
+
+
+async def request_password_reset(ctx: Context, email: str) -> None:
+    await service.request_password_reset(email)
+
+
+async def reset_password(ctx: Context, token: str, password: str) -> None:
+    await service.reset_password(token, password)

@@ -1,22 +1,29 @@
+"""The audit trail: an organization's events, an event's actor and API key, the node.
+
+Resolvers return models and raise DomainError; the schema wraps what they return.
+"""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
-import strawberry
-
-from app.auth.roles import Permission, has_permission
 from app.errors import DomainError, ErrorCode
 from app.ids import from_global_id, pk_of
 from app.models import ApiKey, AuditEvent, User
-from app.schema.loaders import load_one
-from app.schema.pagination import Order, connection, paginate
+from app.resolvers.context import Context
+from app.resolvers.loaders import load_one
+from app.resolvers.paging import Order, Page, paginate
 from app.services.validation import LIST_MAX
+from app.services.visibility import reads_private
+
+# The longest action name stored (AuditEvent.action).
+ACTION_MAX = 64
 
 
 async def organization_events(
-    info: strawberry.Info,
-    org: Any,
+    ctx: Context,
+    organization_id: int,
+    *,
     first: int | None,
     after: str | None,
     actions: list[str] | None,
@@ -24,15 +31,15 @@ async def organization_events(
     target_id: str | None,
     since: datetime | None,
     until: datetime | None,
-) -> Any:
-    from app.schema.audit import AuditEventType
-
-    queryset = AuditEvent.filter(organization_id=org.pk)
+) -> Page[AuditEvent]:
+    """Newest first. Filters that match nothing (an unknown id, an overlong action) give
+    an empty page rather than an error."""
+    queryset = AuditEvent.filter(organization_id=organization_id)
     if actions is not None:
         if len(actions) > LIST_MAX:
             raise DomainError(ErrorCode.INVALID_INPUT, "Too many actions.", "actions")
         queryset = queryset.filter(
-            action__in=[a for a in actions if len(a) <= 64 and "\x00" not in a]
+            action__in=[a for a in actions if len(a) <= ACTION_MAX and "\x00" not in a]
         )
     if actor_id is not None:
         queryset = queryset.filter(actor_user_id=pk_of(actor_id, "User") or 0)
@@ -46,8 +53,7 @@ async def organization_events(
         queryset = queryset.filter(created_at__gte=_utc(since, "since"))
     if until is not None:
         queryset = queryset.filter(created_at__lt=_utc(until, "until"))
-    page = await paginate(queryset, Order((), descending=True), first=first, after=after)
-    return connection(page, AuditEventType.from_model, queryset.count)
+    return await paginate(queryset, Order((), descending=True), first=first, after=after)
 
 
 def _utc(value: datetime, field: str) -> datetime:
@@ -61,36 +67,19 @@ def _utc(value: datetime, field: str) -> datetime:
         raise DomainError(ErrorCode.INVALID_INPUT, "This time is out of range.", field) from None
 
 
-async def actor(info: strawberry.Info, event: Any) -> Any:
-    from app.resolvers.accounts import user_node
+async def event_actor(ctx: Context, event: AuditEvent) -> User | None:
+    """The user who made the change, also when they have since left the organization (the
+    trail is read by its OWNER and ADMINs); the User type decides whether its email shows."""
+    return await load_one(ctx, User, event.actor_user_id)
 
-    if event.actor_user_id is None:
+
+async def event_api_key(ctx: Context, event: AuditEvent) -> ApiKey | None:
+    return await load_one(ctx, ApiKey, event.actor_api_key_id)
+
+
+async def event_node(ctx: Context, pk: int) -> AuditEvent | None:
+    """The event, if the viewer reads its organization's private data (OWNER and ADMIN)."""
+    event = await load_one(ctx, AuditEvent, pk)
+    if event is None or not reads_private(await ctx.access(event.organization_id)):
         return None
-    return await user_node(info, event.actor_user_id) or await _former_member(info, event)
-
-
-async def _former_member(info: strawberry.Info, event: Any) -> Any:
-    """Admins reading the trail see actors who have since left, without their email."""
-    from app.schema.accounts import UserType
-
-    user = await load_one(info, User, event.actor_user_id)
-    return UserType.from_model(user) if user else None
-
-
-async def actor_api_key(info: strawberry.Info, event: Any) -> Any:
-    from app.schema.domains import ApiKeyType
-
-    key = await load_one(info, ApiKey, event.actor_api_key_id)
-    return ApiKeyType.from_model(key) if key else None
-
-
-async def event_node(info: strawberry.Info, pk: int) -> Any:
-    from app.schema.audit import AuditEventType
-
-    event = await load_one(info, AuditEvent, pk)
-    if event is None:
-        return None
-    access = await info.context.access(event.organization_id)
-    if access is None or not has_permission(access.role, Permission.READ_PRIVATE):
-        return None
-    return AuditEventType.from_model(event)
+    return event

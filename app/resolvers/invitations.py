@@ -1,229 +1,238 @@
+"""Invitations: reads (the organization's list, an invitation's links, the token preview)
+and the invitation lifecycle.
+
+Resolvers return models and raise DomainError; the schema wraps what they return.
+"""
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from datetime import datetime
 
-import strawberry
+from tortoise.expressions import Q
 
+from app.clock import now
 from app.errors import DomainError, not_found
 from app.ids import pk_of
-from app.models import Invitation, Member, Organization, OutboxMail
-from app.models.enums import DeliveryStatus
-from app.schema.errors import UserError, mutate
-from app.schema.loaders import load_one
+from app.models import Invitation, InvitationProjectAssignment, Member, Organization, OutboxMail
+from app.models.enums import DeliveryStatus, InvitationStatus, OrganizationRole, ProjectRole
+from app.resolvers.context import Context
+from app.resolvers.loaders import load_many, load_one
+from app.resolvers.paging import Order, Page, paginate
+from app.resolvers.search import search_term
 from app.services import invitations as service
-from app.services.invitations import AssignmentSpec, InviteRequest
+from app.services import onboarding
+from app.services.invitations import InvitationLink, InviteRequest, pending_invitations
+from app.services.projects import AssignmentSpec
 from app.services.validation import check_list_size
+from app.services.visibility import reads_private
 
-if TYPE_CHECKING:
-    from app.schema.invitations import InvitationType
+INVITATION_ORDER = {
+    "EMAIL": ("email",),
+    "CREATED_AT": ("created_at",),
+    "EXPIRES_AT": ("expires_at",),
+}
+
+# A project (its global id, as given) and the role on it, from an input's
+# `projectAssignments`.
+ProjectRoleRequest = tuple[str, ProjectRole]
 
 
-async def organization(info: strawberry.Info, invitation: InvitationType) -> Any:
-    from app.schema.organizations import OrganizationType
+# Reads.
 
-    return OrganizationType.from_model(
-        await load_one(info, Organization, invitation.organization_id)
+
+def invitation_status_filter(statuses: list[InvitationStatus]) -> Q:
+    """Filter on the status as it reads: PENDING past expiry is EXPIRED."""
+    clauses = []
+    for status in set(statuses):
+        if status == InvitationStatus.PENDING:
+            clauses.append(pending_invitations())
+        elif status == InvitationStatus.EXPIRED:
+            clauses.append(Q(status=InvitationStatus.EXPIRED))
+            clauses.append(Q(status=InvitationStatus.PENDING, expires_at__lte=now()))
+        else:
+            clauses.append(Q(status=status))
+    return Q(*clauses, join_type="OR")
+
+
+async def organization_invitations(
+    ctx: Context,
+    organization_id: int,
+    *,
+    first: int | None,
+    after: str | None,
+    offset: int | None,
+    search: str | None,
+    statuses: list[InvitationStatus] | None,
+    order_field: str,
+    descending: bool,
+) -> Page[Invitation]:
+    """The organization's invitations; the field's permission class admits ADMIN+ only."""
+    queryset = Invitation.filter(organization_id=organization_id)
+    if statuses is not None:
+        if not statuses:  # an empty list matches nothing
+            queryset = queryset.filter(id__in=[])
+        else:
+            queryset = queryset.filter(invitation_status_filter(statuses))
+    term = search_term(search)
+    if term:
+        queryset = queryset.filter(email__icontains=term)
+    return await paginate(
+        queryset,
+        Order(INVITATION_ORDER[order_field], descending),
+        first=first,
+        after=after,
+        offset=offset,
     )
 
 
-async def delivery_status(info: strawberry.Info, invitation: InvitationType) -> DeliveryStatus:
-    mail = await load_one(info, OutboxMail, invitation.last_mail_id)
-    return DeliveryStatus(mail.status) if mail else DeliveryStatus.QUEUED
-
-
-async def sent_at(info: strawberry.Info, invitation: InvitationType) -> Any:
-    mail = await load_one(info, OutboxMail, invitation.last_mail_id)
-    return mail.sent_at if mail else None
-
-
-async def invited_by(info: strawberry.Info, invitation: InvitationType) -> Any:
-    from app.schema.members import MemberType
-
-    inviter = await load_one(info, Member, invitation.invited_by_id)
-    return MemberType.from_model(inviter) if inviter else None
-
-
-async def _visible(info: strawberry.Info, invitation: Invitation | None) -> bool:
-    from app.auth.roles import Permission, has_permission
-
+async def invitation_node(ctx: Context, pk: int) -> Invitation | None:
+    """The invitation, if the viewer reads its organization's private data or is the
+    invitee (signed in with the invited address, verified)."""
+    invitation = await load_one(ctx, Invitation, pk)
     if invitation is None:
-        return False
-    access = await info.context.access(invitation.organization_id)
-    return access is not None and has_permission(access.role, Permission.READ_PRIVATE)
-
-
-async def invitation_node(info: strawberry.Info, pk: int) -> Any:
-    from app.schema.invitations import InvitationType
-
-    invitation = await load_one(info, Invitation, pk)
-    if await _visible(info, invitation):
-        return InvitationType.from_model(invitation)
-    # The invitee may see invitations to their own verified address.
-    user = info.context.viewer.user
-    if (
-        invitation is not None
-        and user is not None
-        and user.email_verified
-        and invitation.email == user.email
-    ):
-        return InvitationType.from_model(invitation)
+        return None
+    if reads_private(await ctx.access(invitation.organization_id)):
+        return invitation
+    user = ctx.viewer.user
+    if user is not None and user.email_verified and invitation.email == user.email:
+        return invitation
     return None
 
 
-async def invitation_by_token(info: strawberry.Info, token: str) -> Any:
-    from app.schema.invitations import InvitationPreview
-
-    invitation = await service.by_token(token)
-    if invitation is None:
-        return None
-    org = await load_one(info, Organization, invitation.organization_id)
-    inviter = await load_one(info, Member, invitation.invited_by_id)
-    return InvitationPreview(
-        organization_name=org.name,
-        email=invitation.email,
-        role=invitation.role,
-        status=service.effective_status(invitation),
-        expires_at=invitation.expires_at,
-        invited_by_name=inviter.name if inviter else None,
-    )
+async def invitation_organization(ctx: Context, invitation: Invitation) -> Organization:
+    organization = await load_one(ctx, Organization, invitation.organization_id)
+    assert organization is not None  # an invitation is deleted with its organization
+    return organization
 
 
-def _specs(assignments: list[Any] | None) -> list[AssignmentSpec] | None:
+async def invitation_invited_by(ctx: Context, invitation: Invitation) -> Member | None:
+    return await load_one(ctx, Member, invitation.invited_by_id)
+
+
+async def _last_mail(ctx: Context, invitation: Invitation) -> OutboxMail | None:
+    return await load_one(ctx, OutboxMail, invitation.last_mail_id)
+
+
+async def invitation_delivery_status(ctx: Context, invitation: Invitation) -> DeliveryStatus:
+    mail = await _last_mail(ctx, invitation)
+    return DeliveryStatus(mail.status) if mail else DeliveryStatus.QUEUED
+
+
+async def invitation_sent_at(ctx: Context, invitation: Invitation) -> datetime | None:
+    mail = await _last_mail(ctx, invitation)
+    return mail.sent_at if mail else None
+
+
+async def invitation_assignments(
+    ctx: Context, invitation: Invitation
+) -> list[InvitationProjectAssignment]:
+    return await load_many(ctx, InvitationProjectAssignment, "invitation_id", invitation.pk)
+
+
+async def invitation_by_token(ctx: Context, token: str) -> InvitationLink | None:
+    """What the link opens; anyone may ask. None for an unknown, used or revoked token."""
+    return await service.link_by_token(token)
+
+
+# Changes: the permission class found the organization (or the invitation's) and the
+# viewer's access.
+
+
+def _specs(assignments: Sequence[ProjectRoleRequest] | None) -> list[AssignmentSpec] | None:
     if assignments is None:
         return None
     specs = []
-    for index, item in enumerate(assignments):
-        pk = pk_of(item.project_id, "Project")
+    for index, (project_id, role) in enumerate(assignments):
+        pk = pk_of(project_id, "Project")
         if pk is None:
             raise not_found("Project", ["projectAssignments", str(index), "projectId"])
-        specs.append(AssignmentSpec(pk, item.role))
+        specs.append(AssignmentSpec(pk, role))
     return specs
 
 
-async def _org_actor(info: strawberry.Info, organization_id: str):
-    pk = pk_of(organization_id, "Organization")
-    access = await info.context.access(pk)
-    if access is None:
-        raise not_found("Organization", "organizationId")
-    return pk, info.context.actor(access)
+async def invite_member(
+    ctx: Context,
+    *,
+    email: str,
+    role: OrganizationRole,
+    username: str | None,
+    project_assignments: Sequence[ProjectRoleRequest],
+    expires_in_days: int | None,
+    message: str | None,
+    add_to_default_projects: bool,
+) -> Invitation:
+    organization_id, actor = ctx.authz_actor("Organization", "organizationId")
+    request = InviteRequest(
+        email=email,
+        role=role,
+        username=username,
+        project_assignments=_specs(project_assignments),
+        expires_in_days=expires_in_days,
+        message=message,
+        add_to_default_projects=add_to_default_projects,
+    )
+    return await service.invite(actor, organization_id, request)
 
 
-async def invite_member(info: strawberry.Info, input: Any) -> Any:
-    from app.schema.invitations import InvitationPayload, InvitationType
-
-    async def change() -> dict[str, Any]:
-        pk, actor = await _org_actor(info, input.organization_id)
-        invitation = await service.invite(
-            actor,
-            pk,
-            InviteRequest(
-                email=input.email,
-                role=input.role,
-                username=input.username,
-                project_assignments=_specs(input.project_assignments),
-                expires_in_days=input.expires_in_days,
-                message=input.message,
-                add_to_default_projects=input.add_to_default_projects,
-            ),
+async def invite_members(
+    ctx: Context,
+    emails: list[str],
+    *,
+    role: OrganizationRole,
+    expires_in_days: int | None,
+    message: str | None,
+) -> list[tuple[str, Invitation | DomainError]]:
+    """Each address on its own: one refusal does not stop the rest."""
+    check_list_size(emails, "emails")
+    organization_id, actor = ctx.authz_actor("Organization", "organizationId")
+    results: list[tuple[str, Invitation | DomainError]] = []
+    for email in emails:
+        request = InviteRequest(
+            email=email, role=role, expires_in_days=expires_in_days, message=message
         )
-        return {"invitation": InvitationType.from_model(invitation)}
-
-    return await mutate(info, InvitationPayload, change)
-
-
-async def invite_members(info: strawberry.Info, input: Any) -> Any:
-    """Each email on its own; one refusal does not stop the rest."""
-    from app.schema.invitations import InvitationType, InviteMembersPayload, InviteMembersResult
-
-    async def change() -> dict[str, Any]:
-        check_list_size(input.emails, "emails")
-        pk, actor = await _org_actor(info, input.organization_id)
-        results = []
-        for email in input.emails:
-            try:
-                invitation = await service.invite(
-                    actor,
-                    pk,
-                    InviteRequest(
-                        email=email,
-                        role=input.role,
-                        expires_in_days=input.expires_in_days,
-                        message=input.message,
-                    ),
-                )
-                results.append(
-                    InviteMembersResult(
-                        email=email, errors=[], invitation=InvitationType.from_model(invitation)
-                    )
-                )
-            except DomainError as error:
-                results.append(
-                    InviteMembersResult(email=email, errors=[UserError.from_domain(error)])
-                )
-        return {"results": results}
-
-    return await mutate(info, InviteMembersPayload, change)
+        try:
+            results.append((email, await service.invite(actor, organization_id, request)))
+        except DomainError as error:
+            results.append((email, error))
+    return results
 
 
-async def load_invitation(info: strawberry.Info, global_id: str) -> Invitation:
-    invitation = await load_one(info, Invitation, pk_of(global_id, "Invitation"))
-    if not await _visible(info, invitation):
-        raise not_found("Invitation", "invitationId")
-    return invitation
+async def resend_invitation(ctx: Context) -> Invitation:
+    invitation_id, actor = ctx.authz_actor("Invitation", "invitationId")
+    return await service.resend(actor, invitation_id)
 
 
-def _invitation_change(action):
-    async def run(info: strawberry.Info, input: Any) -> Any:
-        from app.schema.invitations import InvitationPayload, InvitationType
-
-        async def change() -> dict[str, Any]:
-            invitation = await load_invitation(info, input.invitation_id)
-            actor = info.context.actor(await info.context.access(invitation.organization_id))
-            updated = await action(actor, invitation.id, input)
-            return {"invitation": InvitationType.from_model(updated)}
-
-        return await mutate(info, InvitationPayload, change)
-
-    return run
+async def revoke_invitation(ctx: Context) -> Invitation:
+    invitation_id, actor = ctx.authz_actor("Invitation", "invitationId")
+    return await service.revoke(actor, invitation_id)
 
 
-resend_invitation = _invitation_change(lambda a, pk, i: service.resend(a, pk))
-revoke_invitation = _invitation_change(lambda a, pk, i: service.revoke(a, pk))
-extend_invitation = _invitation_change(lambda a, pk, i: service.extend(a, pk, i.days))
-update_invitation = _invitation_change(
-    lambda a, pk, i: service.update(a, pk, i.role, _specs(i.project_assignments))
-)
+async def delete_invitation(ctx: Context) -> None:
+    invitation_id, actor = ctx.authz_actor("Invitation", "invitationId")
+    await service.delete(actor, invitation_id)
 
 
-async def delete_invitation(info: strawberry.Info, input: Any) -> Any:
-    from app.schema.invitations import DeleteInvitationPayload
-
-    async def change() -> dict[str, Any]:
-        invitation = await load_invitation(info, input.invitation_id)
-        actor = info.context.actor(await info.context.access(invitation.organization_id))
-        await service.delete(actor, invitation.id)
-        return {"ok": True}
-
-    return await mutate(info, DeleteInvitationPayload, change)
+async def extend_invitation(ctx: Context, days: int) -> Invitation:
+    invitation_id, actor = ctx.authz_actor("Invitation", "invitationId")
+    return await service.extend(actor, invitation_id, days)
 
 
-async def accept_invitation(info: strawberry.Info, input: Any) -> Any:
-    from app.schema.invitations import AcceptInvitationPayload
-    from app.schema.members import MemberType
-
-    async def change() -> dict[str, Any]:
-        user = info.context.viewer.user
-        member = await service.accept_by_token(input.token, user, info.context.ip)
-        return {"member": MemberType.from_model(member, email_visible=True)}
-
-    return await mutate(info, AcceptInvitationPayload, change)
+async def update_invitation(
+    ctx: Context,
+    role: OrganizationRole | None,
+    project_assignments: Sequence[ProjectRoleRequest] | None,
+) -> Invitation:
+    invitation_id, actor = ctx.authz_actor("Invitation", "invitationId")
+    return await service.update(actor, invitation_id, role, _specs(project_assignments))
 
 
-async def decline_invitation(info: strawberry.Info, input: Any) -> Any:
-    from app.schema.invitations import DeclineInvitationPayload
+async def accept_invitation(ctx: Context, token: str) -> Member:
+    user = ctx.viewer.user
+    assert user is not None  # IsUser ran first
+    return await onboarding.accept_by_token(token, user, ctx.ip)
 
-    async def change() -> dict[str, Any]:
-        await service.decline(input.token, info.context.ip)
-        return {"ok": True}
 
-    return await mutate(info, DeclineInvitationPayload, change)
+async def decline_invitation(ctx: Context, token: str) -> None:
+    """The token proves the invitee: no sign-in needed."""
+    await service.decline(token, ctx.ip)

@@ -7,60 +7,57 @@ module-level: a global loader would cache across requests and viewers.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any, TypeVar
 
-import strawberry
 from strawberry.dataloader import DataLoader
 from tortoise.models import Model
 
 from app import models
+from app.resolvers.context import Context
 
-
-def _context(info_or_context: Any):
-    return getattr(info_or_context, "context", info_or_context)
+M = TypeVar("M", bound=Model)
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 def get_loader(
-    info: strawberry.Info | Any,
-    name: str,
-    batch: Callable[[Sequence[Any]], Awaitable[Sequence[Any]]],
-) -> DataLoader:
-    loaders = _context(info).loaders
-    loader = loaders.get(name)
+    ctx: Context, name: str, batch: Callable[[list[K]], Awaitable[Sequence[V]]]
+) -> DataLoader[K, V]:
+    loader = ctx.loaders.get(name)
     if loader is None:
-        loader = loaders[name] = DataLoader(load_fn=batch)
+        loader = ctx.loaders[name] = DataLoader(load_fn=batch)
     return loader
 
 
-def by_id(model: type[Model]) -> Callable[[Sequence[int]], Awaitable[list[Any]]]:
-    async def batch(ids: Sequence[int]) -> list[Any]:
-        rows = {row.pk: row for row in await model.filter(id__in=list(ids))}
+def _by_id(model: type[M]) -> Callable[[list[int]], Awaitable[list[M | None]]]:
+    async def batch(ids: list[int]) -> list[M | None]:
+        rows = {row.pk: row for row in await model.filter(id__in=ids)}
         return [rows.get(i) for i in ids]
 
     return batch
 
 
-def many_by(
-    model: type[Model], column: str, order: str = "id"
-) -> Callable[[Sequence[int]], Awaitable[list[list[Any]]]]:
-    async def batch(keys: Sequence[int]) -> list[list[Any]]:
-        grouped: dict[int, list[Any]] = defaultdict(list)
-        for row in await model.filter(**{f"{column}__in": list(keys)}).order_by(order):
+def _many_by(
+    model: type[M], column: str, order: str = "id"
+) -> Callable[[list[int]], Awaitable[list[list[M]]]]:
+    async def batch(keys: list[int]) -> list[list[M]]:
+        grouped: dict[int, list[M]] = defaultdict(list)
+        for row in await model.filter(**{f"{column}__in": keys}).order_by(order):
             grouped[getattr(row, column)].append(row)
         return [grouped.get(k, []) for k in keys]
 
     return batch
 
 
-async def load_one(info: Any, model: type[Model], pk: int | None) -> Any:
+async def load_one(ctx: Context, model: type[M], pk: int | None) -> M | None:
     if pk is None:
         return None
-    return await get_loader(info, f"{model.__name__}.by_id", by_id(model)).load(pk)
+    return await get_loader(ctx, f"{model.__name__}.by_id", _by_id(model)).load(pk)
 
 
-async def load_many(info: Any, model: type[Model], column: str, key: int) -> list[Any]:
-    return await get_loader(info, f"{model.__name__}.by_{column}", many_by(model, column)).load(key)
+async def load_many(ctx: Context, model: type[M], column: str, key: int) -> list[M]:
+    return await get_loader(ctx, f"{model.__name__}.by_{column}", _many_by(model, column)).load(key)
 
 
 # How to find the organization of each kind of node.
@@ -76,14 +73,16 @@ _ORG_COLUMN: dict[str, tuple[type[Model], str]] = {
 }
 
 
-async def organization_id_of(info: Any, type_name: str, pk: int) -> int | None:
+async def organization_id_of(ctx: Context, type_name: str, pk: int | None) -> int | None:
     """The organization a node belongs to (None when it does not exist)."""
+    if pk is None:
+        return None
     if type_name == "ProjectAssignment":
-        assignment = await load_one(info, models.ProjectAssignment, pk)
+        assignment = await load_one(ctx, models.ProjectAssignment, pk)
         if assignment is None:
             return None
-        project = await load_one(info, models.Project, assignment.project_id)
+        project = await load_one(ctx, models.Project, assignment.project_id)
         return project.organization_id if project else None
     model, column = _ORG_COLUMN[type_name]
-    row = await load_one(info, model, pk)
+    row: Any = await load_one(ctx, model, pk)
     return None if row is None else getattr(row, column)

@@ -1,53 +1,31 @@
+"""Members: reads (the members page, a member's links) and member-management changes.
+
+Resolvers return models and raise DomainError; the schema wraps what they return.
+"""
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
-import strawberry
+from tortoise.expressions import Q
 
-from app.auth.roles import Permission, has_permission
-from app.errors import DomainError, not_found
+from app.errors import DomainError, ErrorCode, not_found
 from app.ids import pk_of
 from app.models import Member, Organization, ProjectAssignment, User
-from app.models.enums import MemberStatus
-from app.schema.errors import UserError, mutate
-from app.schema.loaders import load_one
+from app.models.enums import MemberStatus, OrganizationRole
+from app.resolvers.context import Context
+from app.resolvers.loaders import load_one
+from app.resolvers.paging import Order, Page, paginate
+from app.resolvers.search import search_term
 from app.services import members as service
-
-if TYPE_CHECKING:
-    from app.schema.members import MemberType
-
-
-async def _privileged(info: strawberry.Info, organization_id: int) -> bool:
-    access = await info.context.access(organization_id)
-    return access is not None and has_permission(access.role, Permission.READ_PRIVATE)
-
-
-def _is_self(info: strawberry.Info, user_id: int) -> bool:
-    user = info.context.viewer.user
-    return user is not None and user.id == user_id
-
-
-async def member_email(info: strawberry.Info, member: MemberType) -> str | None:
-    if (
-        member.email_visible
-        or _is_self(info, member.user_id)
-        or await _privileged(info, member.organization_id)
-    ):
-        return member.raw_email
-    return None
-
-
-async def member_user(info: strawberry.Info, member: MemberType) -> Any:
-    from app.schema.accounts import UserType
-
-    user = await load_one(info, User, member.user_id)
-    visible = (
-        member.email_visible
-        or _is_self(info, member.user_id)
-        or await _privileged(info, member.organization_id)
-    )
-    return UserType.from_model(user, email_visible=visible)
-
+from app.services.validation import check_list_size
+from app.services.visibility import (
+    may_read_member_email,
+    may_see_member,
+    reads_private,
+    visible_statuses,
+)
 
 USER_COLUMNS = ("id", "name", "email", "email_verified_at", "created_at")
 ASSIGNMENT_COLUMNS = (
@@ -61,179 +39,183 @@ ASSIGNMENT_COLUMNS = (
     "project__is_default",
     "project__created_at",
 )
+MEMBER_ORDER = {
+    "NAME": ("name",),
+    "EMAIL": ("email",),
+    "JOINED_AT": ("joined_at",),
+    "ROLE": ("role_rank",),
+}
 
 
-def _selected(selections: list, path: tuple[str, ...]) -> set[str]:
-    """Names of the fields selected at `path` below `selections` (fragments included)."""
-    names: set[str] = set()
-    for selection in selections:
-        if not hasattr(selection, "name"):  # inline fragment
-            names |= _selected(selection.selections, path)
-        elif not path:
-            names.add(selection.name)
-        elif selection.name == path[0]:
-            names |= _selected(selection.selections, path[1:])
-        elif selection.name not in ("edges", "nodes", "node", "pageInfo", "totalCount"):
-            names |= _selected(getattr(selection, "selections", []), path)  # fragment spread
-    return names
+@dataclass
+class MembersPage:
+    """A page of members with what the selection needs of them, fetched in bulk."""
+
+    page: Page[Member]
+    organization_id: int
+    # Whether the viewer reads every member's email (else only their own).
+    privileged: bool
+    viewer_user_id: int | None
+    # user id → `values()` row of USER_COLUMNS, when the selection asks for `user`.
+    users: dict[int, dict[str, Any]] | None = None
+    # member id → `values()` rows of ASSIGNMENT_COLUMNS, when it asks for assignments.
+    assignments: dict[int, list[dict[str, Any]]] | None = field(default=None)
+
+    def email_visible(self, member: Member) -> bool:
+        return self.privileged or member.user_id == self.viewer_user_id
 
 
-def selected_member_fields(info: strawberry.Info) -> set[str]:
-    """What the query asks of each member in a connection field."""
-    top = info.selected_fields[0].selections
-    return _selected(top, ("edges", "node")) | _selected(top, ("nodes",))
-
-
-async def preload(info: strawberry.Info, members: list[MemberType], privileged: bool) -> None:
-    """Fetch in bulk what the selection needs of a page of members (two queries at most),
-    so that `user` and `projectAssignments { project }` resolve synchronously."""
-    from app.schema.accounts import UserType
-    from app.schema.projects import ProjectAssignmentType
-
-    if not members:
-        return
-    wanted = selected_member_fields(info)
-    ids = [m.pk for m in members]
-    if "user" in wanted:
-        rows = await User.filter(id__in=[m.user_id for m in members]).values(*USER_COLUMNS)
-        users = {row["id"]: row for row in rows}
-        for member in members:
-            visible = privileged or _is_self(info, member.user_id)
-            member.preloaded_user = UserType.from_row(users[member.user_id], visible)
-    if "projectAssignments" in wanted:
-        grouped: dict[int, list] = {pk: [] for pk in ids}
-        rows = (
-            await ProjectAssignment.filter(member_id__in=ids)
-            .order_by("id")
-            .values(*ASSIGNMENT_COLUMNS)
-        )
-        organization_id = members[0].organization_id
-        for row in rows:
-            grouped[row["member_id"]].append(ProjectAssignmentType.from_row(row, organization_id))
-        for member in members:
-            member.preloaded_assignments = grouped[member.pk]
-
-
-async def member_organization(info: strawberry.Info, member: MemberType) -> Any:
-    from app.schema.organizations import OrganizationType
-
-    return OrganizationType.from_model(await load_one(info, Organization, member.organization_id))
-
-
-async def member_invited_by(info: strawberry.Info, member: MemberType) -> Any:
-    from app.schema.members import MemberType
-
-    inviter = await load_one(info, Member, member.invited_by_id)
-    if inviter is None or not await _may_see(info, inviter):
-        return None
-    return MemberType.from_model(inviter)
-
-
-async def _may_see(info: strawberry.Info, member: Member) -> bool:
-    """Active members see ACTIVE members; ADMIN+ see every member of their organization."""
-    access = await info.context.access(member.organization_id)
-    if access is None:
-        return False
-    return member.status == MemberStatus.ACTIVE or has_permission(
-        access.role, Permission.READ_PRIVATE
+async def member_email_visible(ctx: Context, member: Member) -> bool:
+    return may_read_member_email(
+        await ctx.access(member.organization_id), ctx.is_self(member.user_id)
     )
 
 
-async def member_node(info: strawberry.Info, pk: int) -> Any:
-    from app.schema.members import MemberType
+async def member_user(ctx: Context, member: Member) -> User:
+    user = await load_one(ctx, User, member.user_id)
+    assert user is not None  # a member's user is deleted with the member (cascade)
+    return user
 
-    member = await load_one(info, Member, pk)
-    if member is None or not await _may_see(info, member):
+
+async def member_organization(ctx: Context, member: Member) -> Organization:
+    organization = await load_one(ctx, Organization, member.organization_id)
+    assert organization is not None  # cascade, as above
+    return organization
+
+
+async def member_invited_by(ctx: Context, member: Member) -> Member | None:
+    return await member_node(ctx, member.invited_by_id)
+
+
+async def member_node(ctx: Context, pk: int | None) -> Member | None:
+    """The member, if the viewer may see it."""
+    member = await load_one(ctx, Member, pk)
+    if member is None or not may_see_member(
+        await ctx.access(member.organization_id), member.status
+    ):
         return None
-    return MemberType.from_model(member)
+    return member
 
 
-async def load_member(info: strawberry.Info, global_id: str, field: str = "memberId") -> Member:
+async def visible_member(ctx: Context, global_id: str, field: str) -> Member:
     """The member behind an input id, if the viewer can see it; else NOT_FOUND."""
-    member = await load_one(info, Member, pk_of(global_id, "Member"))
-    if member is None or not await _may_see(info, member):
+    member = await member_node(ctx, pk_of(global_id, "Member"))
+    if member is None:
         raise not_found("Member", field)
     return member
 
 
-async def _actor(info: strawberry.Info, member: Member):
-    return info.context.actor(await info.context.access(member.organization_id))
-
-
-def _member_change(action):
-    async def run(info: strawberry.Info, input: Any) -> Any:
-        from app.schema.members import MemberPayload, MemberType
-
-        async def change() -> dict[str, Any]:
-            member = await load_member(info, input.member_id)
-            updated = await action(await _actor(info, member), member.id, input)
-            return {"member": MemberType.from_model(updated)}
-
-        return await mutate(info, MemberPayload, change)
-
-    return run
-
-
-update_member_role = _member_change(lambda a, pk, i: service.update_role(a, pk, i.role))
-block_member = _member_change(lambda a, pk, i: service.block(a, pk))
-unblock_member = _member_change(lambda a, pk, i: service.unblock(a, pk))
-remove_member = _member_change(lambda a, pk, i: service.remove(a, pk))
-update_member = _member_change(
-    lambda a, pk, i: service.update_profile(
-        a,
-        pk,
-        {k: getattr(i, k) for k in ("username", "title") if getattr(i, k) is not strawberry.UNSET},
+async def organization_members(
+    ctx: Context,
+    organization_id: int,
+    *,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    offset: int | None,
+    search: str | None,
+    roles: list[OrganizationRole] | None,
+    statuses: list[MemberStatus] | None,
+    order_field: str,
+    descending: bool,
+    with_users: bool,
+    with_assignments: bool,
+) -> MembersPage:
+    access = await ctx.access(organization_id)
+    privileged = reads_private(access)
+    wanted = visible_statuses(access, set(statuses) if statuses is not None else None)
+    queryset = Member.filter(organization_id=organization_id, status__in=[s.value for s in wanted])
+    if roles is not None:  # an empty list matches nobody, as for statuses
+        queryset = queryset.filter(role__in=[r.value for r in roles])
+    term = search_term(search)
+    if term:
+        match = Q(name__icontains=term) | Q(username__icontains=term)
+        if privileged:  # emails are searchable only by those who may read them
+            match |= Q(email__icontains=term)
+        queryset = queryset.filter(match)
+    if order_field == "EMAIL" and not privileged:
+        # Cursors carry the sort values, and the order itself tells about the addresses.
+        raise DomainError(
+            ErrorCode.FORBIDDEN, "Ordering by email needs a role that may read emails."
+        )
+    page = await paginate(
+        queryset,
+        Order(MEMBER_ORDER[order_field], descending),
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+        offset=offset,
     )
-)
+    result = MembersPage(page, organization_id, privileged, ctx.user_id)
+    if page.rows and with_users:
+        rows = await User.filter(id__in=[m.user_id for m in page.rows]).values(*USER_COLUMNS)
+        result.users = {row["id"]: row for row in rows}
+    if page.rows and with_assignments:
+        ids = [m.pk for m in page.rows]
+        grouped: dict[int, list[dict[str, Any]]] = {pk: [] for pk in ids}
+        for row in (
+            await ProjectAssignment.filter(member_id__in=ids)
+            .order_by("id")
+            .values(*ASSIGNMENT_COLUMNS)
+        ):
+            grouped[row["member_id"]].append(row)
+        result.assignments = grouped
+    return result
 
 
-async def remove_members(info: strawberry.Info, input: Any) -> Any:
+# Changes: the permission class found the member's organization and the viewer's access.
+
+
+async def update_member_role(ctx: Context, role: OrganizationRole) -> Member:
+    member_id, actor = ctx.authz_actor("Member", "memberId")
+    return await service.update_role(actor, member_id, role)
+
+
+async def update_member(ctx: Context, changes: dict[str, str | None]) -> Member:
+    member_id, actor = ctx.authz_actor("Member", "memberId")
+    return await service.update_profile(actor, member_id, changes)
+
+
+async def block_member(ctx: Context) -> Member:
+    member_id, actor = ctx.authz_actor("Member", "memberId")
+    return await service.block(actor, member_id)
+
+
+async def unblock_member(ctx: Context) -> Member:
+    member_id, actor = ctx.authz_actor("Member", "memberId")
+    return await service.unblock(actor, member_id)
+
+
+async def remove_member(ctx: Context) -> Member:
+    member_id, actor = ctx.authz_actor("Member", "memberId")
+    return await service.remove(actor, member_id)
+
+
+async def remove_members(
+    ctx: Context, member_ids: list[str]
+) -> list[tuple[str, Member | DomainError]]:
     """Each member on its own: one refusal does not stop the rest."""
-    from app.schema.members import MemberType, RemoveMemberResult, RemoveMembersPayload
-    from app.services.validation import check_list_size
-
-    async def change() -> dict[str, Any]:
-        check_list_size(input.member_ids, "memberIds")
-        results = []
-        for global_id in input.member_ids:
-            try:
-                member = await load_member(info, global_id, "memberIds")
-                removed = await service.remove(await _actor(info, member), member.id)
-                results.append(
-                    RemoveMemberResult(
-                        member_id=global_id, errors=[], member=MemberType.from_model(removed)
-                    )
-                )
-            except DomainError as error:
-                results.append(
-                    RemoveMemberResult(member_id=global_id, errors=[UserError.from_domain(error)])
-                )
-            info.context.after_write()
-        return {"results": results}
-
-    return await mutate(info, RemoveMembersPayload, change)
+    check_list_size(member_ids, "memberIds")
+    results: list[tuple[str, Member | DomainError]] = []
+    for global_id in member_ids:
+        try:
+            member = await visible_member(ctx, global_id, "memberIds")
+            actor = ctx.actor(await ctx.access(member.organization_id))
+            results.append((global_id, await service.remove(actor, member.id)))
+        except DomainError as error:
+            results.append((global_id, error))
+        ctx.after_write()
+    return results
 
 
-async def leave_organization(info: strawberry.Info, input: Any) -> Any:
-    from app.schema.members import OkPayload
-
-    async def change() -> dict[str, Any]:
-        pk = pk_of(input.organization_id, "Organization")
-        access = await info.context.access(pk)
-        if access is None:
-            raise not_found("Organization", "organizationId")
-        await service.leave(info.context.actor(access), pk, info.context.viewer.user)
-        return {"ok": True}
-
-    return await mutate(info, OkPayload, change)
+async def leave_organization(ctx: Context) -> None:
+    organization_id, actor = ctx.authz_actor("Organization", "organizationId")
+    assert ctx.viewer.user is not None  # IsUser ran first
+    await service.leave(actor, organization_id, ctx.viewer.user)
 
 
-async def send_password_reset(info: strawberry.Info, input: Any) -> Any:
-    from app.schema.members import OkPayload
-
-    async def change() -> dict[str, Any]:
-        member = await load_member(info, input.member_id)
-        await service.send_password_reset(await _actor(info, member), member.id)
-        return {"ok": True}
-
-    return await mutate(info, OkPayload, change)
+async def send_password_reset(ctx: Context) -> None:
+    member_id, actor = ctx.authz_actor("Member", "memberId")
+    await service.send_password_reset(actor, member_id)

@@ -5,16 +5,30 @@ from __future__ import annotations
 from typing import Annotated
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
 from strawberry.extensions.max_aliases import MaxAliasesLimiter
 from strawberry.extensions.max_tokens import MaxTokensLimiter
 from strawberry.extensions.query_depth_limiter import QueryDepthLimiter
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
-from app.schema import accounts
+# Each domain's types register themselves (and their node loaders) on import.
+from app.schema.accounts import mutations as account_mutations
+from app.schema.accounts import queries as account_queries
+from app.schema.audit import types as audit_types  # noqa: F401
+from app.schema.context import Info
+from app.schema.domains import mutations as domain_mutations
 from app.schema.execution import FastLeafExecutionContext, mark_fast_fields
 from app.schema.extensions import ErrorMasking, ExecutionStarted
+from app.schema.invitations import mutations as invitation_mutations
+from app.schema.invitations import queries as invitation_queries
+from app.schema.members import mutations as member_mutations
 from app.schema.node import Node, resolve_node
+from app.schema.organizations import mutations as organization_mutations
+from app.schema.organizations import queries as organization_queries
+from app.schema.ownership import mutations as ownership_mutations
+from app.schema.projects import mutations as project_mutations
 
 MAX_DEPTH = 15
 MAX_ALIASES = 30
@@ -42,33 +56,28 @@ class NodeQuery:
     )
     async def node(
         self,
-        info: strawberry.Info,
+        info: Info,
         id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")],
     ) -> Node | None:
         return await resolve_node(info, id)
 
 
-def _domains() -> tuple[list[type], list[type]]:
-    from app.schema import (
-        audit,
-        domains,
-        invitations,
-        members,
-        organizations,
-        ownership,
-        projects,
-    )
-
-    modules = [accounts, organizations, members, invitations, projects, ownership, domains, audit]
-    return (
-        [m.Query for m in modules if hasattr(m, "Query")],
-        [m.Mutation for m in modules if hasattr(m, "Mutation")],
-    )
-
-
-_queries, _mutations = _domains()
+_queries: tuple[type, ...] = (
+    account_queries.Query,
+    organization_queries.Query,
+    invitation_queries.Query,
+)
+_mutations: tuple[type, ...] = (
+    account_mutations.Mutation,
+    organization_mutations.Mutation,
+    member_mutations.Mutation,
+    invitation_mutations.Mutation,
+    project_mutations.Mutation,
+    ownership_mutations.Mutation,
+    domain_mutations.Mutation,
+)
 Query = merge_types("Query", (NodeQuery, *_queries))
-Mutation = merge_types("Mutation", tuple(_mutations))
+Mutation = merge_types("Mutation", _mutations)
 # merge_types takes no description; set it on the merged definitions.
 Query.__strawberry_definition__.description = (  # type: ignore[attr-defined]
     "Reads, for the signed-in user or API key (`Authorization: Bearer <token>`). Anonymous "
@@ -82,7 +91,9 @@ Mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
 
 
 class RosterSchema(strawberry.Schema):
-    def process_errors(self, errors, execution_context=None) -> None:
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
         """Client errors are the client's business; ErrorMasking logs the internal ones."""
 
 

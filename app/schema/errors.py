@@ -1,14 +1,23 @@
-"""Errors as GraphQL sees them: top-level codes and payload UserErrors."""
+"""Errors as GraphQL sees them: top-level codes, payload UserErrors, and `mutation()`.
+
+Every mutation is declared with `mutation(description, *permissions)`: its
+permission classes run first, then its body, which reads its input, calls a
+resolver and wraps the result in its payload. A `DomainError` raised anywhere
+below becomes the payload's `errors` in one place, `UserErrors`, with the
+payload's object fields null.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.extensions.field_extension import AsyncExtensionResolver, FieldExtension
+from strawberry.permission import BasePermission, PermissionExtension
+from strawberry.types.field import StrawberryField
 
-from app.errors import BatchErrors, DomainError, ErrorCode
+from app.errors import DomainError
 
 UNAUTHENTICATED = "UNAUTHENTICATED"
 FORBIDDEN = "FORBIDDEN"
@@ -43,8 +52,10 @@ class UserError:
 
 
 def errors_field() -> Any:
-    """`errors`, as every payload has it."""
-    return strawberry.field(description="Why the change was refused; empty on success.")
+    """`errors`, as every payload has it: empty unless the change was refused."""
+    return strawberry.field(
+        default_factory=list, description="Why the change was refused; empty on success."
+    )
 
 
 def ok_field() -> Any:
@@ -57,30 +68,51 @@ def object_field(description: str) -> Any:
     return strawberry.field(default=None, description=f"{description} Null when refused.")
 
 
+@strawberry.type(description="The result of a change that returns no object.")
+class OkPayload:
+    errors: list[UserError] = errors_field()
+    ok: bool | None = ok_field()
+
+
 def unauthenticated() -> GraphQLError:
     return GraphQLError("Sign in first.", extensions={"code": UNAUTHENTICATED})
 
 
-def forbidden() -> GraphQLError:
-    return GraphQLError("Your role does not allow this.", extensions={"code": FORBIDDEN})
+def forbidden(message: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": FORBIDDEN})
 
 
-P = TypeVar("P")
+class UserErrors(FieldExtension):
+    """A refusal (`DomainError`) becomes the payload's `errors`; a success makes the
+    request's loaders forget what the change may have touched."""
+
+    payload: Any = None
+
+    def apply(self, field: StrawberryField) -> None:
+        self.payload = field.type
+
+    async def resolve_async(
+        self, next_: AsyncExtensionResolver, source: Any, info: strawberry.Info, **kwargs: Any
+    ) -> Any:
+        try:
+            result = await next_(source, info, **kwargs)
+        except DomainError as error:
+            return self.payload(errors=[UserError.from_domain(error)])
+        info.context.after_write()
+        return result
 
 
-async def mutate(
-    info: strawberry.Info, payload: type[P], change: Callable[[], Awaitable[dict[str, Any]]]
-) -> P:
-    """Run a change; its objects on success, or UserErrors with the objects null."""
-    try:
-        values = await change()
-    except DomainError as error:
-        return payload(errors=[UserError.from_domain(error)])  # type: ignore[call-arg]
-    except BatchErrors as batch:
-        return payload(errors=[UserError.from_domain(e) for e in batch.errors])  # type: ignore[call-arg]
-    info.context.after_write()
-    return payload(errors=[], **values)  # type: ignore[call-arg]
+def mutation(description: str, *permissions: BasePermission) -> Any:
+    """`@mutation(...)`: a Strawberry mutation whose permission classes run before it and
+    whose refusals become payload errors."""
+    extensions: list[FieldExtension] = [UserErrors()]
+    if permissions:
+        extensions.insert(
+            0, PermissionExtension(permissions=list(permissions), use_directives=False)
+        )
+    return strawberry.mutation(description=description, extensions=extensions)
 
 
-def not_found_error(field: str) -> UserError:
-    return UserError(code=ErrorCode.NOT_FOUND.value, message="Not found.", field=[field])
+def guard(*permissions: BasePermission) -> list[FieldExtension]:
+    """Field extensions for `strawberry.field(extensions=guard(...))`."""
+    return [PermissionExtension(permissions=list(permissions), use_directives=False)]

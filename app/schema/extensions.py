@@ -29,7 +29,7 @@ def _with_code(error: GraphQLError) -> GraphQLError:
     """A DomainError raised by a query field becomes a top-level error with its code."""
     original = error.original_error
     if isinstance(original, DomainError):
-        extensions = {"code": original.code.value}
+        extensions: dict[str, object] = {"code": original.code.value}
         if original.field:
             extensions["field"] = original.field
         return GraphQLError(

@@ -1,53 +1,39 @@
 """Permission classes: one per kind of check, all reading the role table.
 
-`HasOrgPermission(perm, locate)` finds the organization a field is about
-(from the parent object, or from an id in the mutation's input), loads the
-viewer's access through the request's cache and checks the role table. When
-the organization cannot be found, or the viewer is not in it, a mutation's
-check lets the resolver answer NOT_FOUND, so that nobody learns whether an
-organization they cannot see exists.
+`HasOrgPermission(perm)` guards a field of an object that belongs to an
+organization (`source.organization_id`). `OrgInput(perm, type, field)` guards a
+mutation whose input names a node by global id: it finds that node's
+organization and the viewer's access there once, hands both to the resolver on
+`context.authz`, and checks the role table. When the node does not exist or the
+viewer is not in its organization, `context.authz` stays None and the resolver
+answers NOT_FOUND (`Context.require_authz`), so nobody learns whether something
+they cannot see exists.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-import strawberry
-from strawberry.extensions.field_extension import FieldExtension
-from strawberry.permission import BasePermission, PermissionExtension
+from strawberry.permission import BasePermission
 
 from app.auth.roles import Permission, has_permission
 from app.ids import pk_of
+from app.resolvers.context import Authz
+from app.resolvers.loaders import organization_id_of
+from app.schema.context import Info
 from app.schema.errors import FORBIDDEN, unauthenticated
-from app.schema.loaders import organization_id_of
-
-Locator = Callable[[Any, strawberry.Info, dict[str, Any]], Awaitable[int | None]]
 
 
-async def org_of_source(source: Any, info: strawberry.Info, kwargs: dict[str, Any]) -> int | None:
-    return source.organization_id
-
-
-def org_of_input(type_name: str, field: str) -> Locator:
-    """The organization of the node whose global id is `input.<field>`."""
-
-    async def locate(source: Any, info: strawberry.Info, kwargs: dict[str, Any]) -> int | None:
-        value = getattr(kwargs.get("input"), field, None)
-        pk = pk_of(value, type_name)
-        if pk is None:
-            return None
-        return await organization_id_of(info, type_name, pk)
-
-    return locate
+def _require_signed_in(info: Info) -> None:
+    if info.context.viewer.is_anonymous:
+        raise unauthenticated()
 
 
 class IsAuthenticated(BasePermission):
     """Any signed-in user or API key."""
 
-    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
-        if info.context.viewer.is_anonymous:
-            raise unauthenticated()
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        _require_signed_in(info)
         return True
 
 
@@ -57,34 +43,57 @@ class IsUser(BasePermission):
     message = "This needs a signed-in user, not an API key."
     error_extensions = {"code": FORBIDDEN}
 
-    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
-        viewer = info.context.viewer
-        if viewer.is_anonymous:
-            raise unauthenticated()
-        return viewer.user is not None
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        _require_signed_in(info)
+        return info.context.viewer.user is not None
 
 
 class HasOrgPermission(BasePermission):
+    """The viewer's role in the organization of `source` grants `permission`."""
+
     message = "Your role does not allow this."
     error_extensions = {"code": FORBIDDEN}
 
-    def __init__(self, permission: Permission, locate: Locator = org_of_source):
+    def __init__(self, permission: Permission):
         self.permission = permission
-        self.locate = locate
-        # Fields on a visible parent must find the viewer's access; mutations
-        # whose target is unknown let the resolver answer NOT_FOUND.
-        self.unknown_passes = locate is not org_of_source
 
-    async def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        _require_signed_in(info)
+        access = await info.context.access(source.organization_id)
+        return access is not None and has_permission(access.role, self.permission)
+
+
+class OrgInput(BasePermission):
+    """The viewer's role in the organization of the node `input.<field>` names grants
+    `permission`; the access found is handed to the resolver on `context.authz`."""
+
+    message = "Your role does not allow this."
+    error_extensions = {"code": FORBIDDEN}
+
+    def __init__(self, permission: Permission, type_name: str, field: str):
+        self.permission = permission
+        self.type_name = type_name
+        self.field = field
+
+    def global_id(self, kwargs: dict[str, Any]) -> object:
+        return getattr(kwargs.get("input"), self.field, None)
+
+    async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        _require_signed_in(info)
         context = info.context
-        if context.viewer.is_anonymous:
-            raise unauthenticated()
-        access = await context.access(await self.locate(source, info, kwargs))
-        if access is None:
-            return self.unknown_passes
+        context.authz = None
+        pk = pk_of(self.global_id(kwargs), self.type_name)
+        organization_id = await organization_id_of(context, self.type_name, pk)
+        access = await context.access(organization_id)
+        if pk is None or organization_id is None or access is None:
+            return True  # the resolver answers NOT_FOUND
+        context.authz = Authz(organization_id, access, pk)
         return has_permission(access.role, self.permission)
 
 
-def guard(*permissions: BasePermission) -> list[FieldExtension]:
-    """Field extensions for `strawberry.field(extensions=guard(...))`."""
-    return [PermissionExtension(permissions=list(permissions), use_directives=False)]
+class FirstOfInput(OrgInput):
+    """As OrgInput, for the first id of the list `input.<field>`."""
+
+    def global_id(self, kwargs: dict[str, Any]) -> object:
+        ids = getattr(kwargs.get("input"), self.field, None) or []
+        return ids[0] if ids else None

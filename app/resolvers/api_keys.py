@@ -1,0 +1,32 @@
+"""API keys: an organization's keys and the create / revoke changes.
+
+Resolvers return models and raise DomainError; the schema wraps what they return.
+"""
+
+from __future__ import annotations
+
+from app.models import ApiKey
+from app.models.enums import OrganizationRole
+from app.resolvers.context import Context
+from app.services import api_keys as service
+
+
+async def organization_api_keys(ctx: Context, organization_id: int) -> list[ApiKey]:
+    """Newest first."""
+    return list(await ApiKey.filter(organization_id=organization_id).order_by("-id"))
+
+
+# Changes: the permission class found the target's organization and the viewer's access.
+
+
+async def create_api_key(
+    ctx: Context, name: str, role: OrganizationRole, expires_in_days: int | None
+) -> tuple[ApiKey, str]:
+    """The new key and its secret (which is never readable again)."""
+    organization_id, actor = ctx.authz_actor("Organization", "organizationId")
+    return await service.create_api_key(actor, organization_id, name, role, expires_in_days)
+
+
+async def revoke_api_key(ctx: Context) -> ApiKey:
+    api_key_id, actor = ctx.authz_actor("API key", "apiKeyId")
+    return await service.revoke_api_key(actor, api_key_id)

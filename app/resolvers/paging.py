@@ -1,0 +1,183 @@
+"""Keyset pagination: pages of rows and their cursors.
+
+A cursor is the row's sort-key values (url-safe base64 of JSON). The next
+page continues with `WHERE (key) > (cursor)` on an index rather than an
+OFFSET, so page 200 costs what page 1 costs. `offset` is offered for
+"jump to page N" and is bounded by the usual index scan. The schema layer
+turns a `Page` into a Relay connection.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+from tortoise.expressions import Q
+from tortoise.fields import BigIntField, DatetimeField, IntField, SmallIntField
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+
+from app.errors import DomainError, ErrorCode
+
+MAX_PAGE = 100
+MAX_OFFSET = 1_000_000
+DEFAULT_PAGE = 20
+T = TypeVar("T")
+M = TypeVar("M", bound=Model)
+
+
+@dataclass(frozen=True)
+class Order:
+    """Sort columns, most significant first; the primary key breaks ties."""
+
+    columns: tuple[str, ...]
+    descending: bool = False
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+    return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode()
+
+
+def _bad_cursor(field: str) -> DomainError:
+    return DomainError(ErrorCode.INVALID_INPUT, "This cursor is not valid here.", field)
+
+
+def _storable(text: str) -> bool:
+    """Text a column can hold: no NUL and no lone surrogate (PostgreSQL refuses both)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
+def decode_cursor(
+    cursor: str, queryset: QuerySet[M], columns: Sequence[str], field: str
+) -> list[Any]:
+    if len(cursor) > 1000:
+        raise _bad_cursor(field)
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise _bad_cursor(field) from exc
+    if not isinstance(values, list) or len(values) != len(columns):
+        raise _bad_cursor(field)
+    fields_map = queryset.model._meta.fields_map
+    decoded = []
+    for column, value in zip(columns, values, strict=True):
+        model_field = fields_map.get(column.removesuffix("_id")) or fields_map.get(column)
+        # A forged cursor may hold what no column can: refuse it before the driver fails.
+        if isinstance(model_field, DatetimeField):
+            if not isinstance(value, str):
+                raise _bad_cursor(field)
+            try:
+                value = datetime.fromisoformat(value)
+                if value.tzinfo is not None:
+                    value = value.astimezone(UTC)  # year 1 at +14:00 has no UTC datetime
+            except (ValueError, OverflowError) as exc:
+                raise _bad_cursor(field) from exc
+        elif isinstance(model_field, IntField | SmallIntField | BigIntField):
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise _bad_cursor(field)
+            limits = model_field.constraints
+            if not limits.get("ge", value) <= value <= limits.get("le", value):
+                raise _bad_cursor(field)
+        elif not isinstance(value, str) or not _storable(value):
+            raise _bad_cursor(field)
+        decoded.append(value)
+    return decoded
+
+
+def _after(columns: Sequence[str], values: Sequence[Any], descending: bool) -> Q:
+    """Rows strictly after `values` in the order of `columns`."""
+    op = "lt" if descending else "gt"
+    clauses = []
+    for i, column in enumerate(columns):
+        equal = {c: v for c, v in zip(columns[:i], values[:i], strict=True)}
+        clauses.append(Q(**equal, **{f"{column}__{op}": values[i]}))
+    return Q(*clauses, join_type="OR")
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of rows with their cursors, and how to count the whole list."""
+
+    rows: list[T]
+    cursors: list[str]
+    has_next: bool
+    has_previous: bool
+    count: Callable[[], Awaitable[int]] = field(repr=False)
+
+    def map(self, convert: Callable[[T], Any]) -> Page[Any]:
+        """The same page with each row converted (the cursors stay)."""
+        return Page(
+            [convert(row) for row in self.rows],
+            self.cursors,
+            self.has_next,
+            self.has_previous,
+            self.count,
+        )
+
+
+def check_window(first: int | None, last: int | None, offset: int | None) -> None:
+    for name, value in (("first", first), ("last", last)):
+        if value is not None and not 0 <= value <= MAX_PAGE:
+            raise DomainError(ErrorCode.INVALID_INPUT, f"`{name}` is 0 to {MAX_PAGE}.", name)
+    if offset is not None and not 0 <= offset <= MAX_OFFSET:
+        raise DomainError(ErrorCode.INVALID_INPUT, f"`offset` is 0 to {MAX_OFFSET}.", "offset")
+    if first is not None and last is not None:
+        raise DomainError(ErrorCode.INVALID_INPUT, "Give `first` or `last`, not both.", "last")
+
+
+async def paginate(
+    queryset: QuerySet[M],
+    order: Order,
+    *,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    offset: int | None = None,
+    default_size: int = DEFAULT_PAGE,
+) -> Page[M]:
+    check_window(first, last, offset)
+    columns = (*order.columns, "id")
+    backwards = last is not None or (before is not None and first is None)
+    size = (last if backwards else first) if (first is not None or last is not None) else None
+    size = default_size if size is None else size
+    qs = queryset
+    if after is not None:
+        qs = qs.filter(
+            _after(columns, decode_cursor(after, qs, columns, "after"), order.descending)
+        )
+    if before is not None:
+        values = decode_cursor(before, qs, columns, "before")
+        qs = qs.filter(_after(columns, values, not order.descending))
+    descending = order.descending != backwards
+    sort = [f"-{c}" if descending else c for c in columns]
+    qs = qs.order_by(*sort)
+    if offset:
+        qs = qs.offset(offset)
+    rows = list(await qs.limit(size + 1)) if size else []
+    more = len(rows) > size
+    rows = rows[:size]
+    if backwards:
+        rows.reverse()
+    cursors = [encode_cursor([getattr(row, c) for c in columns]) for row in rows]
+    if backwards:
+        return Page(
+            rows, cursors, has_next=before is not None, has_previous=more, count=queryset.count
+        )
+    return Page(
+        rows,
+        cursors,
+        has_next=more,
+        has_previous=after is not None or bool(offset),
+        count=queryset.count,
+    )

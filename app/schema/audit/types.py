@@ -1,0 +1,78 @@
+"""The AuditEvent type, built from the AuditEvent model."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry import Private
+
+from app.ids import to_global_id
+from app.models import AuditEvent
+from app.resolvers import audit as resolve
+from app.schema.accounts.types import UserType
+from app.schema.context import Info
+from app.schema.domains.types import ApiKeyType
+from app.schema.node import Node, register_node
+from app.schema.scalars import JSON
+
+
+@strawberry.type(
+    name="AuditEvent",
+    description="One recorded change, written in the same transaction as the change. Visible "
+    "to the organization's OWNER and ADMINs.",
+)
+class AuditEventType(Node):
+    id: strawberry.ID = strawberry.field(description="Opaque global id.")
+    action: str = strawberry.field(
+        description='What happened, as `<object>.<verb>`, e.g. "member.removed".'
+    )
+    target_type: str = strawberry.field(
+        description='The type of the object it happened to, e.g. "Member".'
+    )
+    data: JSON = strawberry.field(description="Details of the change, depending on the action.")
+    ip: str | None = strawberry.field(
+        description="The client address of the request; null when unknown."
+    )
+    created_at: datetime = strawberry.field(description="When it happened.")
+    model: Private[AuditEvent]
+
+    @property
+    def organization_id(self) -> int | None:
+        return self.model.organization_id
+
+    @classmethod
+    def from_model(cls, event: AuditEvent) -> AuditEventType:
+        return cls(
+            id=strawberry.ID(to_global_id("AuditEvent", event.pk)),
+            action=event.action,
+            target_type=event.target_type,
+            data=JSON(event.data),
+            ip=event.ip,
+            created_at=event.created_at,
+            model=event,
+        )
+
+    @strawberry.field(
+        description="The global id of the object it happened to; null when there is none."
+    )
+    def target_id(self) -> strawberry.ID | None:
+        if self.model.target_id is None:
+            return None
+        return strawberry.ID(to_global_id(self.target_type, self.model.target_id))
+
+    @strawberry.field(
+        description="The user who made the change; null for an API key, the system, or a user "
+        "no longer visible."
+    )
+    async def actor(self, info: Info) -> UserType | None:
+        user = await resolve.event_actor(info.context, self.model)
+        return None if user is None else UserType.from_model(user)
+
+    @strawberry.field(description="The API key that made the change; null otherwise.")
+    async def actor_api_key(self, info: Info) -> ApiKeyType | None:
+        key = await resolve.event_api_key(info.context, self.model)
+        return None if key is None else ApiKeyType.from_model(key)
+
+
+register_node("AuditEvent", resolve.event_node, AuditEventType.from_model)

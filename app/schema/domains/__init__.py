@@ -1,0 +1,1 @@
+"""Verified domains and API keys: their types and mutations."""

@@ -1,0 +1,75 @@
+"""The Domain and ApiKey types, built from their models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+from app.ids import to_global_id
+from app.models import ApiKey, Domain
+from app.models.enums import OrganizationRole
+
+
+@strawberry.type(
+    name="Domain",
+    description="An email domain an organization claims. Once verified with `autoJoin`, people "
+    "whose address is at the domain join when their email gets verified.",
+)
+class DomainType:
+    id: strawberry.ID = strawberry.field(description="Opaque id.")
+    domain: str = strawberry.field(description="The domain, e.g. example.com (lower case).")
+    verified: bool = strawberry.field(
+        description="The mailed verification link was followed; false until then."
+    )
+    auto_join: bool = strawberry.field(
+        description="Whether people at the domain join automatically (once verified)."
+    )
+    auto_join_role: OrganizationRole = strawberry.field(
+        description="The role they join with: USER or VIEWER."
+    )
+
+    @classmethod
+    def from_model(cls, domain: Domain) -> DomainType:
+        return cls(
+            id=strawberry.ID(to_global_id("Domain", domain.pk)),
+            domain=domain.domain,
+            verified=domain.verified,
+            auto_join=domain.auto_join,
+            auto_join_role=OrganizationRole(domain.auto_join_role),
+        )
+
+
+@strawberry.type(
+    name="ApiKey",
+    description="A bearer token for integrations: acts in its own organization with its role "
+    "(never OWNER). The secret itself is shown only by `createApiKey`.",
+)
+class ApiKeyType:
+    id: strawberry.ID = strawberry.field(description="Opaque id.")
+    name: str = strawberry.field(description="What it is for, 1 to 200 characters.")
+    role: OrganizationRole = strawberry.field(description="ADMIN, USER or VIEWER.")
+    prefix: str = strawberry.field(description="The secret's first characters, to tell keys apart.")
+    created_at: datetime = strawberry.field(description="When it was created.")
+    expires_at: datetime | None = strawberry.field(
+        description="When it stops working; null when it does not expire."
+    )
+    last_used_at: datetime | None = strawberry.field(
+        description="Last use, refreshed at most hourly; null when never used."
+    )
+    revoked_at: datetime | None = strawberry.field(
+        description="When it was revoked; null while valid."
+    )
+
+    @classmethod
+    def from_model(cls, key: ApiKey) -> ApiKeyType:
+        return cls(
+            id=strawberry.ID(to_global_id("ApiKey", key.pk)),
+            name=key.name,
+            role=OrganizationRole(key.role),
+            prefix=key.prefix,
+            created_at=key.created_at,
+            expires_at=key.expires_at,
+            last_used_at=key.last_used_at,
+            revoked_at=key.revoked_at,
+        )

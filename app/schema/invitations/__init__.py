@@ -1,0 +1,1 @@
+"""Invitations: the Invitation type, the token preview, and the lifecycle mutations."""

@@ -1,0 +1,130 @@
+"""The Invitation type, built from the Invitation model, and the token preview."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry import Private
+
+from app.ids import to_global_id
+from app.models import Invitation
+from app.models.enums import DeliveryStatus, InvitationStatus, OrganizationRole
+from app.resolvers import invitations as resolve
+from app.schema.context import Info
+from app.schema.members.types import MemberType
+from app.schema.node import Node, as_node, register_node
+from app.schema.projects.types import InvitationProjectAssignmentType
+from app.services.invitations import InvitationLink, effective_status
+
+if TYPE_CHECKING:
+    from app.schema.organizations.types import OrganizationType
+
+OrganizationT = Annotated["OrganizationType", strawberry.lazy("app.schema.organizations.types")]
+
+
+@strawberry.type(
+    name="Invitation",
+    description="An emailed invitation to join an organization. Visible to the organization's "
+    "OWNER and ADMINs, and (as `me.pendingInvitations`) to the invitee once verified.",
+)
+class InvitationType(Node):
+    id: strawberry.ID = strawberry.field(description="Opaque global id.")
+    email: str = strawberry.field(description="The invited address (lower case).")
+    username: str | None = strawberry.field(
+        description="The username the member will get; null when none was given."
+    )
+    role: OrganizationRole = strawberry.field(description="The role the member will get.")
+    status: InvitationStatus = strawberry.field(
+        description="PENDING past `expiresAt` reads as EXPIRED."
+    )
+    message: str | None = strawberry.field(
+        description="A personal note included in the mail; null when none."
+    )
+    created_at: datetime = strawberry.field(description="When it was created.")
+    expires_at: datetime = strawberry.field(description="When its link stops working.")
+    accepted_at: datetime | None = strawberry.field(
+        description="When it was accepted; null unless ACCEPTED."
+    )
+    send_count: int = strawberry.field(description="How many times it was mailed (1 + resends).")
+    model: Private[Invitation]
+
+    @property
+    def organization_id(self) -> int:
+        return self.model.organization_id
+
+    @classmethod
+    def from_model(cls, invitation: Invitation) -> InvitationType:
+        return cls(
+            id=strawberry.ID(to_global_id("Invitation", invitation.pk)),
+            email=invitation.email,
+            username=invitation.username,
+            role=OrganizationRole(invitation.role),
+            status=effective_status(invitation),
+            message=invitation.message,
+            created_at=invitation.created_at,
+            expires_at=invitation.expires_at,
+            accepted_at=invitation.accepted_at,
+            send_count=invitation.send_count,
+            model=invitation,
+        )
+
+    @strawberry.field(description="The organization it invites to.")
+    async def organization(self, info: Info) -> OrganizationT:
+        return as_node(  # type: ignore[no-any-return]
+            "Organization", await resolve.invitation_organization(info.context, self.model)
+        )
+
+    @strawberry.field(description="The state of the latest invitation mail.")
+    async def delivery_status(self, info: Info) -> DeliveryStatus:
+        return await resolve.invitation_delivery_status(info.context, self.model)
+
+    @strawberry.field(
+        description="When the latest invitation mail was delivered; null until it is."
+    )
+    async def sent_at(self, info: Info) -> datetime | None:
+        return await resolve.invitation_sent_at(info.context, self.model)
+
+    @strawberry.field(
+        description="The member who sent it; null when not visible to the viewer or gone."
+    )
+    async def invited_by(self, info: Info) -> MemberType | None:
+        inviter = await resolve.invitation_invited_by(info.context, self.model)
+        return None if inviter is None else MemberType.from_model(inviter)
+
+    @strawberry.field(description="Projects and roles the member gets on accepting.")
+    async def project_assignments(self, info: Info) -> list[InvitationProjectAssignmentType]:
+        rows = await resolve.invitation_assignments(info.context, self.model)
+        return [InvitationProjectAssignmentType.from_model(row) for row in rows]
+
+
+@strawberry.type(
+    description="What an invitation link shows before signing in: enough to decide, nothing more."
+)
+class InvitationPreview:
+    organization_name: str = strawberry.field(description="The inviting organization's name.")
+    email: str = strawberry.field(description="The invited address.")
+    role: OrganizationRole = strawberry.field(description="The role offered.")
+    status: InvitationStatus = strawberry.field(
+        description="Only a PENDING invitation can be accepted or declined."
+    )
+    expires_at: datetime = strawberry.field(description="When the link stops working.")
+    invited_by_name: str | None = strawberry.field(
+        description="The inviting member's name; null when unknown."
+    )
+
+    @classmethod
+    def from_link(cls, link: InvitationLink) -> InvitationPreview:
+        invitation = link.invitation
+        return cls(
+            organization_name=link.organization.name,
+            email=invitation.email,
+            role=OrganizationRole(invitation.role),
+            status=effective_status(invitation),
+            expires_at=invitation.expires_at,
+            invited_by_name=link.inviter.name if link.inviter else None,
+        )
+
+
+register_node("Invitation", resolve.invitation_node, InvitationType.from_model)

@@ -1,0 +1,1 @@
+"""Members: the Member type and the member-management mutations."""

@@ -1,0 +1,136 @@
+"""The Member type, built from the Member model."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry import Private
+
+from app.ids import to_global_id
+from app.models import Member
+from app.models.enums import MemberStatus, OrganizationRole
+from app.resolvers import members as resolve
+from app.resolvers import projects as resolve_projects
+from app.resolvers.members import MembersPage
+from app.schema.accounts.types import UserType
+from app.schema.context import Info
+from app.schema.execution import KNOWN_NULL, PRELOADED
+from app.schema.node import Node, as_node, register_node
+from app.schema.pagination import Connection, connection
+from app.schema.projects.types import ProjectAssignmentType
+
+if TYPE_CHECKING:
+    from app.schema.organizations.types import OrganizationType
+
+OrganizationT = Annotated["OrganizationType", strawberry.lazy("app.schema.organizations.types")]
+
+
+@strawberry.type(
+    name="Member",
+    description="A user's membership of an organization. Any active member of the "
+    "organization sees ACTIVE members; OWNER and ADMIN also see BLOCKED and REMOVED ones.",
+)
+class MemberType(Node):
+    id: strawberry.ID = strawberry.field(description="Opaque global id.")
+    name: str = strawberry.field(description="The user's name.")
+    username: str | None = strawberry.field(
+        description="A handle unique in the organization; null when none was given."
+    )
+    title: str | None = strawberry.field(description="A job title; null when none was given.")
+    role: OrganizationRole = strawberry.field(description="The member's role here.")
+    status: MemberStatus = strawberry.field(description="ACTIVE, BLOCKED or REMOVED.")
+    joined_at: datetime = strawberry.field(description="When they joined.")
+    blocked_at: datetime | None = strawberry.field(
+        description="When they were blocked; null unless BLOCKED."
+    )
+    removed_at: datetime | None = strawberry.field(
+        description="When they were removed or left; null unless REMOVED."
+    )
+    model: Private[Member]
+    # Filled from a MembersPage, whose resolver fetched them in bulk: these fields then
+    # resolve synchronously (see PRELOADED) instead of scheduling a DataLoader call each.
+    known_email: Private[object] = None
+    preloaded_user: Private[UserType | None] = None
+    preloaded_assignments: Private[list[ProjectAssignmentType] | None] = None
+
+    @property
+    def organization_id(self) -> int:
+        return self.model.organization_id
+
+    @classmethod
+    def from_model(cls, member: Member) -> MemberType:
+        return cls(
+            id=strawberry.ID(to_global_id("Member", member.pk)),
+            name=member.name,
+            username=member.username,
+            title=member.title,
+            role=OrganizationRole(member.role),
+            status=MemberStatus(member.status),
+            joined_at=member.joined_at,
+            blocked_at=member.blocked_at,
+            removed_at=member.removed_at,
+            model=member,
+        )
+
+    @strawberry.field(
+        description="ADMIN+ or the member themself; null for anyone else.",
+        metadata={PRELOADED: "known_email"},
+    )
+    async def email(self, info: Info) -> str | None:
+        if await resolve.member_email_visible(info.context, self.model):
+            return self.model.email
+        return None
+
+    @strawberry.field(description="The member's account.", metadata={PRELOADED: "preloaded_user"})
+    async def user(self, info: Info) -> UserType:
+        member = self.model
+        user = await resolve.member_user(info.context, member)
+        return UserType.from_model(
+            user, email_visible=await resolve.member_email_visible(info.context, member)
+        )
+
+    @strawberry.field(description="The organization.")
+    async def organization(self, info: Info) -> OrganizationT:
+        return as_node(  # type: ignore[no-any-return]
+            "Organization", await resolve.member_organization(info.context, self.model)
+        )
+
+    @strawberry.field(
+        description="Who invited them; null for the founder, auto-joined members, or when "
+        "that member is not visible."
+    )
+    async def invited_by(self, info: Info) -> MemberType | None:
+        inviter = await resolve.member_invited_by(info.context, self.model)
+        return None if inviter is None else MemberType.from_model(inviter)
+
+    @strawberry.field(
+        description="Their roles on projects; empty once REMOVED.",
+        metadata={PRELOADED: "preloaded_assignments"},
+    )
+    async def project_assignments(self, info: Info) -> list[ProjectAssignmentType]:
+        rows = await resolve_projects.member_assignments(info.context, self.model)
+        return [ProjectAssignmentType.from_model(row, self.organization_id) for row in rows]
+
+
+def members_connection(found: MembersPage) -> Connection[MemberType]:
+    """A members page as a connection, with what its resolver preloaded filled in."""
+
+    def node(member: Member) -> MemberType:
+        wrapped = MemberType.from_model(member)
+        visible = found.email_visible(member)
+        wrapped.known_email = member.email if visible else KNOWN_NULL
+        if found.users is not None:
+            wrapped.preloaded_user = UserType.from_row(found.users[member.user_id], visible)
+        if found.assignments is not None:
+            wrapped.preloaded_assignments = [
+                ProjectAssignmentType.from_row(row, found.organization_id)
+                for row in found.assignments[member.pk]
+            ]
+        return wrapped
+
+    return connection(found.page, node)
+
+
+register_node("Member", resolve.member_node, MemberType.from_model)

@@ -1,0 +1,1 @@
+"""Organizations: the Organization type, `organization`, `organizations`, settings mutations."""

@@ -1,0 +1,1 @@
+"""Ownership transfer: the OwnershipTransfer type and its mutations."""

@@ -1,0 +1,1 @@
+"""Projects: the Project and project-assignment types and the project mutations."""

@@ -1,0 +1,170 @@
+"""The Project, ProjectAssignment and InvitationProjectAssignment types, built from their
+models, and the ProjectAssignmentInput that project and invitation mutations take.
+
+Below members.types in the schema's import order: `ProjectAssignment.member` builds its
+Member through the node registry.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry import Private
+
+from app.ids import to_global_id
+from app.models import InvitationProjectAssignment, Project, ProjectAssignment
+from app.models.enums import ProjectRole
+from app.resolvers import projects as resolve
+from app.resolvers.projects import OrgAssignment
+from app.schema.context import Info
+from app.schema.execution import PRELOADED
+from app.schema.node import Node, as_node, register_node
+
+if TYPE_CHECKING:
+    from app.schema.members.types import MemberType
+
+MemberT = Annotated["MemberType", strawberry.lazy("app.schema.members.types")]
+
+
+@strawberry.type(
+    name="Project",
+    description="A project of an organization; members get project roles on it. Visible to "
+    "the organization's active members.",
+)
+class ProjectType(Node):
+    id: strawberry.ID = strawberry.field(description="Opaque global id.")
+    name: str = strawberry.field(description="1 to 200 characters.")
+    slug: str = strawberry.field(description="Unique in the organization.")
+    is_default: bool = strawberry.field(
+        description="Offered to new members: `inviteMember(addToDefaultProjects: true)` assigns it."
+    )
+    created_at: datetime = strawberry.field(description="When it was created.")
+    pk: Private[int]
+    organization_id: Private[int]
+
+    @classmethod
+    def from_model(cls, project: Project) -> ProjectType:
+        return cls(
+            id=strawberry.ID(to_global_id("Project", project.pk)),
+            name=project.name,
+            slug=project.slug,
+            is_default=project.is_default,
+            created_at=project.created_at,
+            pk=project.pk,
+            organization_id=project.organization_id,
+        )
+
+    @strawberry.field(description="Who has which role on the project.")
+    async def assignments(self, info: Info) -> list[ProjectAssignmentType]:
+        rows = await resolve.project_assignments(info.context, self.pk, self.organization_id)
+        return [ProjectAssignmentType.from_model(row, self.organization_id) for row in rows]
+
+
+@strawberry.type(name="ProjectAssignment", description="A member's role on a project.")
+class ProjectAssignmentType(Node):
+    id: strawberry.ID = strawberry.field(
+        description="Opaque global id (for a dry run's new pair: provisional, resolving to "
+        "nothing)."
+    )
+    role: ProjectRole = strawberry.field(description="The member's role on the project.")
+    created_at: datetime = strawberry.field(description="When the member got the project.")
+    pk: Private[int | None]
+    project_id: Private[int]
+    member_id: Private[int]
+    organization_id: Private[int]
+    # Set by list resolvers that joined the project in: resolves synchronously.
+    preloaded_project: Private[ProjectType | None] = None
+
+    @classmethod
+    def from_model(
+        cls, assignment: ProjectAssignment, organization_id: int
+    ) -> ProjectAssignmentType:
+        return cls(
+            id=(
+                strawberry.ID(to_global_id("ProjectAssignment", assignment.pk))
+                if assignment.pk is not None
+                else _planned_id(assignment)
+            ),
+            role=ProjectRole(assignment.role),
+            created_at=assignment.created_at,
+            pk=assignment.pk,
+            project_id=assignment.project_id,
+            member_id=assignment.member_id,
+            organization_id=organization_id,
+        )
+
+    @classmethod
+    def from_org_assignment(cls, found: OrgAssignment) -> ProjectAssignmentType:
+        return cls.from_model(found.assignment, found.organization_id)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any], organization_id: int) -> ProjectAssignmentType:
+        """From a `values()` row of the assignment joined with its project (`project__*`)."""
+        return cls(
+            id=strawberry.ID(to_global_id("ProjectAssignment", row["id"])),
+            role=ProjectRole(row["role"]),
+            created_at=row["created_at"],
+            pk=row["id"],
+            project_id=row["project_id"],
+            member_id=row["member_id"],
+            organization_id=organization_id,
+            preloaded_project=ProjectType(
+                id=strawberry.ID(to_global_id("Project", row["project_id"])),
+                name=row["project__name"],
+                slug=row["project__slug"],
+                is_default=row["project__is_default"],
+                created_at=row["project__created_at"],
+                pk=row["project_id"],
+                organization_id=organization_id,
+            ),
+        )
+
+    @strawberry.field(description="The project.", metadata={PRELOADED: "preloaded_project"})
+    async def project(self, info: Info) -> ProjectType:
+        return ProjectType.from_model(await resolve.project_by_pk(info.context, self.project_id))
+
+    @strawberry.field(description="The member.")
+    async def member(self, info: Info) -> MemberT:
+        return as_node(  # type: ignore[no-any-return]
+            "Member", await resolve.assignment_member(info.context, self.member_id)
+        )
+
+
+def _planned_id(assignment: ProjectAssignment) -> strawberry.ID:
+    """A dry run's not-yet-saved pair: an id that resolves to nothing."""
+    raw = f"PlannedProjectAssignment:{assignment.project_id}-{assignment.member_id}"
+    return strawberry.ID(base64.urlsafe_b64encode(raw.encode()).decode().rstrip("="))
+
+
+@strawberry.type(
+    name="InvitationProjectAssignment",
+    description="A project role an invitation grants when accepted.",
+)
+class InvitationProjectAssignmentType:
+    role: ProjectRole = strawberry.field(description="The role on the project.")
+    project_id: Private[int]
+
+    @classmethod
+    def from_model(cls, row: InvitationProjectAssignment) -> InvitationProjectAssignmentType:
+        return cls(role=ProjectRole(row.role), project_id=row.project_id)
+
+    @strawberry.field(description="The project.")
+    async def project(self, info: Info) -> ProjectType:
+        return ProjectType.from_model(await resolve.project_by_pk(info.context, self.project_id))
+
+
+@strawberry.input(description="A project and the role to have on it.")
+class ProjectAssignmentInput:
+    project_id: strawberry.ID = strawberry.field(
+        description="A project of the same organization (NOT_FOUND otherwise)."
+    )
+    role: ProjectRole = strawberry.field(description="The role on that project.")
+
+
+register_node("Project", resolve.project_node, ProjectType.from_model)
+register_node(
+    "ProjectAssignment", resolve.assignment_node, ProjectAssignmentType.from_org_assignment
+)
