@@ -19,6 +19,7 @@ from tests.support.api import (
     ok,
     refused,
     sign_up,
+    sign_up_by_api,
     top_codes,
 )
 
@@ -134,7 +135,7 @@ async def test_recent_use_keeps_the_session_without_a_write_per_request(client):
 
 
 async def test_verify_email_once(client, mailbox):
-    person = await sign_up(client, email="vera@example.com")
+    person = await sign_up_by_api(client, email="vera@example.com")
     (mail,) = await mailbox.wait_for("vera@example.com")
     payload = await mutate(client, VERIFY, {"token": mail.token})
     assert payload["user"]["emailVerified"] is True
@@ -143,7 +144,7 @@ async def test_verify_email_once(client, mailbox):
 
 
 async def test_verify_email_refuses_unknown_and_expired_tokens(client, mailbox):
-    await sign_up(client, email="exp@example.com")
+    await sign_up_by_api(client, email="exp@example.com")
     (mail,) = await mailbox.wait_for("exp@example.com")
     assert await refused(client, VERIFY, {"token": "A" * 43}) == ["INVALID_TOKEN"]
     assert await refused(client, VERIFY, {"token": "bad token!"}) == ["INVALID_TOKEN"]
@@ -153,7 +154,7 @@ async def test_verify_email_refuses_unknown_and_expired_tokens(client, mailbox):
 
 
 async def test_password_reset_flow(client, mailbox):
-    person = await sign_up(client, email="rita@example.com")
+    person = await sign_up_by_api(client, email="rita@example.com")
     other_session = (
         await mutate(client, LOG_IN, {"input": {"email": person.email, "password": PASSWORD}})
     )["token"]
@@ -188,7 +189,7 @@ async def test_reset_request_for_unknown_address_answers_the_same_and_mails_nobo
 
 
 async def test_reset_link_expires_after_an_hour(client, mailbox):
-    await sign_up(client, email="late@example.com")
+    await sign_up_by_api(client, email="late@example.com")
     await mutate(client, REQUEST_RESET, {"email": "late@example.com"})
     mail = (await mailbox.wait_for("late@example.com", count=2))[-1]
     await EmailToken.filter(purpose="RESET_PASSWORD").update(
@@ -199,7 +200,7 @@ async def test_reset_link_expires_after_an_hour(client, mailbox):
 
 
 async def test_a_new_reset_link_kills_the_older_one(client, mailbox):
-    await sign_up(client, email="twice@example.com")
+    await sign_up_by_api(client, email="twice@example.com")
     await mutate(client, REQUEST_RESET, {"email": "twice@example.com"})
     await mutate(client, REQUEST_RESET, {"email": "twice@example.com"})
     first, second = (await mailbox.wait_for("twice@example.com", count=3))[1:]
@@ -225,7 +226,7 @@ class TestRateLimits:
         assert await refused(client, LOG_IN, right) == ["RATE_LIMITED"]
 
     async def test_repeated_reset_mails_to_one_address_are_limited(self, client, mailbox):
-        await sign_up(client, email="spam@example.com")  # one verification mail counts too
+        await sign_up_by_api(client, email="spam@example.com")  # one verification mail counts too
         answers = [
             await gql(client, REQUEST_RESET, {"email": "spam@example.com"}) for _ in range(5)
         ]

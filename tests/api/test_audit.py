@@ -10,6 +10,7 @@ from tests.support.api import (
     INVITE,
     Org,
     add_member,
+    add_member_by_invitation,
     create_org,
     gql,
     mutate,
@@ -96,7 +97,7 @@ async def test_newest_first_with_cursor_pagination(client):
 
 async def test_filters(client, mailbox):
     org = await create_org(client)
-    admin, _ = await add_member(client, mailbox, org, role="ADMIN", name="Ann Admin")
+    admin, _ = await add_member_by_invitation(client, mailbox, org, role="ADMIN", name="Ann Admin")
     events = await seed(org, 5)
     by_action = await trail(client, org, actions=["test.1", "test.3", "nothing.such"])
     assert actions_of(by_action) == ["test.3", "test.1"] and by_action["totalCount"] == 2

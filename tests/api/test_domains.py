@@ -22,7 +22,7 @@ from tests.support.api import (
     mutate,
     ok,
     refused,
-    sign_up,
+    sign_up_by_api,
     top_codes,
 )
 
@@ -90,7 +90,7 @@ async def memberships(client, token: str) -> list[dict]:
 
 async def sign_up_and_verify(client, mailbox, email: str, name: str = "Dee Domain") -> str:
     """A new account whose email gets verified by the mailed link; returns its token."""
-    person = await sign_up(client, email=email, name=name)
+    person = await sign_up_by_api(client, email=email, name=name)
     (mail,) = await mailbox.wait_for(email)
     await mutate(client, VERIFY_EMAIL, {"token": mail.token})
     return person.token
@@ -287,7 +287,7 @@ async def test_accepting_an_invitation_unverified_also_auto_joins(client, mailbo
     domain_org = await create_org(client, name="Domain Org")
     await verified_domain(client, mailbox, domain_org, autoJoin=True)
     inviting = await create_org(client, name="Inviting Org")
-    person = await sign_up(client, email="late@acme-corp.com")
+    person = await sign_up_by_api(client, email="late@acme-corp.com")
     assert await memberships(client, person.token) == []
     await mutate(
         client,
@@ -338,7 +338,7 @@ async def test_removed_or_blocked_people_are_never_re_added(client, mailbox, sta
     org = await create_org(client)
     await verified_domain(client, mailbox, org, autoJoin=True)
     email = "gone@acme-corp.com"
-    person = await sign_up(client, email=email)
+    person = await sign_up_by_api(client, email=email)
     # Their membership ended before their address got verified (set up through the models:
     # the API verifies an address whenever someone joins).
     user = await User.get(email=email)
@@ -363,7 +363,7 @@ async def test_a_pending_invitation_decides_instead_of_auto_join(client, mailbox
     org = await create_org(client)
     await verified_domain(client, mailbox, org, autoJoin=True)
     email = "invited@acme-corp.com"
-    person = await sign_up(client, email=email)
+    person = await sign_up_by_api(client, email=email)
     await mutate(
         client,
         INVITE,

@@ -18,6 +18,7 @@ from tests.support.api import (
     ok,
     refused,
     sign_up,
+    sign_up_by_api,
     top_codes,
     unique_email,
 )
@@ -74,7 +75,7 @@ async def invited(client, mailbox, org, **fields):
 
 
 async def accepted(client, mailbox, org):
-    person = await sign_up(client)
+    person = await sign_up_by_api(client)
     created = await invite(client, org, person.email)
     token = await token_for(mailbox, person.email, count=2)
     await mutate(client, ACCEPT, {"token": token}, person.token)
@@ -101,7 +102,7 @@ ENDED = {"accepted": accepted, "revoked": revoked, "declined": declined}
 
 async def test_resend_issues_a_fresh_token_and_kills_the_old_link(client, mailbox):
     org = await create_org(client)
-    person = await sign_up(client)
+    person = await sign_up_by_api(client)
     created = await invite(client, org, person.email)
     old = await token_for(mailbox, person.email, count=2)
     payload = await mutate(client, RESEND, {"id": created["id"]}, org.owner.token)
@@ -235,7 +236,7 @@ async def test_admin_cannot_touch_an_admin_invitation(client, mailbox):
 
 async def test_revoke_kills_the_token(client, mailbox):
     org = await create_org(client)
-    person = await sign_up(client)
+    person = await sign_up_by_api(client)
     created = await invite(client, org, person.email)
     token = await token_for(mailbox, person.email, count=2)
     payload = await mutate(client, REVOKE, {"id": created["id"]}, org.owner.token)
@@ -409,7 +410,7 @@ async def test_update_refusals(client, mailbox):
 async def test_accept_applies_role_username_and_project_assignments(client, mailbox):
     org = await create_org(client)
     alpha = await project(org, "Alpha")
-    person = await sign_up(client, name="Ivy Invitee")
+    person = await sign_up_by_api(client, name="Ivy Invitee")
     created = await invite(
         client,
         org,
@@ -466,7 +467,7 @@ async def test_accept_with_another_email_is_a_mismatch(client, mailbox):
 
 async def test_accept_of_an_expired_invitation(client, mailbox):
     org = await create_org(client)
-    person = await sign_up(client)
+    person = await sign_up_by_api(client)
     created = await invite(client, org, person.email)
     token = await token_for(mailbox, person.email, count=2)
     await expire(created["id"])

@@ -11,11 +11,13 @@ import pytest
 from app.services import rate_limits
 from tests.support.api import (
     add_member,
+    add_member_by_invitation,
     create_org,
     gql,
     mutate,
     ok,
     sign_up,
+    sign_up_by_api,
     top_codes,
     unique_email,
 )
@@ -324,7 +326,7 @@ async def test_unknown_project_in_assignments_is_not_found(client):
 
 async def test_invite_members_answers_each_email_on_its_own(client, mailbox):
     org = await create_org(client)
-    member, _ = await add_member(client, mailbox, org)
+    member, _ = await add_member_by_invitation(client, mailbox, org)
     good1, good2 = unique_email("bulk"), unique_email("bulk")
     emails = [good1, "broken", member.email, good2, good1.upper()]
     payload = await mutate(
@@ -477,8 +479,8 @@ async def test_invitations_default_order_is_newest_first(client):
 async def test_invitations_are_admin_only(client, mailbox):
     org = await create_org(client)
     await invite(client, org, unique_email())
-    user, _ = await add_member(client, mailbox, org, role="USER")
-    admin, _ = await add_member(client, mailbox, org, role="ADMIN")
+    user, _ = await add_member_by_invitation(client, mailbox, org, role="USER")
+    admin, _ = await add_member_by_invitation(client, mailbox, org, role="ADMIN")
     body = await gql(client, INVITATIONS, {"id": org.id}, user.token)
     assert top_codes(body) == ["FORBIDDEN"]
     data = await ok(client, INVITATIONS, {"id": org.id}, admin.token)
@@ -528,7 +530,7 @@ async def test_invitation_by_token_is_null_for_unknown_tokens(client, token):
 
 async def test_pending_invitations_appear_once_the_email_is_verified(client, mailbox):
     org = await create_org(client, name="Pending Co")
-    person = await sign_up(client)
+    person = await sign_up_by_api(client)
     verify_token = await token_for(mailbox, person.email)
     created = await invite(client, org, person.email)
     expired = await invite(client, await create_org(client, name="Old"), person.email)

@@ -36,6 +36,7 @@ from tests.support.members import (
     actions,
     gid,
     make_team,
+    make_team_by_invitation,
     member_pk,
     org_pk,
     seed_members,
@@ -567,7 +568,7 @@ async def test_block_guardrails(client, mailbox):
 
 
 async def test_remove_ends_access_drops_assignments_and_mails_a_notice(client, mailbox):
-    team = await make_team(client, mailbox, "Acme Corp")
+    team = await make_team_by_invitation(client, mailbox, "Acme Corp")
     admin = team.token("ADMIN")
     user, user_id = team.person("USER"), team.member_id("USER")
     project = await Project.create(organization_id=org_pk(team.org), name="Web", slug="web")
@@ -730,7 +731,7 @@ async def test_last_admin_cannot_leave(client, mailbox):
 
 
 async def test_send_password_reset_mails_the_member(client, mailbox):
-    team = await make_team(client, mailbox)
+    team = await make_team_by_invitation(client, mailbox)
     user = team.person("USER")
     before = len(mailbox.to(user.email))
     payload = await mutate(client, SEND_RESET, {"id": team.member_id("USER")}, team.token("ADMIN"))
@@ -764,7 +765,7 @@ MY_MEMBERSHIPS = """
 
 
 async def test_me_memberships(client, mailbox):
-    team = await make_team(client, mailbox)
+    team = await make_team_by_invitation(client, mailbox)
     user = team.person("USER")
     other = await create_org(client, "Beta")
     await mutate(

@@ -15,7 +15,9 @@ from app.models.enums import TransferStatus
 from tests.support.api import (
     Org,
     add_member,
+    add_member_by_invitation,
     create_org,
+    create_org_by_api,
     gql,
     mutate,
     ok,
@@ -113,9 +115,11 @@ async def actions(client, org: Org, token: str) -> list[str]:
 
 @pytest.mark.parametrize("target_role", ["ADMIN", "USER"])
 async def test_transfer_mails_the_owner_and_confirmation_swaps_roles(client, mailbox, target_role):
-    org = await create_org(client)
+    org = await create_org_by_api(client, mailbox)
     owner_id = await owner_member_id(client, org)
-    target, target_id = await add_member(client, mailbox, org, role=target_role, name="Tia")
+    target, target_id = await add_member_by_invitation(
+        client, mailbox, org, role=target_role, name="Tia"
+    )
     created = await transfer(client, org, target_id)
     assert created["from"] == {"id": owner_id, "role": "OWNER"}
     assert created["to"] == {"id": target_id, "name": "Tia", "role": target_role}

@@ -17,6 +17,7 @@ from tests.support.api import (
     ok,
     refused,
     sign_up,
+    sign_up_by_api,
     top_codes,
 )
 
@@ -697,7 +698,7 @@ async def test_invitation_project_assignments_are_applied_on_acceptance(client, 
     data = await create_project(client, org, "Data")
     default = await create_project(client, org, "Handbook", isDefault=True)
     other_default = await create_project(client, org, "Onboarding", isDefault=True)
-    invitee = await sign_up(client, name="Ivy")
+    invitee = await sign_up_by_api(client, name="Ivy")
     payload = await mutate(
         client,
         INVITE,

@@ -11,7 +11,7 @@ from tests.support.api import (
     gql,
     mutate,
     refused,
-    sign_up,
+    sign_up_by_api,
     unique_email,
 )
 from tests.support.invitations import (
@@ -77,7 +77,7 @@ async def test_null_seat_limit_is_unlimited(client):
 async def test_accepting_a_counted_invitation_never_fails_for_seats(client, mailbox):
     org = await create_org(client)
     await set_org(client, org, seatLimit=3)
-    person = await sign_up(client)
+    person = await sign_up_by_api(client)
     await invite(client, org, person.email)
     newcomer = await invite(client, org, unique_email())
     assert await seats(client, org) == 3
@@ -168,7 +168,7 @@ async def test_revoke_decline_and_removal_free_a_seat_at_once(client, mailbox):
     second = await invite(client, org, unique_email())
     assert await invite_refused(client, org, unique_email()) == ["SEAT_LIMIT_REACHED"]
     await mutate(client, DECLINE, {"token": await token_for(mailbox, second["email"])})
-    person = await sign_up(client)
+    person = await sign_up_by_api(client)
     await invite(client, org, person.email)
     await mutate(
         client, ACCEPT, {"token": await token_for(mailbox, person.email, count=2)}, person.token

@@ -37,7 +37,7 @@ from schemathesis.specs.graphql.scalars import CUSTOM_SCALARS
 from app.models.enums import MemberStatus
 from tests.conftest import free_port
 from tests.support.api import LOG_IN, PASSWORD, create_org, mutate, ok, sign_up
-from tests.support.members import make_team, seed_members
+from tests.support.members import make_team_by_invitation, seed_members
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = int(os.environ.get("ROSTER_FUZZ_CASES", "200"))
@@ -112,7 +112,7 @@ async def seed(client, mailbox) -> Seeded:
     """One organization with members of every role (plus blocked and removed ones),
     projects with assignments, invitations, an API key and a domain; and a second
     organization the owner does not belong to (its ids must stay invisible)."""
-    team = await make_team(client, mailbox, "Fuzz Works")
+    team = await make_team_by_invitation(client, mailbox, "Fuzz Works")
     org, token = team.org, team.org.owner.token
     projects = []
     for name, default in (("Apollo", True), ("Gemini", False), ("Mercury", False)):

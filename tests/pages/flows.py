@@ -18,7 +18,7 @@ from tests.support.api import (
     gql,
     mutate,
     ok,
-    sign_up,
+    sign_up_by_api,
 )
 from tests.support.mailbox import LINK_RE, Mailbox
 
@@ -94,7 +94,7 @@ async def reset_token(client: TestClient, mailbox: Mailbox, email: str) -> str:
 
 async def verify_token(client: TestClient, mailbox: Mailbox, email: str) -> tuple[Person, str]:
     """Sign up `email` (which mails the verification link)."""
-    person = await sign_up(client, email=email, name="Vera Verify")
+    person = await sign_up_by_api(client, email=email, name="Vera Verify")
     return person, await mailed_token(mailbox, email, "/email/verify", [])
 
 

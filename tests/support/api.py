@@ -1,17 +1,27 @@
-"""Helpers to talk to the app like a client does, and factories built on the public API."""
+"""Helpers to talk to the app like a client does, and the people and organizations tests need.
+
+`sign_up`, `create_org` and `add_member` write their rows through the models
+(tests/support/factories.py): no argon2, no mail, no invitation. Tests whose
+assertions read what the public path leaves behind (the verification mail, an
+unverified address, the invitation, its mails and audit events) use
+`sign_up_by_api`, `create_org_by_api` and `add_member_by_invitation`, which go
+through the GraphQL API as a client would.
+"""
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from app.ids import pk_of, to_global_id
+from app.models import User
+from tests.support import factories
+from tests.support.factories import PASSWORD, unique_email
 from tests.support.mailbox import Mailbox
 
-PASSWORD = "correct horse battery staple"
-_counter = itertools.count(1)
+__all__ = ["PASSWORD", "unique_email"]
 
 
 async def gql(
@@ -82,14 +92,12 @@ mutation($input: InviteMemberInput!) {
     invitation { id email role status expiresAt sendCount username }
   }
 }"""
+VERIFY_EMAIL = """
+mutation($token: String!) { verifyEmail(input: {token: $token}) { errors { code } user { id } } }"""
 ACCEPT = """
 mutation($token: String!) {
   acceptInvitation(input: {token: $token}) { errors { code } member { id role status } }
 }"""
-
-
-def unique_email(prefix: str = "user") -> str:
-    return f"{prefix}{next(_counter)}@example.com"
 
 
 @dataclass
@@ -103,6 +111,18 @@ class Person:
 async def sign_up(
     client: TestClient, email: str | None = None, name: str = "Ada Lovelace"
 ) -> Person:
+    """A user with a verified email, password PASSWORD, and a session (written directly)."""
+    user = await factories.make_user(email, name)
+    token = await factories.make_session(user)
+    return Person(
+        email=user.email, token=token, user_id=to_global_id("User", user.id), name=user.name
+    )
+
+
+async def sign_up_by_api(
+    client: TestClient, email: str | None = None, name: str = "Ada Lovelace"
+) -> Person:
+    """signUp over HTTP: an unverified user, and a verification mail in the mailbox."""
     email = email or unique_email()
     payload = await mutate(
         client, SIGN_UP, {"input": {"email": email, "password": PASSWORD, "name": name}}
@@ -117,7 +137,22 @@ class Org:
 
 
 async def create_org(client: TestClient, name: str = "Acme", owner: Person | None = None) -> Org:
+    """The organization, its owner member and `organization.created`, written directly."""
     owner = owner or await sign_up(client, name="Olive Owner")
+    user = await User.get(id=pk_of(owner.user_id, "User"))
+    organization, _ = await factories.make_organization(user, name)
+    return Org(id=to_global_id("Organization", organization.id), owner=owner)
+
+
+async def create_org_by_api(
+    client: TestClient, mailbox: Mailbox, name: str = "Acme", owner: Person | None = None
+) -> Org:
+    """createOrganization over HTTP. Unless given, the owner signs up over HTTP and verifies
+    the address by the mailed link first: their one mail is the verification."""
+    if owner is None:
+        owner = await sign_up_by_api(client, name="Olive Owner")
+        (mail,) = await mailbox.wait_for(owner.email)
+        await mutate(client, VERIFY_EMAIL, {"token": mail.token})
     payload = await mutate(client, CREATE_ORG, {"input": {"name": name}}, owner.token)
     return Org(id=payload["organization"]["id"], owner=owner)
 
@@ -130,8 +165,29 @@ async def add_member(
     name: str = "Mia Member",
     email: str | None = None,
 ) -> tuple[Person, str]:
-    """Invite (as the owner), sign up and accept; returns the person and their member id."""
+    """A new person, ACTIVE member with `role`, invited by the owner (written directly);
+    returns the person and their member id."""
     person = await sign_up(client, email=email, name=name)
+    member = await factories.make_member(
+        pk_of(org.id, "Organization"), await User.get(id=pk_of(person.user_id, "User")), role
+    )
+    return person, to_global_id("Member", member.id)
+
+
+async def add_member_by_invitation(
+    client: TestClient,
+    mailbox: Mailbox,
+    org: Org,
+    role: str = "USER",
+    name: str = "Mia Member",
+    email: str | None = None,
+) -> tuple[Person, str]:
+    """Over HTTP: sign up, invited by the owner, accept the mailed invitation.
+
+    Leaves the verification and invitation mails, the ACCEPTED invitation and its
+    audit events (`invitation.created`, `invitation.accepted`, `member.joined`).
+    """
+    person = await sign_up_by_api(client, email=email, name=name)
     await mutate(
         client,
         INVITE,

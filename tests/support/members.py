@@ -1,4 +1,4 @@
-"""Shared queries and fast factories for the organization, member and role tests."""
+"""Shared queries and factories for the organization, member and role tests."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ from datetime import UTC, datetime, timedelta
 from app.ids import pk_of, to_global_id
 from app.models import AuditEvent, Member, Organization, User
 from app.models.enums import MemberStatus, OrganizationRole
-from tests.support.api import Org, Person, add_member, create_org
+from tests.support.api import (
+    Org,
+    Person,
+    add_member,
+    add_member_by_invitation,
+    create_org,
+    create_org_by_api,
+)
 
 _seq = itertools.count(1)
 
@@ -164,12 +171,21 @@ class Team:
 
 
 async def make_team(client, mailbox, name: str = "Acme") -> Team:
-    org = await create_org(client, name)
+    """An owner, then an ADMIN, a USER and a VIEWER written directly (see `add_member`)."""
+    return await _team(client, mailbox, name, add_member)
+
+
+async def make_team_by_invitation(client, mailbox, name: str = "Acme") -> Team:
+    """The same team over HTTP: each signed up, invited by the owner and accepted, so each
+    has a verification and an invitation mail, and the trail has their invitations."""
+    return await _team(client, mailbox, name, add_member_by_invitation, by_api=True)
+
+
+async def _team(client, mailbox, name, add, by_api=False) -> Team:
+    org = await (create_org_by_api(client, mailbox, name) if by_api else create_org(client, name))
     people = {}
     for role in ("ADMIN", "USER", "VIEWER"):
-        people[role] = await add_member(
-            client, mailbox, org, role=role, name=f"{role.title()} Person"
-        )
+        people[role] = await add(client, mailbox, org, role=role, name=f"{role.title()} Person")
     owner_member = await Member.get(organization_id=org_pk(org), role=OrganizationRole.OWNER)
     people["OWNER"] = (org.owner, gid(owner_member))
     return Team(org, people)

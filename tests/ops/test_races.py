@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from app.models import AuditEvent, Invitation, Member
 from app.models.enums import InvitationStatus, MemberStatus, OrganizationRole
-from tests.support.api import Org, add_member, create_org, gql, mutate, ok, sign_up
+from tests.support.api import Org, add_member, create_org, gql, mutate, ok, sign_up_by_api
 from tests.support.invitations import INVITE, RESEND, expire, invite, set_org
 from tests.support.members import LEAVE, REMOVE, UPDATE_ROLE, member_pk, org_pk
 
@@ -87,7 +87,7 @@ async def test_invitations_resends_and_auto_joins_never_pass_the_seat_limit(clie
     joiners = []
     for i in range(6):
         email = f"joiner{i}@{DOMAIN}"
-        await sign_up(client, email=email, name=f"Joiner {i}")
+        await sign_up_by_api(client, email=email, name=f"Joiner {i}")
         joiners.append((await mailbox.wait_for(email))[-1].token)
     used = await seats_in_db(org)
     assert used == 1  # the owner; expired invitations hold no seat

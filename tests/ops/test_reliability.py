@@ -15,7 +15,7 @@ import aiohttp
 from tests.conftest import free_port
 from tests.support.api import PASSWORD, SIGN_UP
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def start_server(database_url: str, port: int, workers: int, smtp: str = "") -> subprocess.Popen:

@@ -36,7 +36,7 @@ from tests.support.api import PASSWORD, SIGN_UP
 
 ME = "{ me { id } }"
 REQUEST_TIMEOUT = 15  # seconds: a request that takes longer counts as hung
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOWN_SECONDS = 3
 CLUSTER = ["15", "main"]
 # What a request may answer while the database is down.

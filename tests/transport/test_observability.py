@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from app.observability import JsonFormatter
-from tests.support.api import LOG_IN, gql, refused, sign_up
+from tests.support.api import LOG_IN, gql, refused, sign_up, sign_up_by_api
 
 ME = "query Me { me { id } }"
 
@@ -32,7 +32,7 @@ async def test_metrics_count_requests_latency_and_outbox(client, mailbox):
     before = await (await client.get("/metrics")).text()
     await graphql(client, ME, "Me")
     await graphql(client, "{ nope }")
-    person = await sign_up(client)
+    person = await sign_up_by_api(client)
     await mailbox.wait_for(person.email)
     response = await client.get("/metrics")
     assert response.status == 200

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import BACKEND, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def roster(database_url: str, *args: str, stdin: str | None = None, **env: str):
