@@ -8,6 +8,9 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 DEFAULT_DATABASE_URL = f"sqlite://{Path('var/roster.sqlite3').absolute()}"
+# How long a statement waits for SQLite's write lock (held by another process) or a new
+# PostgreSQL connection for the server; beyond it the request is SERVICE_UNAVAILABLE.
+DEFAULT_DB_TIMEOUT_MS = 5000.0
 
 
 class ConfigError(ValueError):
@@ -51,6 +54,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     rate_limits: bool = True
     db_pool_size: int = 10
+    db_timeout_ms: float = DEFAULT_DB_TIMEOUT_MS
     # How often the mail worker looks at the outbox when nothing woke it.
     outbox_poll_seconds: float = 5.0
     workers: int = 1
@@ -69,10 +73,14 @@ class Settings:
             workers = int(env.get("WORKERS", "1"))
             slow_request_ms = float(env.get("SLOW_REQUEST_MS", "1000"))
             slow_query_ms = float(env.get("SLOW_QUERY_MS", "200"))
+            db_timeout_ms = float(env.get("DB_TIMEOUT_MS", "") or DEFAULT_DB_TIMEOUT_MS)
         except ValueError as exc:
             raise ConfigError(
-                f"PORT, DB_POOL_SIZE, WORKERS, SLOW_REQUEST_MS and SLOW_QUERY_MS are numbers: {exc}"
+                "PORT, DB_POOL_SIZE, WORKERS, SLOW_REQUEST_MS, SLOW_QUERY_MS and DB_TIMEOUT_MS "
+                f"are numbers: {exc}"
             ) from exc
+        if not 1 <= db_timeout_ms <= 600_000:
+            raise ConfigError("DB_TIMEOUT_MS must be between 1 and 600000 (10 minutes)")
         if not 1 <= workers <= 64:
             raise ConfigError("WORKERS must be between 1 and 64")
         log_format = env.get("LOG_FORMAT", "text").strip().lower() or "text"
@@ -97,6 +105,7 @@ class Settings:
             ),
             rate_limits=env.get("RATE_LIMITS", "on").strip().lower() != "off",
             db_pool_size=pool,
+            db_timeout_ms=db_timeout_ms,
             workers=workers,
             log_format=log_format,
             slow_request_ms=slow_request_ms,

@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import asyncpg
 from aerich import Command
 from tortoise import Tortoise
 from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
 from tortoise.backends.base.client import (
     BaseDBAsyncClient,
+    ConnectionWrapper,
     TransactionalDBClient,
     TransactionContextPooled,
 )
 from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.backends.sqlite.client import (
+    SqliteClient,
+    SqliteTransactionContext,
+    SqliteTransactionWrapper,
+)
 from tortoise.connection import get_connection, get_connections
+from tortoise.exceptions import DBConnectionError
+
+from app import config
 
 log = logging.getLogger(__name__)
 
@@ -61,29 +73,101 @@ class RosterAsyncpgClient(AsyncpgDBClient):
         return _Transaction(TransactionWrapper(self), self._pool_init_lock)
 
 
-# This module is the Tortoise engine for PostgreSQL (see tortoise_config).
-client_class = RosterAsyncpgClient
+class _SqliteConnection(ConnectionWrapper[aiosqlite.Connection]):
+    """Tortoise's SQLite connection wrapper, releasing its lock when opening the file fails
+    (else every later statement waits for that lock forever)."""
+
+    __slots__ = ()
+
+    async def __aenter__(self) -> aiosqlite.Connection:
+        await self._lock.acquire()
+        try:
+            await self.ensure_connection()
+        except BaseException:
+            self._lock.release()
+            raise
+        return self.connection
+
+
+class _ImmediateTransaction(SqliteTransactionWrapper):
+    """A transaction that takes SQLite's write lock when it begins (`BEGIN IMMEDIATE`).
+
+    With a plain (deferred) BEGIN a transaction reads first and asks for the write lock
+    at its first write; when another process holds it then, SQLite cannot wait (the
+    reads already seen might change) and fails at once with "database is locked". Asked
+    for at BEGIN, the lock is waited for up to the busy timeout.
+    """
+
+    async def begin(self) -> None:
+        await self._connection.commit()
+        await self._connection.execute("BEGIN IMMEDIATE")
+
+
+class _SqliteTransaction(SqliteTransactionContext):
+    """Tortoise's SQLite transaction context, giving the connection back when BEGIN fails
+    (the lock stayed busy past the timeout): `__aexit__` does not run then."""
+
+    __slots__ = ()
+
+    async def __aenter__(self) -> TransactionalDBClient:
+        await self._trxlock.acquire()
+        try:
+            await self.ensure_connection()
+            client: _ImmediateTransaction = self.connection
+            self.token = get_connections().set(self.connection_name, client)
+            try:
+                await client.begin()
+            except BaseException:
+                get_connections().reset(self.token)
+                raise
+        except BaseException:
+            self._trxlock.release()
+            raise
+        return client
+
+
+class RosterSqliteClient(SqliteClient):
+    def acquire_connection(self) -> ConnectionWrapper[aiosqlite.Connection]:
+        return _SqliteConnection(self._lock, self)
+
+    def _in_transaction(self) -> _SqliteTransaction:
+        return _SqliteTransaction(_ImmediateTransaction(self), self._lock)
+
+
+def get_client_class(db_info: dict[str, Any]) -> type[BaseDBAsyncClient]:
+    """This module is the Tortoise engine of both databases (see tortoise_config)."""
+    if "file_path" in db_info["credentials"]:
+        return RosterSqliteClient
+    return RosterAsyncpgClient
+
 
 MODEL_MODULES = ["app.models", "aerich.models"]
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
-def tortoise_config(database_url: str, pool_size: int = 10) -> dict[str, Any]:
+def tortoise_config(
+    database_url: str, pool_size: int = 10, timeout_ms: float = config.DEFAULT_DB_TIMEOUT_MS
+) -> dict[str, Any]:
+    """Tortoise's configuration; `timeout_ms` is how long a statement waits for SQLite's
+    write lock, or a new PostgreSQL connection for the server's answer."""
     url = database_url.replace("postgresql://", "postgres://", 1)
     connection = expand_db_url(url)
+    credentials = connection["credentials"]
     if connection["engine"] == "tortoise.backends.sqlite":
-        path = connection["credentials"]["file_path"]
+        path = credentials["file_path"]
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        connection["credentials"].setdefault("journal_mode", "WAL")
-        # A second process (the CLI next to the server) waits for the lock
-        # instead of failing at once.
-        connection["credentials"].setdefault("busy_timeout", 5000)
+        credentials.setdefault("journal_mode", "WAL")
+        # A second process (a CLI command, a backup) holding the write lock is waited
+        # for; beyond the timeout the request answers SERVICE_UNAVAILABLE.
+        credentials.setdefault("busy_timeout", round(timeout_ms))
     else:
-        connection["credentials"].setdefault("minsize", 1)
-        connection["credentials"].setdefault("maxsize", pool_size)
-        connection["credentials"]["connection_class"] = PooledConnection
-        connection["engine"] = __name__  # RosterAsyncpgClient
+        credentials.setdefault("minsize", 1)
+        credentials.setdefault("maxsize", pool_size)
+        # asyncpg's connect timeout (its default is 60 s): a server that does not answer.
+        credentials.setdefault("timeout", timeout_ms / 1000)
+        credentials["connection_class"] = PooledConnection
+    connection["engine"] = __name__  # get_client_class
     return {
         "connections": {"default": connection},
         "apps": {"models": {"models": MODEL_MODULES, "default_connection": "default"}},
@@ -103,12 +187,15 @@ class _SqliteFile:
 _sqlite_file = _SqliteFile()
 
 
-async def init_db(database_url: str, pool_size: int = 10) -> None:
+async def init_db(database_url: str, pool_size: int = 10, timeout_ms: float | None = None) -> None:
+    """Connect; `timeout_ms` defaults to the running configuration's DB_TIMEOUT_MS."""
+    if timeout_ms is None:
+        timeout_ms = config.current().db_timeout_ms
     # The global fallback lets tasks created before start-up (aiohttp's
     # connection handlers) reach the same connections.
-    config = tortoise_config(database_url, pool_size)
-    await Tortoise.init(config=config, _enable_global_fallback=True)
-    credentials = config["connections"]["default"]["credentials"]
+    settings = tortoise_config(database_url, pool_size, timeout_ms)
+    await Tortoise.init(config=settings, _enable_global_fallback=True)
+    credentials = settings["connections"]["default"]["credentials"]
     path = credentials.get("file_path")
     file = Path(path) if path and path != ":memory:" else None
     _sqlite_file.path = file
@@ -179,3 +266,54 @@ async def ping() -> bool:
         log.warning("database ping failed", exc_info=True)
         return False
     return True
+
+
+# SQLite result codes (primary, or extended by prefix) that mean "try again later": busy
+# past the timeout, a file that cannot be opened or read, a full disk.
+_SQLITE_UNAVAILABLE = (
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_CANTOPEN",
+    "SQLITE_IOERR",
+    "SQLITE_FULL",
+)
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """`error`, what it wraps (Tortoise wraps a driver error as its first argument) and
+    what it was raised from or during, each once."""
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        pending.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+
+
+def _unavailable(error: BaseException) -> bool:
+    if isinstance(error, sqlite3.OperationalError):
+        name = getattr(error, "sqlite_errorname", "")
+        return name.startswith(_SQLITE_UNAVAILABLE) or "database is locked" in str(error)
+    if isinstance(error, asyncpg.InterfaceError):
+        return "closed" in str(error)  # "connection is closed", "pool is closed"
+    return isinstance(
+        error,
+        asyncpg.PostgresConnectionError  # class 08: the connection failed or broke
+        | asyncpg.OperatorInterventionError  # class 57: shutdown, "cannot connect now"
+        | asyncpg.InsufficientResourcesError  # class 53: too many connections, disk full
+        | asyncpg.LockNotAvailableError
+        | DBConnectionError
+        | ConnectionError  # refused, reset, aborted
+        | TimeoutError,  # connecting took longer than the timeout
+    )
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether `error` says the database cannot serve now (down, unreachable, or locked by
+    another process past the timeout) rather than that a statement is wrong: such a
+    request answers SERVICE_UNAVAILABLE (HTTP 503) and may be retried."""
+    return any(_unavailable(cause) for cause in _causes(error))

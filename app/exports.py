@@ -23,7 +23,7 @@ from aiohttp import web
 from tortoise.models import Model
 
 from app.auth.roles import Permission, has_permission
-from app.auth.viewer import authenticate
+from app.auth.viewer import InvalidToken, authenticate
 from app.ids import pk_of, to_global_id
 from app.models import AuditEvent, Member, Organization
 from app.resolvers.context import Context
@@ -176,8 +176,9 @@ async def render(name: str, fmt: str, organization_id: int) -> AsyncIterator[byt
         yield _csv(records, fields, False) if fmt == "csv" else _jsonl(records)
 
 
-def _refuse(status: int, message: str, code: str) -> web.Response:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+def _refuse(
+    status: int, message: str, code: str, headers: dict[str, str] | None = None
+) -> web.Response:
     return web.json_response(
         {"errors": [{"message": message, "extensions": {"code": code}}]},
         status=status,
@@ -187,9 +188,17 @@ def _refuse(status: int, message: str, code: str) -> web.Response:
 
 async def export(request: web.Request) -> web.StreamResponse:
     name, fmt = request.match_info["name"], request.match_info["format"]
-    viewer = await authenticate(request.headers.get("Authorization"))
+    try:
+        viewer = await authenticate(request.headers.get("Authorization"))
+    except InvalidToken as error:
+        return _refuse(
+            401,
+            str(error),
+            "UNAUTHENTICATED",
+            {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
     if viewer.is_anonymous:
-        return _refuse(401, "Sign in first.", "UNAUTHENTICATED")
+        return _refuse(401, "Sign in first.", "UNAUTHENTICATED", {"WWW-Authenticate": "Bearer"})
     organization_id = pk_of(request.match_info["id"], "Organization")
     access = await Context(viewer=viewer).access(organization_id)
     organization = await Organization.get_or_none(id=organization_id) if access else None

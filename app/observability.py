@@ -35,16 +35,46 @@ class Histogram:
         self.sums[labels] += seconds
 
 
+# Operation names are the client's choice: a label is at most this long, and at most
+# MAX_OPERATIONS distinct names get one; later names share OTHER.
+MAX_NAME_LENGTH = 64
+MAX_OPERATIONS = 200
+ANONYMOUS = "-"
+OTHER = "other"
+
+
+def short_name(name: str, limit: int = MAX_NAME_LENGTH) -> str:
+    """`name` cut to `limit` characters (the last one an ellipsis when cut)."""
+    return name if len(name) <= limit else name[: limit - 1] + "…"
+
+
 class Metrics:
-    def __init__(self) -> None:
+    def __init__(self, max_operations: int = MAX_OPERATIONS) -> None:
         self.requests: dict[tuple[str, str], int] = defaultdict(int)
         self.latency = Histogram()
         self.rate_limited: dict[str, int] = defaultdict(int)
         self.started = time.time()
+        self.max_operations = max_operations
+        self.operations: set[str] = set()
 
-    def request(self, operation: str, outcome: str, seconds: float) -> None:
-        self.requests[(operation, outcome)] += 1
-        self.latency.observe((operation,), seconds)
+    def operation_label(self, name: str | None) -> str:
+        """The label of operation `name` (a name taken from the document, never the
+        client's `operationName` unchecked): cut to MAX_NAME_LENGTH, and OTHER once
+        `max_operations` names have labels."""
+        if not name or name == ANONYMOUS:
+            return ANONYMOUS
+        label = short_name(name)
+        if label in self.operations or label == OTHER:
+            return label
+        if len(self.operations) >= self.max_operations:
+            return OTHER
+        self.operations.add(label)
+        return label
+
+    def request(self, operation: str | None, outcome: str, seconds: float) -> None:
+        label = self.operation_label(operation)
+        self.requests[(label, outcome)] += 1
+        self.latency.observe((label,), seconds)
 
     def render(self, gauges: dict[str, tuple[str, list[tuple[dict[str, str], float]]]]) -> str:
         lines = [

@@ -11,24 +11,26 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from aiohttp import web
 from graphql import GraphQLError, OperationDefinitionNode, parse
-from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 from tortoise.functions import Count
 
-from app import config, db, graphiql
-from app.auth.viewer import authenticate
+from app import config, db, exports, graphiql, pages
+from app.auth.viewer import InvalidToken, authenticate
 from app.config import Settings
 from app.http import client_ip
 from app.mail.worker import MailWorker
 from app.models import OutboxMail
-from app.observability import METRICS, watch_slow_queries
+from app.observability import ANONYMOUS, METRICS, OTHER, short_name, watch_slow_queries
 from app.resolvers.context import Context
-from app.schema import schema
+from app.schema import MAX_TOKENS, schema
+from app.schema.extensions import SERVICE_UNAVAILABLE
 
 log = logging.getLogger("roster.http")
 access_log = logging.getLogger("roster.access")
@@ -41,6 +43,10 @@ SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
 OPERATION: web.RequestKey[str | None] = web.RequestKey("operation_name", str)
 OUTCOME: web.RequestKey[str] = web.RequestKey("outcome", str)
+# Seconds a client should wait before retrying a request the database could not serve.
+RETRY_AFTER = "5"
+# Documents longer than this are parsed for their operations without being cached.
+CACHED_DOCUMENT_LENGTH = 64 * 1024
 
 
 class RequestError(Exception):
@@ -56,7 +62,7 @@ class RequestError(Exception):
 def _response_media_type(accept: str) -> str:
     """Pick the response media type from Accept (GraphQL over HTTP, "Accept")."""
     if not accept.strip():
-        return GRAPHQL_RESPONSE
+        return JSON  # GraphQL over HTTP: no Accept is treated as application/json
     best: tuple[float, str] | None = None
     for part in accept.split(","):
         media, *params = (p.strip() for p in part.split(";"))
@@ -71,8 +77,9 @@ def _response_media_type(accept: str) -> str:
         candidates = {
             GRAPHQL_RESPONSE: GRAPHQL_RESPONSE,
             JSON: JSON,
-            "application/*": GRAPHQL_RESPONSE,
-            "*/*": GRAPHQL_RESPONSE,
+            # A wildcard is a client that did not choose: the JSON every client reads.
+            "application/*": JSON,
+            "*/*": JSON,
         }
         chosen = candidates.get(media.lower())
         if chosen and q > 0 and (best is None or q > best[0]):
@@ -134,14 +141,62 @@ def _check_params(params: dict[str, Any]) -> tuple[str, dict[str, Any] | None, s
     return query, variables, operation_name
 
 
-@lru_cache(maxsize=1024)
-def _operation_count(query: str) -> int:
-    """How many operations a document holds (0 when it does not parse: execution says why)."""
+@dataclass(frozen=True)
+class Operation:
+    """One operation of a document: its name (None when anonymous) and type."""
+
+    name: str | None
+    type: OperationType
+
+
+def _parse_operations(query: str) -> tuple[Operation, ...] | None:
     try:
-        document = parse(query)
+        document = parse(query, no_location=True, max_tokens=MAX_TOKENS)
     except GraphQLError:
-        return 0
-    return sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
+        return None
+    return tuple(
+        Operation(d.name.value if d.name else None, OperationType(d.operation.value))
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+    )
+
+
+_cached_operations = lru_cache(maxsize=1024)(_parse_operations)
+
+
+def _operations(query: str) -> tuple[Operation, ...] | None:
+    """The document's operations; None when it does not parse (execution says why)."""
+    if len(query) > CACHED_DOCUMENT_LENGTH:
+        return _parse_operations(query)
+    return _cached_operations(query)
+
+
+def _select(
+    operations: tuple[Operation, ...] | None, operation_name: str | None
+) -> tuple[Operation | None, RequestError | None]:
+    """The operation the request runs (None when the document does not say), or why the
+    request is refused before it runs."""
+    if operations is None:
+        return None, None
+    if operation_name is not None:
+        for operation in operations:
+            if operation.name == operation_name:
+                return operation, None
+        name = json.dumps(short_name(operation_name))
+        return None, RequestError(400, f"The document has no operation named {name}.")
+    if len(operations) > 1:
+        return None, RequestError(
+            400, "The document has several operations: name one in operationName."
+        )
+    return (operations[0] if operations else None), None
+
+
+def _label(operation: Operation | None, operation_name: str | None) -> str:
+    """The operation's name for logs and metrics: taken from the document, so a client's
+    `operationName` that names nothing there never becomes a label."""
+    if operation is not None and (operation_name is None or operation.name == operation_name):
+        return operation.name or ANONYMOUS
+    return OTHER if operation_name is not None else ANONYMOUS
 
 
 def _wants_ide(request: web.Request) -> bool:
@@ -152,31 +207,64 @@ def _wants_ide(request: web.Request) -> bool:
     )
 
 
+def _request_error(error: RequestError, media: str) -> web.Response:
+    return _json(
+        {"errors": [{"message": error.message, "extensions": {"code": "BAD_REQUEST"}}]},
+        error.status,
+        media,
+        error.headers,
+    )
+
+
+def _check_operation(operation: Operation | None, method: str) -> RequestError | None:
+    if operation is None:
+        return None
+    if operation.type is OperationType.SUBSCRIPTION:
+        return RequestError(
+            400,
+            "Subscriptions use the WebSocket protocol (graphql-transport-ws), not GET or POST; "
+            "this endpoint answers queries and mutations.",
+        )
+    if operation.type is OperationType.MUTATION and method == "GET":
+        return RequestError(405, "Mutations are sent with POST.", {"Allow": "POST"})
+    return None
+
+
+def invalid_token(message: str, media: str = JSON) -> web.Response:
+    """HTTP 401 for an Authorization header that names no live session or key."""
+    return _json(
+        {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]},
+        401,
+        media,
+        {"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
+
+
 async def graphql(request: web.Request) -> web.StreamResponse:
     if _wants_ide(request):
-        return web.Response(text=graphiql.page(), content_type="text/html")
+        return graphiql.response()
     media = JSON
     try:
         media = _response_media_type(request.headers.get("Accept", ""))
         query, variables, operation_name = _check_params(await _read_params(request))
-        if operation_name is None and _operation_count(query) > 1:
-            raise RequestError(
-                400, "The document has several operations: name one in operationName."
-            )
+        operation, refused = _select(_operations(query), operation_name)
+        request[OPERATION] = _label(operation, operation_name)
+        if refused is None:
+            refused = _check_operation(operation, request.method)
+        if refused is not None:
+            raise refused
     except RequestError as error:
-        return _json(
-            {"errors": [{"message": error.message, "extensions": {"code": "BAD_REQUEST"}}]},
-            error.status,
-            media,
-            error.headers,
-        )
+        return _request_error(error, media)
+    try:
+        viewer = await authenticate(request.headers.get("Authorization"))
+    except InvalidToken as error:
+        return invalid_token(str(error), media)
     context = Context(
-        viewer=await authenticate(request.headers.get("Authorization")),
+        viewer=viewer,
         ip=client_ip(request),
         request_id=request[REQUEST_ID],
         operation_name=operation_name,
     )
-    request[OPERATION] = operation_name
     allowed = (
         {OperationType.QUERY}
         if request.method == "GET"
@@ -190,21 +278,25 @@ async def graphql(request: web.Request) -> web.StreamResponse:
             operation_name=operation_name,
             allowed_operation_types=allowed,
         )
-    except InvalidOperationTypeError:
-        return _json(
-            {"errors": [{"message": "Mutations are sent with POST."}]},
-            405,
-            media,
-            {"Allow": "POST"},
-        )
+    except CannotGetOperationTypeError as error:  # _select refuses these first
+        return _request_error(RequestError(400, error.as_http_error_reason()), media)
+    except InvalidOperationTypeError as error:  # _check_operation refuses these first
+        checked = _check_operation(Operation(None, error.operation_type), request.method)
+        return _request_error(checked or RequestError(400, "Not allowed."), media)
     errors = [e.formatted for e in result.errors or []]
     request_failed = result.data is None and all(e.get("path") is None for e in errors)
     request[OUTCOME] = "rejected" if request_failed else ("errors" if errors else "ok")
+    if any(e.get("extensions", {}).get("code") == SERVICE_UNAVAILABLE for e in errors):
+        request[OUTCOME] = "unavailable"
+        body: dict[str, Any] = {"errors": errors}
+        if not request_failed:
+            body = {"data": result.data, **body}
+        return _json(body, 503, media, {"Retry-After": RETRY_AFTER})
     if request_failed:
         # Parse, validation or variable errors: no `data` entry (GraphQL spec).
         status = 400 if media == GRAPHQL_RESPONSE else 200
         return _json({"errors": errors}, status, media)
-    body: dict[str, Any] = {"data": result.data}
+    body = {"data": result.data}
     if errors:
         body["errors"] = errors
     return _json(body, 200, media)
@@ -258,10 +350,34 @@ async def metrics(request: web.Request) -> web.Response:
 async def healthz(request: web.Request) -> web.Response:
     if await db.ping():
         return web.json_response({"status": "ok"})
-    return web.json_response({"status": "database unavailable"}, status=503)
+    return web.json_response(
+        {"status": "database unavailable"}, status=503, headers={"Retry-After": RETRY_AFTER}
+    )
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _preflight(request: web.Request) -> web.Response | None:
+    """OPTIONS on a route: 204 with the methods it takes. CORS headers are added for
+    allowed origins only, so a preflight from any other origin (or with no CORS_ORIGINS
+    configured) is answered, and the browser refuses the cross-origin call itself."""
+    if request.method != "OPTIONS":
+        return None
+    refusal = request.match_info.http_exception
+    if not isinstance(refusal, web.HTTPMethodNotAllowed):
+        return None  # an unknown path: 404 as usual
+    methods = sorted({*refusal.allowed_methods, "OPTIONS"})
+    return web.Response(status=204, headers={"Allow": ", ".join(methods)})
+
+
+def unavailable(request_id: str) -> web.Response:
+    """The database cannot serve now: 503 with Retry-After."""
+    error = {
+        "message": "The database is unavailable; retry later.",
+        "extensions": {"code": SERVICE_UNAVAILABLE, "requestId": request_id},
+    }
+    return _json({"errors": [error]}, 503, JSON, {"Retry-After": RETRY_AFTER})
 
 
 @web.middleware
@@ -274,9 +390,8 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     settings = request.app[SETTINGS]
     cors_ok = origin is not None and origin.rstrip("/") in settings.cors_origins
     try:
-        if request.method == "OPTIONS" and cors_ok:
-            response: web.StreamResponse = web.Response(status=204)
-        else:
+        response: web.StreamResponse | None = _preflight(request)
+        if response is None:
             response = await handler(request)
     except web.HTTPException as exc:  # 413 from the body limit, 404, 405 …
         response = web.Response(status=exc.status, text=exc.text, headers=exc.headers)
@@ -287,12 +402,21 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
             request.transport is None or request.transport.is_closing()
         ):
             raise  # the client hung up: nobody to answer
-        # Anything else, a database connection reset by its server included.
-        log.exception("unhandled error [request %s]", request_id)
-        response = web.json_response(
-            {"errors": [{"message": "Internal error.", "extensions": {"code": "INTERNAL"}}]},
-            status=500,
-        )
+        if request.writer is not None and request.writer.output_size > 0:
+            # The answer has begun (a streamed export): breaking the connection is the
+            # only way left to tell the client it is incomplete.
+            raise
+        if db.is_unavailable(exc):
+            # Down, unreachable, or locked by another process past the timeout (the
+            # session lookup, an export, a link page).
+            log.warning("database unavailable [request %s]: %s", request_id, exc)
+            response = unavailable(request_id)
+        else:
+            log.exception("unhandled error [request %s]", request_id)
+            response = web.json_response(
+                {"errors": [{"message": "Internal error.", "extensions": {"code": "INTERNAL"}}]},
+                status=500,
+            )
     response.headers["X-Request-Id"] = request_id
     if cors_ok and origin is not None:
         response.headers["Access-Control-Allow-Origin"] = origin.rstrip("/")
@@ -301,7 +425,8 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         response.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
         response.headers["Access-Control-Max-Age"] = "600"
     elapsed = time.perf_counter() - started
-    operation = request.get(OPERATION) or "-"
+    # A name from the document (never the client's operationName unchecked), cut short.
+    operation = short_name(request.get(OPERATION) or ANONYMOUS)
     fields = {
         "request_id": request_id,
         "method": request.method,
@@ -321,7 +446,10 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         extra=fields,
     )
     if request.path == "/graphql" and request.method in ("GET", "POST"):
-        outcome = request.get(OUTCOME) or ("ok" if response.status < 400 else "rejected")
+        if response.status == 503:
+            outcome = "unavailable"
+        else:
+            outcome = request.get(OUTCOME) or ("ok" if response.status < 400 else "rejected")
         METRICS.request(operation, outcome, elapsed)
     if elapsed * 1000 >= settings.slow_request_ms:
         log.warning(
@@ -339,7 +467,7 @@ async def _start(app: web.Application) -> None:
     settings = app[SETTINGS]
     config.set_current(settings)
     watch_slow_queries(settings.slow_query_ms)
-    await db.init_db(settings.database_url, settings.db_pool_size)
+    await db.init_db(settings.database_url, settings.db_pool_size, settings.db_timeout_ms)
     worker = MailWorker(settings)
     worker.start()
     app[WORKER] = worker
@@ -362,8 +490,6 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.router.add_route("POST", "/graphql", graphql)
     app.router.add_route("GET", "/healthz", healthz)
     app.router.add_route("GET", "/metrics", metrics)
-    from app import exports, pages
-
     exports.add_routes(app)
     pages.add_routes(app)
     graphiql.add_routes(app)

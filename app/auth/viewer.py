@@ -35,38 +35,52 @@ class OrgAccess:
     member_id: int | None = None
 
 
+class InvalidToken(Exception):
+    """An `Authorization` header that names no live session or API key: not `Bearer
+    <token>`, or a token unknown, expired, revoked, logged out or ended by a password
+    reset. Never anonymous: the HTTP layer answers 401 (`invalid_token`)."""
+
+
+# Longer than any token Roster issues; refused before hashing.
+MAX_TOKEN_LENGTH = 200
+
+
 def bearer_token(authorization: str | None) -> str | None:
-    if not authorization:
+    """The token of `Bearer <token>`; None without a header (an empty one counts as none:
+    clients commonly send `Authorization: ""` when signed out); InvalidToken otherwise."""
+    if authorization is None or not authorization.strip():
         return None
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip() or len(token) > 200:
-        return None
-    return token.strip()
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_LENGTH or " " in token:
+        raise InvalidToken("The Authorization header is not `Bearer <token>`.")
+    return token
 
 
 async def authenticate(authorization: str | None) -> Viewer:
-    """Resolve the Authorization header; any unusable token means anonymous."""
+    """Resolve the Authorization header: no header is anonymous, a usable token is its
+    session user or API key, and anything else raises InvalidToken."""
     token = bearer_token(authorization)
-    moment = now()
     if token is None:
         return Viewer()
+    moment = now()
     if token.startswith(SESSION_PREFIX):
         session = await Session.get_or_none(token_hash=hash_token(token)).select_related("user")
         if session is None or not digests_match(session.token_hash, token):
-            return Viewer()
+            raise InvalidToken("The session is unknown or has ended.")
         if session.last_used_at < moment - SESSION_IDLE:
             await session.delete()
-            return Viewer()
+            raise InvalidToken("The session has expired.")
         if session.last_used_at < moment - TOUCH_EVERY:
             await Session.filter(id=session.id).update(last_used_at=moment)
         return Viewer(user=session.user, session=session)
     if token.startswith(API_KEY_PREFIX):
         key = await ApiKey.get_or_none(secret_hash=hash_token(token))
         if key is None or not digests_match(key.secret_hash, token) or key.revoked_at:
-            return Viewer()
+            raise InvalidToken("The API key is unknown or revoked.")
         if key.expires_at is not None and key.expires_at <= moment:
-            return Viewer()
+            raise InvalidToken("The API key has expired.")
         if key.last_used_at is None or key.last_used_at < moment - TOUCH_EVERY:
             await ApiKey.filter(id=key.id).update(last_used_at=moment)
         return Viewer(api_key=key)
-    return Viewer()
+    raise InvalidToken("The token is not a Roster session token or API key.")

@@ -88,7 +88,7 @@ async def test_log_in_and_out(client):
     assert token != person.token
     assert (await ok(client, ME, token=token))["me"]["email"] == "lin@example.com"
     await mutate(client, LOG_OUT, token=token)
-    assert (await ok(client, ME, token=token))["me"] is None
+    assert top_codes(await gql(client, ME, token=token, status=401)) == ["UNAUTHENTICATED"]
     # The other session lives on.
     assert (await ok(client, ME, token=person.token))["me"] is not None
 
@@ -108,18 +108,19 @@ async def test_log_in_refusals_look_the_same_and_take_about_the_same_time(client
     assert slow < fast * 5
 
 
-async def test_garbage_tokens_are_anonymous(client):
+async def test_garbage_tokens_are_401_never_anonymous(client):
     for header in ("Bearer rs_nope", "Bearer rk_nope", "Basic abc", "Bearer " + "x" * 500):
         response = await client.post(
             "/graphql", json={"query": ME}, headers={"Authorization": header}
         )
-        assert (await response.json())["data"]["me"] is None
+        assert response.status == 401
+        assert response.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
 
 
 async def test_sessions_end_after_thirty_idle_days(client):
     person = await sign_up(client)
     await Session.all().update(last_used_at=datetime.now(UTC) - timedelta(days=31))
-    assert (await ok(client, ME, token=person.token))["me"] is None
+    await gql(client, ME, token=person.token, status=401)
     assert await Session.all().count() == 0
 
 
@@ -170,7 +171,7 @@ async def test_password_reset_flow(client, mailbox):
     new_password = "a much better passphrase"
     await mutate(client, RESET, {"token": token, "password": new_password})
     for session in (person.token, other_session):
-        assert (await ok(client, ME, token=session))["me"] is None
+        await gql(client, ME, token=session, status=401)
     assert await refused(client, RESET, {"token": token, "password": "another passphrase!"}) == [
         "INVALID_TOKEN"
     ]

@@ -105,7 +105,9 @@ WHO = [*ROLES, "NON_MEMBER", "ANONYMOUS"]
 
 
 def read_outcome(who: str, field: str) -> str:
-    if who in ("NON_MEMBER", "ANONYMOUS"):
+    if who == "ANONYMOUS":
+        return "UNAUTHENTICATED"
+    if who == "NON_MEMBER":
         return "null"
     if field in PRIVATE and who in ("USER", "VIEWER"):
         return "FORBIDDEN"

@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOWN_SECONDS = 3
 CLUSTER = ["15", "main"]
 # What a request may answer while the database is down.
-CLEAN_FAILURE_CODES = {"INTERNAL", "DATABASE_UNAVAILABLE"}
+CLEAN_FAILURE_CODES = {"SERVICE_UNAVAILABLE"}
 
 
 @dataclass
@@ -130,7 +130,7 @@ def classify(status: int, text: str, outcomes: Outcomes) -> bool:
             outcomes.ok += 1
             return True
     codes = {e.get("extensions", {}).get("code") for e in errors or []}
-    if status in (200, 500, 503) and codes and codes <= CLEAN_FAILURE_CODES:
+    if status == 503 and codes and codes <= CLEAN_FAILURE_CODES:
         outcomes.failed += 1
         outcomes.answers[status, ",".join(sorted(codes))] += 1
     else:

@@ -8,13 +8,18 @@ import strawberry
 
 from app.resolvers import organizations as resolve
 from app.schema.context import Info
+from app.schema.errors import guard
 from app.schema.organizations.types import OrganizationType
-from app.schema.pagination import After, Connection, First, connection
+from app.schema.pagination import After, Before, Connection, First, Last, connection
+from app.schema.permissions import IsAuthenticated
 
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="By id or slug; null when the viewer is not an active member.")
+    @strawberry.field(
+        description="By id or slug; null when the viewer is not an active member.",
+        extensions=guard(IsAuthenticated()),
+    )
     async def organization(
         self,
         info: Info,
@@ -30,10 +35,16 @@ class Query:
 
     @strawberry.field(
         description="The organizations the viewer is an ACTIVE member of (an API key: its own), "
-        "by name."
+        "by name.",
+        extensions=guard(IsAuthenticated()),
     )
     async def organizations(
-        self, info: Info, first: First = 20, after: After = None
+        self,
+        info: Info,
+        first: First = 20,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[OrganizationType]:
-        page = await resolve.organizations(info.context, first, after)
+        page = await resolve.organizations(info.context, first, after, last, before)
         return connection(page, OrganizationType.from_model)
