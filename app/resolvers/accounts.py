@@ -6,6 +6,8 @@ Resolvers return models and raise DomainError; the schema wraps what they return
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from app.models import Invitation, Member, User
 from app.models.enums import InvitationStatus, MemberStatus
 from app.resolvers.context import Context
@@ -17,13 +19,17 @@ from app.services.invitations import pending_for_email
 from app.services.visibility import may_read_user_email, reads_private
 
 
-async def _user_org_ids(keys: list[tuple[int, str]]) -> list[set[int]]:
-    """For (user id, email): the organizations the person belongs to (ACTIVE or BLOCKED)
-    or is invited to.
+@dataclass(frozen=True)
+class PersonOrgs:
+    """The organizations a person belongs to (ACTIVE or BLOCKED) and those they are
+    invited to (a PENDING invitation to their address, expired or not)."""
 
-    An invitation counts while its status is PENDING, expired or not: an admin who
-    can list the invitation (and its address) may read the invitee's email too.
-    """
+    member_of: frozenset[int]
+    invited_to: frozenset[int]
+
+
+async def _person_orgs(keys: list[tuple[int, str]]) -> list[PersonOrgs]:
+    """For (user id, email): where the person belongs and where they are invited."""
     user_ids = [key[0] for key in keys]
     emails = [key[1] for key in keys]
     belongs: dict[int, set[int]] = {}
@@ -36,13 +42,23 @@ async def _user_org_ids(keys: list[tuple[int, str]]) -> list[set[int]]:
         email__in=emails, status=InvitationStatus.PENDING
     ).values_list("email", "organization_id"):
         invited.setdefault(email, set()).add(org_id)
-    return [belongs.get(user_id, set()) | invited.get(email, set()) for user_id, email in keys]
+    return [
+        PersonOrgs(frozenset(belongs.get(user_id, ())), frozenset(invited.get(email, ())))
+        for user_id, email in keys
+    ]
+
+
+async def person_orgs(ctx: Context, user_id: int, email: str) -> PersonOrgs:
+    """Where a person belongs and where they are invited (batched per request)."""
+    loader = get_loader(ctx, "person_orgs", _person_orgs)
+    return await loader.load((user_id, email))
 
 
 async def user_org_ids(ctx: Context, user_id: int, email: str) -> set[int]:
-    """The organizations a person belongs to or is invited to (batched per request)."""
-    loader = get_loader(ctx, "user_org_ids", _user_org_ids)
-    return await loader.load((user_id, email))
+    """The organizations a person belongs to or is invited to: an admin who can list the
+    invitation (and its address) may read the invitee's email too."""
+    found = await person_orgs(ctx, user_id, email)
+    return set(found.member_of | found.invited_to)
 
 
 async def user_email_visible(ctx: Context, user_id: int, email: str) -> bool:
@@ -63,14 +79,15 @@ def me(ctx: Context) -> User | None:
 
 async def user_node(ctx: Context, pk: int) -> User | None:
     """Users are visible to themselves and to those who share an organization with them
-    (as a member, or through a pending invitation)."""
+    as members. A pending invitee's account stays invisible until they accept: inviting
+    an address must not tell whether it has an account, nor show that account."""
     if ctx.viewer.is_anonymous:
         return None
     user = await load_one(ctx, User, pk)
     if user is None or ctx.is_self(pk):
         return user
-    shared = set(await ctx.accesses()) & await user_org_ids(ctx, user.id, user.email)
-    return user if shared else None
+    found = await person_orgs(ctx, user.id, user.email)
+    return user if set(await ctx.accesses()) & found.member_of else None
 
 
 async def memberships(ctx: Context, user_id: int) -> list[Member]:
@@ -99,7 +116,7 @@ async def sign_up(
 
 
 async def log_in(ctx: Context, email: str, password: str) -> SignedIn:
-    return await service.log_in(email, password)
+    return await service.log_in(email, password, ctx.ip)
 
 
 async def log_out(ctx: Context) -> None:

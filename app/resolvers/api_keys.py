@@ -8,12 +8,22 @@ from __future__ import annotations
 from app.models import ApiKey
 from app.models.enums import OrganizationRole
 from app.resolvers.context import Context
+from app.resolvers.loaders import load_one
 from app.services import api_keys as service
+from app.services.visibility import reads_private
 
 
 async def organization_api_keys(ctx: Context, organization_id: int) -> list[ApiKey]:
     """Newest first."""
     return list(await ApiKey.filter(organization_id=organization_id).order_by("-id"))
+
+
+async def api_key_node(ctx: Context, pk: int) -> ApiKey | None:
+    """The key (never its secret), if the viewer reads its organization's private data."""
+    key = await load_one(ctx, ApiKey, pk)
+    if key is None or not reads_private(await ctx.access(key.organization_id)):
+        return None
+    return key
 
 
 # Changes: the permission class found the target's organization and the viewer's access.

@@ -26,6 +26,8 @@ async def organization_events(
     *,
     first: int | None,
     after: str | None,
+    last: int | None = None,
+    before: str | None = None,
     actions: list[str] | None,
     actor_id: str | None,
     target_id: str | None,
@@ -53,7 +55,14 @@ async def organization_events(
         queryset = queryset.filter(created_at__gte=_utc(since, "since"))
     if until is not None:
         queryset = queryset.filter(created_at__lt=_utc(until, "until"))
-    return await paginate(queryset, Order((), descending=True), first=first, after=after)
+    return await paginate(
+        queryset,
+        Order((), descending=True),
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+    )
 
 
 def _utc(value: datetime, field: str) -> datetime:

@@ -8,11 +8,21 @@ from __future__ import annotations
 from app.models import Domain
 from app.models.enums import OrganizationRole
 from app.resolvers.context import Context
+from app.resolvers.loaders import load_one
 from app.services import domains as service
+from app.services.visibility import reads_private
 
 
 async def organization_domains(ctx: Context, organization_id: int) -> list[Domain]:
     return list(await Domain.filter(organization_id=organization_id).order_by("domain"))
+
+
+async def domain_node(ctx: Context, pk: int) -> Domain | None:
+    """The domain, if the viewer reads its organization's private data (OWNER and ADMIN)."""
+    domain = await load_one(ctx, Domain, pk)
+    if domain is None or not reads_private(await ctx.access(domain.organization_id)):
+        return None
+    return domain
 
 
 # Changes: the permission class found the target's organization and the viewer's access.

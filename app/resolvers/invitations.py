@@ -25,7 +25,7 @@ from app.services import onboarding
 from app.services.invitations import InvitationLink, InviteRequest, pending_invitations
 from app.services.projects import AssignmentSpec
 from app.services.validation import check_list_size
-from app.services.visibility import reads_private
+from app.services.visibility import may_see_member, reads_private
 
 INVITATION_ORDER = {
     "EMAIL": ("email",),
@@ -61,6 +61,8 @@ async def organization_invitations(
     *,
     first: int | None,
     after: str | None,
+    last: int | None = None,
+    before: str | None = None,
     offset: int | None,
     search: str | None,
     statuses: list[InvitationStatus] | None,
@@ -82,6 +84,8 @@ async def organization_invitations(
         Order(INVITATION_ORDER[order_field], descending),
         first=first,
         after=after,
+        last=last,
+        before=before,
         offset=offset,
     )
 
@@ -107,7 +111,15 @@ async def invitation_organization(ctx: Context, invitation: Invitation) -> Organ
 
 
 async def invitation_invited_by(ctx: Context, invitation: Invitation) -> Member | None:
-    return await load_one(ctx, Member, invitation.invited_by_id)
+    """The inviting member, if the viewer may see them: OWNER and ADMIN of the
+    organization; not the invitee, who is not a member yet (the token's preview names
+    the inviter)."""
+    member = await load_one(ctx, Member, invitation.invited_by_id)
+    if member is None or not may_see_member(
+        await ctx.access(member.organization_id), member.status
+    ):
+        return None
+    return member
 
 
 async def _last_mail(ctx: Context, invitation: Invitation) -> OutboxMail | None:

@@ -12,7 +12,7 @@ from app.models import Organization
 from app.models.enums import OrganizationRole
 from app.resolvers.context import Context
 from app.resolvers.loaders import load_one
-from app.resolvers.paging import Order, Page, paginate
+from app.resolvers.paging import DEFAULT_PAGE, Order, Page, paginate
 from app.services import invitations as invitations_service
 from app.services import organizations as service
 
@@ -40,10 +40,21 @@ async def organization(ctx: Context, id: str | None, slug: str | None) -> Organi
     return found
 
 
-async def organizations(ctx: Context, first: int | None, after: str | None) -> Page[Organization]:
-    """The viewer's organizations, by name."""
+async def organizations(
+    ctx: Context,
+    first: int | None,
+    after: str | None,
+    last: int | None = None,
+    before: str | None = None,
+) -> Page[Organization]:
+    """The viewer's organizations, by name. The field's `first` defaults to 20 (the
+    contract's `first: Int = 20`): with `last` given, that default gives way."""
+    if last is not None and first == DEFAULT_PAGE:
+        first = None
     queryset = Organization.filter(id__in=list(await ctx.accesses()))
-    return await paginate(queryset, Order(("name",)), first=first, after=after)
+    return await paginate(
+        queryset, Order(("name",)), first=first, after=after, last=last, before=before
+    )
 
 
 async def viewer_role(ctx: Context, organization_id: int) -> OrganizationRole | None:

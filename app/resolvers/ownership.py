@@ -11,6 +11,7 @@ from app.models.enums import TransferStatus
 from app.resolvers.context import Context
 from app.resolvers.loaders import load_one
 from app.services import ownership as service
+from app.services.visibility import reads_private
 
 
 async def pending_transfer(ctx: Context, organization_id: int) -> OwnershipTransfer | None:
@@ -18,6 +19,15 @@ async def pending_transfer(ctx: Context, organization_id: int) -> OwnershipTrans
     return await OwnershipTransfer.get_or_none(
         organization_id=organization_id, status=TransferStatus.PENDING, expires_at__gt=now()
     )
+
+
+async def transfer_node(ctx: Context, pk: int) -> OwnershipTransfer | None:
+    """The transfer, if the viewer reads its organization's private data (OWNER and ADMIN),
+    as `pendingOwnershipTransfer` shows it."""
+    transfer = await load_one(ctx, OwnershipTransfer, pk)
+    if transfer is None or not reads_private(await ctx.access(transfer.organization_id)):
+        return None
+    return transfer
 
 
 async def _member(ctx: Context, member_id: int) -> Member:

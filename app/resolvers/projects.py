@@ -18,7 +18,12 @@ from app.resolvers.paging import Order, Page, paginate
 from app.resolvers.search import search_term
 from app.services import projects as service
 from app.services.projects import AssignmentSpec
-from app.services.visibility import reads_private, visible_statuses
+from app.services.visibility import (
+    may_see_member,
+    reads_organization,
+    reads_private,
+    visible_statuses,
+)
 
 
 @dataclass(frozen=True)
@@ -35,13 +40,17 @@ async def organization_projects(
     *,
     first: int | None,
     after: str | None,
+    last: int | None = None,
+    before: str | None = None,
     search: str | None,
 ) -> Page[Project]:
     queryset = Project.filter(organization_id=organization_id)
     term = search_term(search)
     if term:
         queryset = queryset.filter(name__icontains=term)
-    return await paginate(queryset, Order(("name",)), first=first, after=after)
+    return await paginate(
+        queryset, Order(("name",)), first=first, after=after, last=last, before=before
+    )
 
 
 async def project_by_pk(ctx: Context, pk: int) -> Project:
@@ -52,15 +61,23 @@ async def project_by_pk(ctx: Context, pk: int) -> Project:
 
 
 async def member_assignments(ctx: Context, member: Member) -> list[ProjectAssignment]:
+    """Empty unless the viewer may see the member in its organization (an invitee may not:
+    they are not a member yet)."""
+    if not may_see_member(await ctx.access(member.organization_id), member.status):
+        return []
     return await load_many(ctx, ProjectAssignment, "member_id", member.pk)
 
 
 async def project_assignments(
     ctx: Context, project_id: int, organization_id: int
 ) -> list[ProjectAssignment]:
-    """USER and VIEWER see the assignments of ACTIVE members only (as in the members list)."""
-    rows = await load_many(ctx, ProjectAssignment, "project_id", project_id)
+    """USER and VIEWER see the assignments of ACTIVE members only (as in the members list);
+    anyone not in the organization (an invitee reaching the project through their
+    invitation) sees none."""
     access = await ctx.access(organization_id)
+    if not reads_organization(access):
+        return []
+    rows = await load_many(ctx, ProjectAssignment, "project_id", project_id)
     if reads_private(access):
         return rows
     statuses = visible_statuses(access, None)

@@ -9,7 +9,6 @@ from graphql import GraphQLError
 from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
 from strawberry.extensions.max_aliases import MaxAliasesLimiter
 from strawberry.extensions.max_tokens import MaxTokensLimiter
-from strawberry.extensions.query_depth_limiter import QueryDepthLimiter
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -19,26 +18,31 @@ from app.schema.accounts import queries as account_queries
 from app.schema.audit import types as audit_types  # noqa: F401
 from app.schema.context import Info
 from app.schema.domains import mutations as domain_mutations
+from app.schema.errors import guard
 from app.schema.execution import FastLeafExecutionContext, mark_fast_fields
 from app.schema.extensions import ErrorMasking, ExecutionStarted
 from app.schema.invitations import mutations as invitation_mutations
 from app.schema.invitations import queries as invitation_queries
+from app.schema.limits import LIMIT_RULES, QueryCostWithVariables
+from app.schema.limits import MAX_DEPTH as MAX_DEPTH  # the contract's limit, for tests
 from app.schema.members import mutations as member_mutations
 from app.schema.node import Node, resolve_node
 from app.schema.organizations import mutations as organization_mutations
 from app.schema.organizations import queries as organization_queries
 from app.schema.ownership import mutations as ownership_mutations
+from app.schema.permissions import IsAuthenticated
 from app.schema.projects import mutations as project_mutations
+from app.schema.scalars import SCALAR_OVERRIDES
 
-MAX_DEPTH = 15
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
 CACHE_SIZE = 1024
 
 # Built once at import: the validation cache is keyed by the rule classes, so a
 # limiter built per request would give it a new key (and a miss) every time.
+# Depth (more than MAX_DEPTH levels) and cost: app.schema.limits.
 SECURITY_RULES = [
-    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *LIMIT_RULES,
     *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
 ]
 
@@ -52,7 +56,8 @@ class SecurityRules(AddValidationRules):
 class NodeQuery:
     @strawberry.field(
         description="Any object the viewer may see, by its global id; null for unknown or "
-        "invisible ids."
+        "invisible ids.",
+        extensions=guard(IsAuthenticated()),
     )
     async def node(
         self,
@@ -101,11 +106,13 @@ schema = RosterSchema(
     execution_context_class=FastLeafExecutionContext,
     query=Query,
     mutation=Mutation,
+    scalar_overrides=SCALAR_OVERRIDES,
     extensions=[
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=CACHE_SIZE),
         SecurityRules,
         lambda: ValidationCache(maxsize=CACHE_SIZE),
+        QueryCostWithVariables,  # after ValidationCache: it reads what validation found
         ExecutionStarted,
         ErrorMasking,
     ],

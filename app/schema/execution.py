@@ -8,6 +8,9 @@ resolver, no arguments and a scalar or enum type, reading the attribute and
 serializing it is all that path does, so this execution context does just
 that; everything else (objects, lists, resolvers, nulls in non-null fields,
 errors) goes the usual way.
+
+It also counts the items of the lists of objects a query completes and stops past
+app.schema.limits.MAX_LIST_ITEMS (see that module).
 """
 
 from __future__ import annotations
@@ -16,12 +19,17 @@ from typing import Any
 
 from graphql import (
     GraphQLEnumType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
     GraphQLScalarType,
     GraphQLSchema,
 )
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from app.schema.limits import ListItemCounter
 
 _FAST = "roster-fast-leaf"
 
@@ -70,6 +78,24 @@ def mark_fast_fields(schema: GraphQLSchema) -> int:
 
 
 class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.list_items = ListItemCounter(self.operation)
+
+    def complete_list_value(
+        self,
+        return_type: GraphQLList[GraphQLOutputType],
+        field_details_list: Any,
+        info: GraphQLResolveInfo[Any],
+        path: Any,
+        result: Any,
+        position_context: Any = None,
+    ) -> Any:
+        self.list_items.add(return_type.of_type, result)
+        return super().complete_list_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
     def execute_field(
         self,
         parent_type: GraphQLObjectType,

@@ -7,20 +7,27 @@ from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 
-from app.resolvers.paging import MAX_PAGE, Page
+from app.resolvers.paging import DEFAULT_PAGE, MAX_PAGE, Page
 
 T = TypeVar("T")
 
 # The paging arguments, described once for every list field that takes them.
 First = Annotated[
     int | None,
-    strawberry.argument(description=f"At most this many from the start, 0 to {MAX_PAGE}."),
+    strawberry.argument(
+        description=f"At most this many from the start, 0 to {MAX_PAGE}; a page holds "
+        f"{DEFAULT_PAGE} when neither `first` nor `last` is given."
+    ),
 ]
 After = Annotated[
     str | None, strawberry.argument(description="Continue after this cursor (an `endCursor`).")
 ]
 Last = Annotated[
-    int | None, strawberry.argument(description=f"At most this many from the end, 0 to {MAX_PAGE}.")
+    int | None,
+    strawberry.argument(
+        description=f"At most this many from the end, 0 to {MAX_PAGE}; a page holds "
+        f"{DEFAULT_PAGE} when neither `first` nor `last` is given."
+    ),
 ]
 Before = Annotated[
     str | None, strawberry.argument(description="Continue before this cursor (a `startCursor`).")

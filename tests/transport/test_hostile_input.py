@@ -156,7 +156,7 @@ async def test_audit_events_with_10000_actions_is_invalid_input(client):
         client, EVENTS, {"id": org.id, "actions": [f"a{i}" for i in range(10_000)]}, org.owner.token
     )
     assert top_codes(body) == ["INVALID_INPUT"], body
-    assert body["data"] == {"organization": None}
+    assert body["data"] == {"organization": {"auditEvents": None}}
 
 
 # -- deep nesting -------------------------------------------------------------------------

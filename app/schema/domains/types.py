@@ -1,4 +1,5 @@
-"""The Domain and ApiKey types, built from their models."""
+"""The Domain and ApiKey types, built from their models; both are nodes that OWNER and
+ADMIN of their organization may fetch."""
 
 from __future__ import annotations
 
@@ -9,15 +10,19 @@ import strawberry
 from app.ids import to_global_id
 from app.models import ApiKey, Domain
 from app.models.enums import OrganizationRole
+from app.resolvers import api_keys as resolve_api_keys
+from app.resolvers import domains as resolve
+from app.schema.node import Node, register_node
 
 
 @strawberry.type(
     name="Domain",
     description="An email domain an organization claims. Once verified with `autoJoin`, people "
-    "whose address is at the domain join when their email gets verified.",
+    "whose address is at the domain join when their email gets verified. Visible to the "
+    "organization's OWNER and ADMINs.",
 )
-class DomainType:
-    id: strawberry.ID = strawberry.field(description="Opaque id.")
+class DomainType(Node):
+    id: strawberry.ID = strawberry.field(description="Opaque global id.")
     domain: str = strawberry.field(description="The domain, e.g. example.com (lower case).")
     verified: bool = strawberry.field(
         description="The mailed verification link was followed; false until then."
@@ -43,10 +48,11 @@ class DomainType:
 @strawberry.type(
     name="ApiKey",
     description="A bearer token for integrations: acts in its own organization with its role "
-    "(never OWNER). The secret itself is shown only by `createApiKey`.",
+    "(never OWNER). The secret itself is shown only by `createApiKey`. Visible to the "
+    "organization's OWNER and ADMINs.",
 )
-class ApiKeyType:
-    id: strawberry.ID = strawberry.field(description="Opaque id.")
+class ApiKeyType(Node):
+    id: strawberry.ID = strawberry.field(description="Opaque global id.")
     name: str = strawberry.field(description="What it is for, 1 to 200 characters.")
     role: OrganizationRole = strawberry.field(description="ADMIN, USER or VIEWER.")
     prefix: str = strawberry.field(description="The secret's first characters, to tell keys apart.")
@@ -73,3 +79,7 @@ class ApiKeyType:
             last_used_at=key.last_used_at,
             revoked_at=key.revoked_at,
         )
+
+
+register_node("Domain", resolve.domain_node, DomainType.from_model)
+register_node("ApiKey", resolve_api_keys.api_key_node, ApiKeyType.from_model)

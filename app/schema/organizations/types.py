@@ -84,10 +84,11 @@ class OrganizationType(Node):
 
     @strawberry.field(
         description="ACTIVE + BLOCKED members (owner included) + PENDING unexpired "
-        "invitations. OWNER and ADMIN only (FORBIDDEN).",
+        "invitations. OWNER and ADMIN only: null for anyone else, with a FORBIDDEN error on "
+        "this field alone.",
         extensions=guard(HasOrgPermission(Permission.READ_PRIVATE)),
     )
-    async def seats_used(self, info: Info) -> int:
+    async def seats_used(self, info: Info) -> int | None:
         return await resolve.seats_used(info.context, self.organization_id)
 
     @strawberry.field(
@@ -143,7 +144,7 @@ class OrganizationType(Node):
 
     @strawberry.field(
         description="Invitations, newest first unless `orderBy` says otherwise. OWNER and "
-        "ADMIN only (FORBIDDEN).",
+        "ADMIN only: null for anyone else, with a FORBIDDEN error on this field alone.",
         extensions=guard(HasOrgPermission(Permission.READ_PRIVATE)),
     )
     async def invitations(
@@ -151,6 +152,8 @@ class OrganizationType(Node):
         info: Info,
         first: First = None,
         after: After = None,
+        last: Last = None,
+        before: Before = None,
         offset: Offset = None,
         search: Annotated[
             str | None,
@@ -166,12 +169,14 @@ class OrganizationType(Node):
             InvitationOrder | None,
             strawberry.argument(description="Sort; newest first when null."),
         ] = None,
-    ) -> Connection[InvitationType]:
+    ) -> Connection[InvitationType] | None:
         page = await resolve_invitations.organization_invitations(
             info.context,
             self.organization_id,
             first=first,
             after=after,
+            last=last,
+            before=before,
             offset=offset,
             search=search,
             statuses=statuses,
@@ -189,36 +194,45 @@ class OrganizationType(Node):
         info: Info,
         first: First = None,
         after: After = None,
+        last: Last = None,
+        before: Before = None,
         search: Annotated[
             str | None,
             strawberry.argument(description="Part of the name; case-insensitive."),
         ] = None,
     ) -> Connection[ProjectType]:
         page = await resolve_projects.organization_projects(
-            info.context, self.organization_id, first=first, after=after, search=search
+            info.context,
+            self.organization_id,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            search=search,
         )
         return connection(page, ProjectType.from_model)
 
     @strawberry.field(
-        description="Domains added for verification and auto-join. OWNER and ADMIN only "
-        "(FORBIDDEN).",
+        description="Domains added for verification and auto-join. OWNER and ADMIN only: "
+        "null for anyone else, with a FORBIDDEN error on this field alone.",
         extensions=guard(HasOrgPermission(Permission.READ_PRIVATE)),
     )
-    async def domains(self, info: Info) -> list[DomainType]:
+    async def domains(self, info: Info) -> list[DomainType] | None:
         rows = await resolve_domains.organization_domains(info.context, self.organization_id)
         return [DomainType.from_model(row) for row in rows]
 
     @strawberry.field(
         description="API keys, revoked ones included; never their secrets. OWNER and ADMIN "
-        "only (FORBIDDEN).",
+        "only: null for anyone else, with a FORBIDDEN error on this field alone.",
         extensions=guard(HasOrgPermission(Permission.READ_PRIVATE)),
     )
-    async def api_keys(self, info: Info) -> list[ApiKeyType]:
+    async def api_keys(self, info: Info) -> list[ApiKeyType] | None:
         rows = await resolve_api_keys.organization_api_keys(info.context, self.organization_id)
         return [ApiKeyType.from_model(row) for row in rows]
 
     @strawberry.field(
-        description="The audit trail, newest first. OWNER and ADMIN only (FORBIDDEN).",
+        description="The audit trail, newest first. OWNER and ADMIN only: null for anyone "
+        "else, with a FORBIDDEN error on this field alone.",
         extensions=guard(HasOrgPermission(Permission.READ_PRIVATE)),
     )
     async def audit_events(
@@ -226,6 +240,8 @@ class OrganizationType(Node):
         info: Info,
         first: First = None,
         after: After = None,
+        last: Last = None,
+        before: Before = None,
         actions: Annotated[
             list[str] | None,
             strawberry.argument(description='Only these actions, e.g. "member.removed".'),
@@ -245,12 +261,14 @@ class OrganizationType(Node):
         until: Annotated[
             datetime | None, strawberry.argument(description="Only events before this time.")
         ] = None,
-    ) -> Connection[AuditEventType]:
+    ) -> Connection[AuditEventType] | None:
         page = await resolve_audit.organization_events(
             info.context,
             self.organization_id,
             first=first,
             after=after,
+            last=last,
+            before=before,
             actions=actions,
             actor_id=actor_id,
             target_id=target_id,
@@ -261,7 +279,8 @@ class OrganizationType(Node):
 
     @strawberry.field(
         description="The ownership transfer awaiting the owner's confirmation; null when none. "
-        "OWNER and ADMIN only (FORBIDDEN).",
+        "OWNER and ADMIN only: null for anyone else, with a FORBIDDEN error on this field "
+        "alone.",
         extensions=guard(HasOrgPermission(Permission.READ_PRIVATE)),
     )
     async def pending_ownership_transfer(self, info: Info) -> OwnershipTransferType | None:

@@ -12,15 +12,16 @@ from app.models import OwnershipTransfer
 from app.resolvers import ownership as resolve
 from app.schema.context import Info
 from app.schema.members.types import MemberType
+from app.schema.node import Node, register_node
 
 
 @strawberry.type(
     name="OwnershipTransfer",
-    description="A PENDING handover of the OWNER role, waiting for the owner to confirm with "
-    "the mailed link.",
+    description="A handover of the OWNER role, PENDING until the owner confirms with the "
+    "mailed link. Visible to the organization's OWNER and ADMINs.",
 )
-class OwnershipTransferType:
-    id: strawberry.ID = strawberry.field(description="Opaque id.")
+class OwnershipTransferType(Node):
+    id: strawberry.ID = strawberry.field(description="Opaque global id.")
     created_at: datetime = strawberry.field(description="When the owner started it.")
     expires_at: datetime = strawberry.field(
         description="72 hours after `createdAt`; the link does not work after it."
@@ -47,3 +48,6 @@ class OwnershipTransferType:
     @strawberry.field(description="The ACTIVE ADMIN or USER who becomes OWNER.")
     async def to(self, info: Info) -> MemberType:
         return MemberType.from_model(await resolve.transfer_to(info.context, self.model))
+
+
+register_node("OwnershipTransfer", resolve.transfer_node, OwnershipTransferType.from_model)

@@ -57,7 +57,10 @@ class ProjectType(Node):
             organization_id=project.organization_id,
         )
 
-    @strawberry.field(description="Who has which role on the project.")
+    @strawberry.field(
+        description="Who has which role on the project: for the organization's members (USER "
+        "and VIEWER see ACTIVE members' only); empty for anyone else, an invitee included."
+    )
     async def assignments(self, info: Info) -> list[ProjectAssignmentType]:
         rows = await resolve.project_assignments(info.context, self.pk, self.organization_id)
         return [ProjectAssignmentType.from_model(row, self.organization_id) for row in rows]
