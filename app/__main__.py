@@ -105,7 +105,7 @@ async def create_user(args: argparse.Namespace) -> int:
     if password is None:
         password = getpass.getpass("Password: ")
     email = clean_email(args.email)
-    passwords.check_policy(password, email)
+    passwords.check_policy(password, email, clean_name(args.name))
     if await User.exists(email=email):
         print(f"roster: {email} has an account already", file=sys.stderr)
         return 1

@@ -2,9 +2,10 @@
 
 Claiming is one UPDATE … RETURNING that leases rows for a while; on
 PostgreSQL the inner SELECT uses FOR UPDATE SKIP LOCKED, so several server
-processes share the outbox and deliver every mail once. Delivery happens
-outside any transaction. A crash mid-delivery leaves the lease to expire and
-the mail is tried again.
+processes share the outbox and each attempt is made by one of them. Delivery
+happens outside any transaction. A crash mid-delivery leaves the lease to expire
+and the mail is tried again: delivery is at least once, and a mail sent twice
+carries the same Message-ID both times (app/mail/sender.py).
 """
 
 from __future__ import annotations
@@ -12,14 +13,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app import db
 from app.clock import now
 from app.config import Settings
 from app.mail import outbox
-from app.mail.sender import PermanentFailure, TemporaryFailure, build_message, send
+from app.mail.sender import (
+    PermanentFailure,
+    TemporaryFailure,
+    build_message,
+    message_id,
+    send,
+)
 from app.models.enums import DeliveryStatus
 
 log = logging.getLogger("roster.mail")
@@ -32,6 +39,12 @@ BACKOFF_CAP_SECONDS = 300.0
 # Without SMTP_URL, a logged mail stays QUEUED but is not looked at again
 # (until `outbox retry` or a restart with SMTP_URL set makes it due).
 LOG_ONLY_PARK = timedelta(days=36500)
+
+
+def _as_datetime(value: datetime | str) -> datetime:
+    """A timestamp as raw SQL returns it (SQLite: ISO 8601 text), aware, in UTC."""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -101,12 +114,15 @@ class MailWorker:
             )
             await _park(row["id"])
             return
+        created_at = _as_datetime(row["created_at"])
         message = build_message(
             self.settings.mail_from,
             row["to_email"],
             row["subject"],
             row["text_body"],
             row["html_body"],
+            message_id=message_id(row["id"], created_at, self.settings),
+            date=created_at,
         )
         try:
             await send(self.settings.smtp, message)
@@ -132,7 +148,8 @@ async def claim(limit: int) -> list[dict[str, Any]]:
         'WHERE "id" IN (SELECT "id" FROM "outbox_mails" WHERE "status" = ? '
         'AND "next_attempt_at" <= ? AND ("locked_until" IS NULL OR "locked_until" < ?) '
         f'ORDER BY "id" LIMIT ?{skip_locked}) '
-        'RETURNING "id", "to_email", "subject", "text_body", "html_body", "attempts"'
+        'RETURNING "id", "to_email", "subject", "text_body", "html_body", "attempts", '
+        '"created_at"'
     )
     rows = await db.connection().execute_query_dict(
         sql, [moment + LEASE, DeliveryStatus.QUEUED.value, moment, moment, limit]

@@ -189,7 +189,9 @@ async def submit(request: web.Request) -> web.Response:
             return _joined(org, member)
         if action == "login":
             values = {"email": text_of(data, "email")}
-            user = await accounts.check_credentials(values["email"], text_of(data, "password"))
+            user = await accounts.check_credentials(
+                values["email"], text_of(data, "password"), client_ip(request)
+            )
             member = await onboarding.accept_by_token(token, user, ip)
             return _joined(org, member)
         if action == "decline":

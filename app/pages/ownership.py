@@ -73,7 +73,9 @@ async def submit(request: web.Request) -> web.Response:
         return _invalid()
     target = link.target
     try:
-        user = await accounts.check_credentials(email, text_of(data, "password"))
+        user = await accounts.check_credentials(
+            email, text_of(data, "password"), client_ip(request)
+        )
         org = await ownership.confirm_transfer(Actor.for_user(user, client_ip(request)), token)
     except DomainError as error:
         if error.code == ErrorCode.INVALID_TOKEN:

@@ -32,10 +32,11 @@ def email_taken() -> DomainError:
 
 
 def clean_sign_up(email: str, password: str, name: str) -> tuple[str, str]:
-    """The cleaned (email, name) of a new account, its password checked against the policy."""
+    """The cleaned (email, name) of a new account, its password through the policy's quick
+    checks (`passwords.hash_new_password` scores it before hashing)."""
     email = clean_email(email)
     name = clean_name(name)
-    passwords.check_policy(password, email)
+    passwords.check_basics(password, email)
     return email, name
 
 
@@ -69,25 +70,29 @@ async def create_session(user: User) -> str:
     return token
 
 
-async def check_credentials(email: str, password: str) -> User:
+async def check_credentials(email: str, password: str, ip: str | None = None) -> User:
     """The user with these credentials, opening no session (for pages that keep none).
 
-    INVALID_CREDENTIALS, or RATE_LIMITED after too many failures for the address.
+    INVALID_CREDENTIALS, or RATE_LIMITED after too many failures for the address from
+    `ip` (the client's address), or for the address from anywhere. The attempt is
+    counted before the password is checked, in one step with the check of the limit, so
+    parallel attempts cannot all slip under it; a successful one is then uncounted.
     """
     normalized = email.strip().lower()
-    if await rate_limits.exceeded(rate_limits.FAILED_LOGIN, normalized):
-        raise DomainError(ErrorCode.RATE_LIMITED, "Too many failed log-ins; try again later.")
+    hits = await rate_limits.take(
+        rate_limits.login_subjects(normalized, ip), "Too many failed log-ins; try again later."
+    )
     plausible = len(normalized) <= 254 and "\x00" not in normalized  # else no account has it
     user = await User.get_or_none(email=normalized) if plausible else None
     ok = await passwords.verify_password(user.password_hash if user else None, password[:1024])
     if user is None or not ok:
-        await rate_limits.record(rate_limits.FAILED_LOGIN, normalized)
         raise DomainError(ErrorCode.INVALID_CREDENTIALS, "Wrong email or password.")
+    await rate_limits.release(hits)
     return user
 
 
-async def log_in(email: str, password: str) -> SignedIn:
-    user = await check_credentials(email, password)
+async def log_in(email: str, password: str, ip: str | None = None) -> SignedIn:
+    user = await check_credentials(email, password, ip)
     return SignedIn(user=user, token=await create_session(user))
 
 
@@ -150,11 +155,9 @@ async def request_password_reset(email: str) -> None:
 
 async def reset_password(token: str, password: str) -> User:
     clean_token(token)
-    async with atomic():
-        row = await _valid_token(token, EmailTokenPurpose.RESET_PASSWORD)
-        # A refused password ends nothing: the policy runs before anything changes.
-        passwords.check_policy(password, row.user.email)
-    password_hash = await passwords.hash_password(password)
+    row = await _valid_token(token, EmailTokenPurpose.RESET_PASSWORD)
+    # A refused password ends nothing: the policy runs before anything changes.
+    password_hash = await passwords.hash_new_password(password, row.user.email, row.user.name)
     async with atomic():
         user = await spend_token(token, EmailTokenPurpose.RESET_PASSWORD)
         user.password_hash = password_hash

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from app.auth.roles import Permission
 from app.auth.tokens import API_KEY_PREFIX, hash_token, new_token
 from app.clock import now
 from app.errors import DomainError, ErrorCode
@@ -16,7 +17,7 @@ from app.models import ApiKey
 from app.models.enums import OrganizationRole
 from app.services import events
 from app.services.audit import Actor
-from app.services.tx import atomic, locked, locked_row
+from app.services.tx import atomic, locked_for, locked_row_for
 from app.services.validation import clean_days, clean_name
 
 PREFIX_LENGTH = 11  # "rk_" and 8 characters of the secret
@@ -44,7 +45,9 @@ async def create_api_key(
         )
     secret = new_token(API_KEY_PREFIX)
     async with atomic():
-        organization = await locked(organization_id)
+        organization, actor = await locked_for(
+            actor, organization_id, Permission.MANAGE_ORGANIZATION
+        )
         key = await ApiKey.create(
             organization_id=organization.id,
             name=name,
@@ -61,7 +64,9 @@ async def create_api_key(
 async def revoke_api_key(actor: Actor, api_key_id: int) -> ApiKey:
     """The key stops working at once; revoking a revoked key changes nothing."""
     async with atomic():
-        _, key = await locked_row(ApiKey, api_key_id, "API key", "apiKeyId")
+        _, key, actor = await locked_row_for(
+            actor, Permission.MANAGE_ORGANIZATION, ApiKey, api_key_id, "API key", "apiKeyId"
+        )
         if key.revoked_at is not None:
             return key
         key.revoked_at = now()

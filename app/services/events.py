@@ -4,6 +4,8 @@
 Services call these and never `audit.record` directly, so this module is the whole
 list of what the audit trail (and, later, the events feed and webhooks) can say.
 An event's organization is the target's; its `data` holds the values that matter.
+Every id in `data` is a global id (`_gid`), as clients see ids everywhere else: no
+database id reaches a client through the audit trail, its exports or webhooks.
 
 Organizations (target Organization)
     organization.created            name, slug
@@ -55,6 +57,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from app.errors import ErrorCode
+from app.ids import to_global_id
 from app.models import (
     ApiKey,
     AuditEvent,
@@ -72,6 +75,12 @@ from app.services.audit import Actor, record
 
 if TYPE_CHECKING:
     from app.services.projects import AssignmentSpec
+
+
+def _gid(type_name: str, pk: int | None) -> str | None:
+    """The global id of row `pk` of `type_name`, as every id in `data` is written."""
+    return None if pk is None else to_global_id(type_name, pk)
+
 
 # Organizations ---------------------------------------------------------------------------
 
@@ -212,7 +221,10 @@ async def _invitation(
 
 
 def _projects(specs: Sequence[AssignmentSpec]) -> list[dict[str, Any]]:
-    return [{"projectId": s.project_id, "role": ProjectRole(s.role).value} for s in specs]
+    return [
+        {"projectId": _gid("Project", s.project_id), "role": ProjectRole(s.role).value}
+        for s in specs
+    ]
 
 
 async def invitation_created(
@@ -266,7 +278,7 @@ async def invitation_deleted(
 
 
 async def invitation_accepted(actor: Actor, invitation: Invitation, member: Member) -> AuditEvent:
-    data = {"email": invitation.email, "memberId": member.id}
+    data = {"email": invitation.email, "memberId": _gid("Member", member.id)}
     return await _invitation(actor, "invitation.accepted", invitation, data)
 
 
@@ -318,8 +330,8 @@ async def _assignment(
     before: str | None = None,
 ) -> AuditEvent:
     data: dict[str, Any] = {
-        "projectId": project.id,
-        "memberId": assignment.member_id,
+        "projectId": _gid("Project", project.id),
+        "memberId": _gid("Member", assignment.member_id),
         "role": ProjectRole(assignment.role).value,
     }
     if before is not None:
@@ -365,8 +377,8 @@ async def _transfer(
         target_type="OwnershipTransfer",
         target_id=transfer.id,
         data={
-            "fromMemberId": transfer.from_member_id,
-            "toMemberId": transfer.to_member_id,
+            "fromMemberId": _gid("Member", transfer.from_member_id),
+            "toMemberId": _gid("Member", transfer.to_member_id),
             **data,
         },
     )
@@ -377,7 +389,7 @@ async def ownership_transfer_requested(
 ) -> AuditEvent:
     data = {
         "expiresAt": transfer.expires_at.isoformat(),
-        "replacedTransferId": replaced.id if replaced else None,
+        "replacedTransferId": _gid("OwnershipTransfer", replaced.id if replaced else None),
     }
     return await _transfer(actor, "ownership.transfer_requested", transfer, data)
 

@@ -15,7 +15,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
 from app import config
-from app.auth.roles import can_manage_role
+from app.auth.roles import Permission, can_manage_role
 from app.auth.tokens import hash_token, new_token
 from app.clock import now
 from app.errors import DomainError, ErrorCode, not_found
@@ -33,7 +33,7 @@ from app.services import events, rate_limits
 from app.services.audit import Actor
 from app.services.mail import enqueue
 from app.services.projects import AssignmentSpec
-from app.services.tx import atomic, locked, locked_row
+from app.services.tx import atomic, locked_for, locked_row, locked_row_for
 from app.services.validation import (
     clean_days,
     clean_email,
@@ -265,7 +265,8 @@ async def invite(actor: Actor, organization_id: int, request: InviteRequest) -> 
     role = OrganizationRole(request.role)
     check_role_grantable(actor, role)
     async with atomic():
-        organization = await locked(organization_id)
+        organization, actor = await locked_for(actor, organization_id, Permission.MANAGE_MEMBERS)
+        check_role_grantable(actor, role)  # again, with the role as it is now
         ttl = organization.invitation_ttl_days
         if request.expires_in_days is not None:
             ttl = clean_days(request.expires_in_days, "expiresInDays")
@@ -316,10 +317,13 @@ DELETABLE = (InvitationStatus.EXPIRED, InvitationStatus.REVOKED, InvitationStatu
 
 async def _managed(
     actor: Actor, invitation_id: int, allowed: tuple[InvitationStatus, ...]
-) -> tuple[Organization, Invitation, InvitationStatus]:
+) -> tuple[Organization, Invitation, InvitationStatus, Actor]:
     """The invitation with its organization locked, if its status is one of `allowed`
-    and the actor may manage invitations of its role."""
-    organization, invitation = await _locked_invitation(invitation_id)
+    and the actor (as they stand now, re-read under the lock) may manage invitations of
+    its role."""
+    organization, invitation, actor = await locked_row_for(
+        actor, Permission.MANAGE_MEMBERS, Invitation, invitation_id, "Invitation", "invitationId"
+    )
     status = effective_status(invitation)
     if status not in allowed:
         if allowed is DELETABLE:
@@ -330,12 +334,12 @@ async def _managed(
             )
         raise _not_pending(status)
     check_role_grantable(actor, OrganizationRole(invitation.role))
-    return organization, invitation, status
+    return organization, invitation, status, actor
 
 
 async def resend(actor: Actor, invitation_id: int) -> Invitation:
     async with atomic():
-        organization, invitation, status = await _managed(actor, invitation_id, OPEN)
+        organization, invitation, status, actor = await _managed(actor, invitation_id, OPEN)
         was_expired = status == InvitationStatus.EXPIRED
         if was_expired:
             # It takes a seat again, with a fresh lifetime.
@@ -351,7 +355,7 @@ async def resend(actor: Actor, invitation_id: int) -> Invitation:
 
 async def revoke(actor: Actor, invitation_id: int) -> Invitation:
     async with atomic():
-        _, invitation, _ = await _managed(actor, invitation_id, OPEN)
+        _, invitation, _, actor = await _managed(actor, invitation_id, OPEN)
         await _end(invitation, InvitationStatus.REVOKED)
         await events.invitation_revoked(actor, invitation)
     return invitation
@@ -359,7 +363,7 @@ async def revoke(actor: Actor, invitation_id: int) -> Invitation:
 
 async def delete(actor: Actor, invitation_id: int) -> None:
     async with atomic():
-        _, invitation, status = await _managed(actor, invitation_id, DELETABLE)
+        _, invitation, status, actor = await _managed(actor, invitation_id, DELETABLE)
         await events.invitation_deleted(actor, invitation, status)
         await invitation.delete()
 
@@ -367,7 +371,7 @@ async def delete(actor: Actor, invitation_id: int) -> None:
 async def extend(actor: Actor, invitation_id: int, days: int) -> Invitation:
     days = clean_days(days, "days")
     async with atomic():
-        organization, invitation, status = await _managed(actor, invitation_id, OPEN)
+        organization, invitation, status, actor = await _managed(actor, invitation_id, OPEN)
         if status == InvitationStatus.EXPIRED:
             await _reopen(organization, invitation)
         before = invitation.expires_at
@@ -384,7 +388,7 @@ async def update(
     project_assignments: list[AssignmentSpec] | None,
 ) -> Invitation:
     async with atomic():
-        organization, invitation, _ = await _managed(
+        organization, invitation, _, actor = await _managed(
             actor, invitation_id, (InvitationStatus.PENDING,)
         )
         role_before = None

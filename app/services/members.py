@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.auth.roles import can_manage_role
+from app.auth.roles import Permission, can_manage_role
 from app.clock import now
 from app.errors import DomainError, ErrorCode, not_found
 from app.models import Member, Organization, ProjectAssignment, User
@@ -12,15 +12,19 @@ from app.services.account_mail import send_reset
 from app.services.audit import Actor
 from app.services.invitations import username_taken
 from app.services.mail import enqueue
-from app.services.tx import atomic, locked, locked_row
+from app.services.tx import atomic, locked_for, locked_row_for
 from app.services.validation import clean_optional_name, clean_username
 
 ADMIN_LIKE = (OrganizationRole.OWNER, OrganizationRole.ADMIN)
 
 
-async def _locked_member(member_id: int) -> tuple[Organization, Member]:
-    """The member and its organization, with the organization locked."""
-    return await locked_row(Member, member_id, "Member", "memberId")
+async def _locked_member(actor: Actor, member_id: int) -> tuple[Organization, Member, Actor]:
+    """The member and its organization, with the organization locked, and the actor as
+    they stand now: still a member (else NOT_FOUND), with their role re-read under the
+    lock, which the checks below (`check_can_manage`) then judge."""
+    return await locked_row_for(
+        actor, Permission.READ_ORGANIZATION, Member, member_id, "Member", "memberId"
+    )
 
 
 def check_not_removed(member: Member) -> None:
@@ -74,7 +78,7 @@ async def check_admin_remains(member: Member) -> None:
 
 async def update_role(actor: Actor, member_id: int, role: OrganizationRole) -> Member:
     async with atomic():
-        _, member = await _locked_member(member_id)
+        _, member, actor = await _locked_member(actor, member_id)
         check_not_removed(member)
         check_not_owner(member)
         if role == OrganizationRole.OWNER:
@@ -102,7 +106,8 @@ async def update_profile(actor: Actor, member_id: int, changes: dict[str, str | 
     if "title" in changes:
         cleaned["title"] = clean_optional_name(changes["title"], "title")
     async with atomic():
-        _, member = await _locked_member(member_id)
+        # Anyone edits their own profile; others' need the role to manage theirs.
+        _, member, actor = await _locked_member(actor, member_id)
         check_not_removed(member)
         if actor.member_id != member.id:
             check_can_manage(actor, member.role)
@@ -130,7 +135,7 @@ async def _guard_action(actor: Actor, member: Member) -> None:
 
 async def block(actor: Actor, member_id: int) -> Member:
     async with atomic():
-        _, member = await _locked_member(member_id)
+        _, member, actor = await _locked_member(actor, member_id)
         await _guard_action(actor, member)
         if member.status == MemberStatus.BLOCKED:
             return member
@@ -144,7 +149,7 @@ async def block(actor: Actor, member_id: int) -> Member:
 
 async def unblock(actor: Actor, member_id: int) -> Member:
     async with atomic():
-        _, member = await _locked_member(member_id)
+        _, member, actor = await _locked_member(actor, member_id)
         await _guard_action(actor, member)
         if member.status != MemberStatus.BLOCKED:
             return member
@@ -177,7 +182,7 @@ async def _end_membership(
 
 async def remove(actor: Actor, member_id: int) -> Member:
     async with atomic():
-        organization, member = await _locked_member(member_id)
+        organization, member, actor = await _locked_member(actor, member_id)
         await _guard_action(actor, member)
         await check_admin_remains(member)
         await _end_membership(actor, member, organization, removed=True)
@@ -186,11 +191,9 @@ async def remove(actor: Actor, member_id: int) -> Member:
 
 async def leave(actor: Actor, organization_id: int, user: User) -> None:
     async with atomic():
-        organization = await locked(organization_id)
-        member = await Member.get_or_none(
-            organization_id=organization.id, user_id=user.id, status=MemberStatus.ACTIVE
-        )
-        if member is None:
+        organization, actor = await locked_for(actor, organization_id, Permission.READ_ORGANIZATION)
+        member = await Member.get_or_none(id=actor.member_id, user_id=user.id)
+        if member is None:  # an API key, or someone else's membership
             raise not_found("Organization", "organizationId")
         check_not_owner(member)
         await check_admin_remains(member)

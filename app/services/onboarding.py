@@ -50,9 +50,13 @@ async def _check_sign_up(
                 "Sign up with the address the invitation was sent to.",
                 "email",
             )
-    else:
-        await rate_limits.check_and_record(rate_limits.ACCOUNT_MAIL, email)
-    password_hash = await passwords.hash_password(password)
+    hits = [] if invitation is not None else [(rate_limits.ACCOUNT_MAIL, email)]
+    taken = await rate_limits.take(hits)
+    try:
+        password_hash = await passwords.hash_new_password(password, email, name)
+    except DomainError:  # too easy to guess: no mail goes, none is counted
+        await rate_limits.release(taken)
+        raise
     return _NewAccount(email, name, password_hash, invitation)
 
 

@@ -9,13 +9,14 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
+from app.auth.roles import Permission
 from app.errors import DomainError, ErrorCode
 from app.models import Member, Organization, User
 from app.models.enums import OrganizationRole
 from app.services import events
 from app.services.audit import Actor
 from app.services.slugs import free_slug, slugify
-from app.services.tx import atomic, locked
+from app.services.tx import atomic, locked_for
 from app.services.validation import (
     check_list_size,
     clean_days,
@@ -80,7 +81,9 @@ async def update_organization(
 ) -> Organization:
     cleaned = clean_settings(changes)
     async with atomic():
-        organization = await locked(organization_id)
+        organization, actor = await locked_for(
+            actor, organization_id, Permission.MANAGE_ORGANIZATION
+        )
         before = {key: getattr(organization, key) for key in cleaned}
         changed = {k: v for k, v in cleaned.items() if before[k] != v}
         if changed:
@@ -100,7 +103,7 @@ async def delete_organization(actor: Actor, organization_id: int, confirm_name: 
     null), so that it survives the cascade.
     """
     async with atomic():
-        organization = await locked(organization_id)
+        organization, actor = await locked_for(actor, organization_id, Permission.OWN_ORGANIZATION)
         if confirm_name != organization.name:
             raise DomainError(
                 ErrorCode.CONFIRMATION_MISMATCH,

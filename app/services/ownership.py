@@ -20,6 +20,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
 from app import config
+from app.auth.roles import Permission
 from app.auth.tokens import hash_token, new_token
 from app.clock import now
 from app.errors import DomainError, ErrorCode
@@ -28,7 +29,7 @@ from app.models.enums import MemberStatus, OrganizationRole, TransferStatus
 from app.services import events
 from app.services.audit import Actor
 from app.services.mail import enqueue
-from app.services.tx import atomic, locked, locked_row, locked_where
+from app.services.tx import atomic, locked_for, locked_row_for, locked_where
 from app.services.validation import clean_token
 
 TRANSFER_TTL = timedelta(hours=72)
@@ -70,7 +71,9 @@ async def _pending(organization_id: int) -> OwnershipTransfer | None:
 async def request_transfer(actor: Actor, member_id: int) -> OwnershipTransfer:
     """Start a transfer to `member_id`, replacing any pending one."""
     async with atomic():
-        organization, target = await locked_row(Member, member_id, "Member", "memberId")
+        organization, target, actor = await locked_row_for(
+            actor, Permission.OWN_ORGANIZATION, Member, member_id, "Member", "memberId"
+        )
         owner = await _owner(organization.id)
         if actor.member_id is None or actor.member_id != owner.id:
             raise DomainError(
@@ -152,7 +155,7 @@ async def confirm_transfer(actor: Actor, token: str) -> Organization:
 
 async def cancel_transfer(actor: Actor, organization_id: int) -> None:
     async with atomic():
-        organization = await locked(organization_id)
+        organization, actor = await locked_for(actor, organization_id, Permission.OWN_ORGANIZATION)
         owner = await _owner(organization.id)
         if actor.member_id != owner.id:
             raise DomainError(

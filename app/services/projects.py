@@ -28,7 +28,7 @@ from app.models.enums import MemberStatus, OrganizationRole, ProjectRole
 from app.services import events
 from app.services.audit import Actor
 from app.services.slugs import free_slug, slugify
-from app.services.tx import atomic, locked, locked_row
+from app.services.tx import atomic, locked_for, locked_row_for
 from app.services.validation import check_list_size, clean_name, clean_slug
 
 # memberIds × assignments in one assignProjects call.
@@ -91,10 +91,13 @@ def _slug_taken() -> DomainError:
     return DomainError(ErrorCode.SLUG_TAKEN, "Another project here has this slug.", "slug")
 
 
-async def _locked_project(project_id: int) -> Project:
-    """The project, with its organization locked for this transaction."""
-    _, project = await locked_row(Project, project_id, "Project", "projectId")
-    return project
+async def _locked_project(actor: Actor, project_id: int) -> tuple[Project, Actor]:
+    """The project, with its organization locked for this transaction, and the actor as
+    they stand now (any member; `authority` decides what they may do)."""
+    _, project, actor = await locked_row_for(
+        actor, Permission.READ_ORGANIZATION, Project, project_id, "Project", "projectId"
+    )
+    return project, actor
 
 
 async def create_project(
@@ -109,7 +112,9 @@ async def create_project(
     explicit = clean_slug(slug) if slug is not None else None
     try:
         async with atomic():
-            organization = await locked(organization_id)
+            organization, actor = await locked_for(
+                actor, organization_id, Permission.CREATE_PROJECTS
+            )
             if explicit is not None and await Project.exists(
                 organization_id=organization.id, slug=explicit
             ):
@@ -148,7 +153,7 @@ async def update_project(actor: Actor, project_id: int, changes: dict[str, Any])
         cleaned["is_default"] = bool(changes["is_default"])
     try:
         async with atomic():
-            project = await _locked_project(project_id)
+            project, actor = await _locked_project(actor, project_id)
             (await authority(actor, [project.id])).check_manages(project.id, "projectId")
             changed = {k: v for k, v in cleaned.items() if getattr(project, k) != v}
             if not changed:
@@ -170,7 +175,7 @@ async def update_project(actor: Actor, project_id: int, changes: dict[str, Any])
 async def delete_project(actor: Actor, project_id: int) -> None:
     """Its assignments (and invitations' project assignments) go with it."""
     async with atomic():
-        project = await _locked_project(project_id)
+        project, actor = await _locked_project(actor, project_id)
         (await authority(actor, [project.id])).check_deletes(project.id, "projectId")
         dropped = await ProjectAssignment.filter(project_id=project.id).count()
         await events.project_deleted(actor, project, dropped)
@@ -264,7 +269,7 @@ async def assign_projects(
             ErrorCode.INVALID_INPUT, f"At most {MAX_PAIRS} member-project pairs.", "memberIds"
         )
     async with atomic():
-        organization = await locked(organization_id)
+        organization, actor = await locked_for(actor, organization_id, Permission.READ_ORGANIZATION)
         members = await _members_of(organization.id, member_ids)
         projects = await _projects_of(organization.id, specs)
         power = await authority(actor, [p.id for p in projects])
@@ -308,20 +313,28 @@ async def assign_projects(
     return [row for _, row, _ in plan]
 
 
-async def _locked_assignment(assignment_id: int) -> tuple[Project, ProjectAssignment, Member]:
-    """The assignment, its project and member, with the organization locked."""
-    _, assignment = await locked_row(
-        ProjectAssignment, assignment_id, "Project assignment", "assignmentId"
+async def _locked_assignment(
+    actor: Actor, assignment_id: int
+) -> tuple[Project, ProjectAssignment, Member, Actor]:
+    """The assignment, its project and member, with the organization locked, and the
+    actor as they stand now."""
+    _, assignment, actor = await locked_row_for(
+        actor,
+        Permission.READ_ORGANIZATION,
+        ProjectAssignment,
+        assignment_id,
+        "Project assignment",
+        "assignmentId",
     )
     project = await Project.get(id=assignment.project_id)
-    return project, assignment, await Member.get(id=assignment.member_id)
+    return project, assignment, await Member.get(id=assignment.member_id), actor
 
 
 async def update_assignment(
     actor: Actor, assignment_id: int, role: ProjectRole
 ) -> ProjectAssignment:
     async with atomic():
-        project, assignment, member = await _locked_assignment(assignment_id)
+        project, assignment, member, actor = await _locked_assignment(actor, assignment_id)
         power = await authority(actor, [project.id])
         power.check_grant(project.id, assignment.role, "assignmentId")
         power.check_grant(project.id, role, "role")
@@ -338,7 +351,7 @@ async def update_assignment(
 async def remove_assignment(actor: Actor, assignment_id: int) -> None:
     """Allowed for blocked members too: their inert assignments can be cleaned up."""
     async with atomic():
-        project, assignment, _ = await _locked_assignment(assignment_id)
+        project, assignment, _, actor = await _locked_assignment(actor, assignment_id)
         (await authority(actor, [project.id])).check_grant(
             project.id, assignment.role, "assignmentId"
         )

@@ -1,15 +1,28 @@
-"""Rate limits kept in the database, so every server process counts the same hits."""
+"""Rate limits kept in the database, so every server process counts the same hits.
+
+A use is checked and recorded in one step (`take`): one INSERT … SELECT that adds a hit
+for every key only while none of them has reached its limit. On PostgreSQL a
+transaction-scoped advisory lock per key makes concurrent takers of one key queue
+behind each other, so each statement sees the hits committed before it; SQLite runs
+one write at a time already. Thirty parallel requests therefore get exactly `count`
+uses, never thirty.
+
+Failed log-ins are counted per (email, client address), with a higher ceiling per
+email: a stranger locks only their own address out, not the account's owner.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from app import config
+from app import config, db
 from app.clock import now
 from app.errors import DomainError, ErrorCode
 from app.models import RateLimitHit
 from app.observability import METRICS
+from app.services.tx import atomic
 
 
 @dataclass(frozen=True)
@@ -22,33 +35,71 @@ class Limit:
         return f"{self.name}:{subject.lower()}"[:300]
 
 
+# Failed log-ins for one email from one client address …
 FAILED_LOGIN = Limit("login_failed", 10, timedelta(minutes=15))
+# … and for one email from anywhere.
+FAILED_LOGIN_EMAIL = Limit("login_failed_email", 50, timedelta(minutes=15))
 ACCOUNT_MAIL = Limit("account_mail", 5, timedelta(hours=1))
 INVITATIONS = Limit("invitations", 200, timedelta(hours=1))
 
 
-async def exceeded(limit: Limit, subject: str) -> bool:
-    if not config.current().rate_limits:
-        return False
-    since = now() - limit.window
-    hits = await RateLimitHit.filter(key=limit.key(subject), created_at__gte=since).count()
-    if hits >= limit.count:
-        METRICS.rate_limited[limit.name] += 1
-        return True
-    return False
+def login_subjects(email: str, ip: str | None) -> list[tuple[Limit, str]]:
+    """The limits a log-in attempt for `email` from `ip` counts against."""
+    return [(FAILED_LOGIN, f"{email}|{ip or '-'}"), (FAILED_LOGIN_EMAIL, email)]
 
 
-async def record(limit: Limit, subject: str, times: int = 1) -> None:
-    if not config.current().rate_limits:
-        return
-    moment = now()
-    await RateLimitHit.bulk_create(
-        [RateLimitHit(key=limit.key(subject), created_at=moment) for _ in range(times)]
+def _insert_sql(keys: int, dialect: str) -> str:
+    """INSERT one hit per wanted key, only while every limit has room; RETURNING the ids.
+
+    Parameters: the moment, the keys, then (key, since, count) per limit.
+    """
+    moment = "CAST(? AS TIMESTAMPTZ)" if dialect == "postgres" else "?"
+    wanted = " UNION ALL ".join(["SELECT CAST(? AS TEXT) AS k"] * keys)
+    room = " AND ".join(
+        ['(SELECT COUNT(*) FROM "rate_limit_hits" WHERE "key" = ? AND "created_at" >= ?) < ?']
+        * keys
+    )
+    return db.placeholders(
+        f'INSERT INTO "rate_limit_hits" ("key", "created_at") '
+        f"SELECT wanted.k, {moment} FROM ({wanted}) AS wanted WHERE {room} "
+        'RETURNING "id"'
     )
 
 
-async def check_and_record(limit: Limit, subject: str, times: int = 1) -> None:
+async def take(
+    hits: Sequence[tuple[Limit, str]], message: str = "Too many requests; try again later."
+) -> list[int]:
+    """Count one use of each (limit, subject), all or none: the recorded hits' ids, or
+    RATE_LIMITED (recording nothing) when any of them has reached its limit."""
+    if not config.current().rate_limits or not hits:
+        return []
+    moment = now()
+    wanted = sorted({(limit.key(subject), limit) for limit, subject in hits}, key=lambda w: w[0])
+    params: list[object] = [moment, *(key for key, _ in wanted)]
+    for key, limit in wanted:
+        params += [key, moment - limit.window, limit.count]
+    async with atomic() as connection:
+        if db.dialect() == "postgres":
+            for key, _ in wanted:  # one order everywhere: no deadlock
+                await connection.execute_query(
+                    "SELECT pg_advisory_xact_lock(hashtext($1))", ["rate:" + key]
+                )
+        rows = await connection.execute_query_dict(_insert_sql(len(wanted), db.dialect()), params)
+    if rows:
+        return [row["id"] for row in rows]
+    for key, limit in wanted:  # which one refused, for the metrics
+        since = moment - limit.window
+        if await RateLimitHit.filter(key=key, created_at__gte=since).count() >= limit.count:
+            METRICS.rate_limited[limit.name] += 1
+    raise DomainError(ErrorCode.RATE_LIMITED, message)
+
+
+async def release(hit_ids: Sequence[int]) -> None:
+    """Forget hits taken for a use that turned out not to count (a successful log-in)."""
+    if hit_ids:
+        await RateLimitHit.filter(id__in=list(hit_ids)).delete()
+
+
+async def check_and_record(limit: Limit, subject: str) -> None:
     """Refuse with RATE_LIMITED when the limit is reached, else count this use."""
-    if await exceeded(limit, subject):
-        raise DomainError(ErrorCode.RATE_LIMITED, "Too many requests; try again later.")
-    await record(limit, subject, times)
+    await take([(limit, subject)])

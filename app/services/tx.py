@@ -1,11 +1,20 @@
 """One database transaction per change, callbacks run after it commits, and the
-organization lock that serializes changes to one organization."""
+organization lock that serializes changes to one organization.
+
+Every change that locks an organization on behalf of an actor takes the lock with
+`locked_for` / `locked_row_for` / `locked_where_for`: they re-read the actor's access
+once the lock is held and check the permission the change needs, so that a role
+taken away while the request waited for the lock (an ADMIN demoted, removed or
+blocked, an API key revoked) no longer counts. The permission classes checked the
+role before the lock; this is the check that decides.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -13,8 +22,13 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from app import db
-from app.errors import DomainError, not_found
-from app.models import Organization, ProjectAssignment
+from app.auth.roles import Permission, has_permission
+from app.auth.viewer import OrgAccess
+from app.clock import now
+from app.errors import DomainError, ErrorCode, not_found
+from app.models import ApiKey, Member, Organization, ProjectAssignment
+from app.models.enums import MemberStatus, OrganizationRole
+from app.services.audit import Actor
 
 Row = TypeVar("Row", bound=Model)
 
@@ -99,3 +113,79 @@ async def locked_where(
 async def locked_row(model: type[Row], pk: int, what: str, field: str) -> tuple[Organization, Row]:
     """Row `pk` of `model` with its organization locked, or NOT_FOUND naming `what`."""
     return await locked_where(model, not_found(what, field), id=pk)
+
+
+# The actor's access, re-read under the lock ---------------------------------------------
+
+
+async def current_access(actor: Actor, organization_id: int) -> OrgAccess | None:
+    """The actor's access to the organization as it stands now: their ACTIVE membership,
+    or their API key of that organization while it is neither revoked nor expired."""
+    if actor.viewer.api_key is not None:
+        key = await ApiKey.get_or_none(id=actor.viewer.api_key.id)
+        if (
+            key is None
+            or key.organization_id != organization_id
+            or key.revoked_at is not None
+            or (key.expires_at is not None and key.expires_at <= now())
+        ):
+            return None
+        return OrgAccess(organization_id, OrganizationRole(key.role))
+    if actor.user_id is None:
+        return None
+    member = await Member.get_or_none(
+        organization_id=organization_id, user_id=actor.user_id, status=MemberStatus.ACTIVE
+    )
+    if member is None:
+        return None
+    return OrgAccess(organization_id, OrganizationRole(member.role), member.id)
+
+
+async def recheck(
+    actor: Actor,
+    organization_id: int,
+    permission: Permission,
+    missing: DomainError,
+    field: str | None,
+) -> Actor:
+    """`actor` with their access re-read (call with the organization locked).
+
+    `missing` when they have no access any more (as for someone who never had any:
+    nothing to see); FORBIDDEN_ROLE when their role no longer grants `permission`.
+    """
+    access = await current_access(actor, organization_id)
+    if access is None:
+        raise missing
+    if not has_permission(access.role, permission):
+        raise DomainError(
+            ErrorCode.FORBIDDEN_ROLE, "Your role in this organization does not allow this.", field
+        )
+    return replace(actor, access=access)
+
+
+async def locked_for(
+    actor: Actor, organization_id: int, permission: Permission
+) -> tuple[Organization, Actor]:
+    """The organization locked for this transaction, and the actor as they stand now."""
+    organization = await locked(organization_id)
+    missing = not_found("Organization", "organizationId")
+    return organization, await recheck(
+        actor, organization.id, permission, missing, "organizationId"
+    )
+
+
+async def locked_where_for(
+    actor: Actor, permission: Permission, model: type[Row], missing: DomainError, **where: Any
+) -> tuple[Organization, Row, Actor]:
+    """As `locked_where`, and the actor as they stand now (`missing` when they have no
+    access any more)."""
+    organization, row = await locked_where(model, missing, **where)
+    field = missing.field[0] if missing.field else None
+    return organization, row, await recheck(actor, organization.id, permission, missing, field)
+
+
+async def locked_row_for(
+    actor: Actor, permission: Permission, model: type[Row], pk: int, what: str, field: str
+) -> tuple[Organization, Row, Actor]:
+    """As `locked_row`, and the actor as they stand now."""
+    return await locked_where_for(actor, permission, model, not_found(what, field), id=pk)

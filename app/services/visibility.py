@@ -15,6 +15,13 @@ def reads_private(access: OrgAccess | None) -> bool:
     return access is not None and has_permission(access.role, Permission.READ_PRIVATE)
 
 
+def reads_organization(access: OrgAccess | None) -> bool:
+    """What is inside an organization (members, projects, their assignments): its active
+    members and API keys. An invitee is not a member yet: they see only what the
+    invitation shows (API.md, "Invitees read the organization")."""
+    return access is not None and has_permission(access.role, Permission.READ_ORGANIZATION)
+
+
 def may_see_member(access: OrgAccess | None, status: MemberStatus | str) -> bool:
     """Active members see ACTIVE members; ADMIN+ see every member of their organization."""
     return access is not None and (status == MemberStatus.ACTIVE or reads_private(access))

@@ -251,7 +251,7 @@ async def test_a_new_transfer_replaces_the_pending_one(client, mailbox):
         e for e in events["organization"]["auditEvents"]["nodes"]
         if e["action"] == "ownership.transfer_requested"
     ]  # fmt: skip
-    assert requested[0]["data"]["replacedTransferId"] == old.id
+    assert requested[0]["data"]["replacedTransferId"] == first["id"]
 
 
 async def test_cancel_kills_the_link(client, mailbox):

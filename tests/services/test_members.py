@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from app.auth.viewer import OrgAccess, Viewer
 from app.errors import ErrorCode
-from app.models import AuditEvent, Member, User
+from app.models import ApiKey, AuditEvent, Member, User
 from app.models.enums import MemberStatus, OrganizationRole
 from app.services import members
+from app.services.audit import Actor
 from tests.support.services import Crew, actions_since, all_rows, refuses
 
 # Who manages whom (API.md, "Roles"): the contract, written out rather than read from the code.
@@ -109,7 +111,20 @@ async def lone_admin(crew: Crew, *, second_admin_active: bool) -> tuple:
         await set_status(crew["ADMIN2"], MemberStatus.BLOCKED)
     admin = await crew.reload("ADMIN")
     leaver = (await crew.actor("ADMIN"), await user_of(admin))
-    return await crew.actor("OWNER"), admin, leaver
+    # A blocked owner has no access (the services re-read it under the lock): the owner's
+    # authority acts through an OWNER-role key, written directly (keys are never OWNER).
+    key = await ApiKey.create(
+        organization_id=crew.organization.id,
+        name="owner's authority",
+        role=OrganizationRole.OWNER,
+        prefix="rk_owner",
+        secret_hash="0" * 64,
+    )
+    owner = Actor(
+        viewer=Viewer(api_key=key),
+        access=OrgAccess(crew.organization.id, OrganizationRole.OWNER),
+    )
+    return owner, admin, leaver
 
 
 @pytest.mark.parametrize("change", list(LAST_ADMIN_CHANGES))
