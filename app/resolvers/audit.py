@@ -1,4 +1,5 @@
-"""The audit trail: an organization's events, an event's actor and API key, the node.
+"""The audit trail: an organization's events (newest first, and the feed: oldest first in
+commit order), an event's actor and API key, the node.
 
 Resolvers return models and raise DomainError; the schema wraps what they return.
 """
@@ -13,6 +14,7 @@ from app.models import ApiKey, AuditEvent, User
 from app.resolvers.context import Context
 from app.resolvers.loaders import load_one
 from app.resolvers.paging import Order, Page, paginate
+from app.services.audit import feed_horizon
 from app.services.validation import LIST_MAX
 from app.services.visibility import reads_private
 
@@ -38,11 +40,7 @@ async def organization_events(
     an empty page rather than an error."""
     queryset = AuditEvent.filter(organization_id=organization_id)
     if actions is not None:
-        if len(actions) > LIST_MAX:
-            raise DomainError(ErrorCode.INVALID_INPUT, "Too many actions.", "actions")
-        queryset = queryset.filter(
-            action__in=[a for a in actions if len(a) <= ACTION_MAX and "\x00" not in a]
-        )
+        queryset = queryset.filter(action__in=_actions(actions, "actions"))
     if actor_id is not None:
         queryset = queryset.filter(actor_user_id=pk_of(actor_id, "User") or 0)
     if target_id is not None:
@@ -63,6 +61,38 @@ async def organization_events(
         last=last,
         before=before,
     )
+
+
+async def organization_feed(
+    ctx: Context,
+    organization_id: int,
+    *,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    types: list[str] | None,
+) -> Page[AuditEvent]:
+    """The events feed: oldest first in commit order, (tx_id, id), and only the events below
+    the feed horizon (app/services/audit.py), so the order of what is listed never changes
+    and a client resuming from its last cursor gets every event once. The cursor holds
+    (tx_id, id)."""
+    queryset = AuditEvent.filter(organization_id=organization_id)
+    horizon = await feed_horizon()
+    if horizon is not None:
+        queryset = queryset.filter(tx_id__lt=horizon)
+    if types is not None:
+        queryset = queryset.filter(action__in=_actions(types, "types"))
+    return await paginate(
+        queryset, Order(("tx_id",)), first=first, after=after, last=last, before=before
+    )
+
+
+def _actions(actions: list[str], field: str) -> list[str]:
+    """The actions a filter names; one no action can be (too long, a NUL) matches nothing."""
+    if len(actions) > LIST_MAX:
+        raise DomainError(ErrorCode.INVALID_INPUT, f"Too many {field}.", field)
+    return [a for a in actions if len(a) <= ACTION_MAX and "\x00" not in a]
 
 
 def _utc(value: datetime, field: str) -> datetime:

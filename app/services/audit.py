@@ -1,5 +1,13 @@
 """The audit trail: who acts (`Actor`) and the one function that writes an event, in the
-caller's transaction.
+caller's transaction; and the horizon of the events feed.
+
+The feed lists an organization's events in commit order, (tx_id, id): on PostgreSQL `tx_id`
+is the writing transaction's id, filled in by the database in the INSERT itself (the
+column's default, app/models/audit.py). Transaction ids are handed out before commit, so
+a transaction still open may yet commit events at a position below those already
+committed; `feed_horizon` is the oldest transaction id still open, and the feed lists only
+positions below it. On SQLite, which runs one write transaction at a time, `id` is
+commit order and there is no horizon.
 
 Services do not call `record` themselves: each action has its function in
 app/services/events.py, the vocabulary of actions and their data.
@@ -10,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app import db
 from app.auth.viewer import OrgAccess, Viewer
 from app.models import AuditEvent, User
 
@@ -50,6 +59,8 @@ async def record(
     target_id: int | None,
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
+    """Write one event. Its `tx_id` is left to the database (the column's default, the
+    inserting transaction's id on PostgreSQL), so it is never read back here."""
     return await AuditEvent.create(
         organization_id=organization_id,
         action=action,
@@ -60,3 +71,23 @@ async def record(
         data=data or {},
         ip=actor.ip,
     )
+
+
+# The oldest transaction id still running when the statement's snapshot was taken: every
+# transaction below it has committed or rolled back, every one that may still commit an
+# event is at or above it. xid8, which a BIGINT holds.
+_HORIZON_SQL = 'SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS "horizon"'
+
+
+async def feed_horizon() -> int | None:
+    """The events feed lists positions (`tx_id`) strictly below this; None: no limit.
+
+    Read before the page itself: a later statement sees every transaction that had ended
+    by then, so an older horizon is only more cautious, never wrong. Any transaction
+    holding a transaction id (one that has written) holds the horizon back while it stays
+    open, in any database of the server; read-only transactions do not.
+    """
+    if db.dialect() != "postgres":
+        return None
+    rows = await db.connection().execute_query_dict(_HORIZON_SQL)
+    return int(rows[0]["horizon"])

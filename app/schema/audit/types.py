@@ -16,6 +16,24 @@ from app.schema.domains.types import ApiKeyType
 from app.schema.node import Node, register_node
 from app.schema.scalars import JSON
 
+# The event types, for descriptions: the audit actions of app/services/events.py (its module
+# docstring lists each with its data; the README's "Audit actions" too). A test checks that
+# this list and that module name the same actions.
+EVENT_TYPES = (
+    "organization.created, organization.updated, organization.deleted; "
+    "member.joined, member.auto_join_skipped, member.role_changed, member.updated, "
+    "member.blocked, member.unblocked, member.removed, member.left, "
+    "member.password_reset_sent; "
+    "invitation.created, invitation.resent, invitation.extended, invitation.updated, "
+    "invitation.revoked, invitation.deleted, invitation.accepted, invitation.declined; "
+    "project.created, project.updated, project.deleted, project.assignment_set, "
+    "project.assignment_changed, project.assignment_removed; "
+    "ownership.transfer_requested, ownership.transfer_confirmed, "
+    "ownership.transfer_cancelled; "
+    "domain.added, domain.verified, domain.removed; "
+    "api_key.created, api_key.revoked"
+)
+
 
 @strawberry.type(
     name="AuditEvent",

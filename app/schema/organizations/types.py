@@ -24,7 +24,7 @@ from app.resolvers import members as resolve_members
 from app.resolvers import organizations as resolve
 from app.resolvers import ownership as resolve_ownership
 from app.resolvers import projects as resolve_projects
-from app.schema.audit.types import AuditEventType
+from app.schema.audit.types import EVENT_TYPES, AuditEventType
 from app.schema.context import Info
 from app.schema.domains.types import ApiKeyType, DomainType
 from app.schema.enums import InvitationOrder, MemberOrder, SortDirection
@@ -274,6 +274,42 @@ class OrganizationType(Node):
             target_id=target_id,
             since=since,
             until=until,
+        )
+        return connection(page, AuditEventType.from_model)
+
+    @strawberry.field(
+        description="The event feed: the audit trail oldest first, in commit order, an order "
+        "that never changes once listed. A client that keeps `endCursor` and asks again "
+        "later gets every event exactly once, none skipped, none repeated. An event is listed "
+        "as soon as its transaction has committed and no transaction that began before it is "
+        "still open. The event types are the audit actions (`AuditEvent.action`): the "
+        'vocabulary is app/services/events.py, listed in the README\'s "Audit actions". '
+        "OWNER and ADMIN only: null for anyone else, with a FORBIDDEN error on this field "
+        "alone.",
+        extensions=guard(HasOrgPermission(Permission.READ_PRIVATE)),
+    )
+    async def events(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        types: Annotated[
+            list[str] | None,
+            strawberry.argument(
+                description=f"Only events of these types (actions): {EVENT_TYPES}."
+            ),
+        ] = None,
+    ) -> Connection[AuditEventType] | None:
+        page = await resolve_audit.organization_feed(
+            info.context,
+            self.organization_id,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            types=types,
         )
         return connection(page, AuditEventType.from_model)
 
