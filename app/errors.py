@@ -36,6 +36,7 @@ class ErrorCode(StrEnum):
     CONFIRMATION_MISMATCH = "CONFIRMATION_MISMATCH"
     DOMAIN_TAKEN = "DOMAIN_TAKEN"
     RATE_LIMITED = "RATE_LIMITED"
+    EMAIL_NOT_VERIFIED = "EMAIL_NOT_VERIFIED"
     # A role refusal raised while reading (a top-level error, as the permission classes').
     FORBIDDEN = "FORBIDDEN"
     # Additions beyond the contract's list.

@@ -1,7 +1,8 @@
 """Mail templates: `<kind>.txt` (first line `Subject: …`) and `<kind>.html` in templates/.
 
 Values are substituted with `string.Template` (`$name`); in the HTML part
-they are escaped first. Links stand in the text part as they are.
+they are escaped first, except `Html` values (markup the caller built and escaped
+itself). Links stand in the text part as they are.
 """
 
 from __future__ import annotations
@@ -13,6 +14,10 @@ from pathlib import Path
 from string import Template
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+
+class Html(str):
+    """Markup that is already safe: put into the HTML part as is."""
 
 
 @dataclass(frozen=True)
@@ -35,7 +40,7 @@ def _load(kind: str) -> tuple[Template, Template, Template]:
 def render(kind: str, values: dict[str, object]) -> RenderedMail:
     subject, text, page = _load(kind)
     plain = {k: "" if v is None else str(v) for k, v in values.items()}
-    escaped = {k: html.escape(v) for k, v in plain.items()}
+    escaped = {k: v if isinstance(values[k], Html) else html.escape(v) for k, v in plain.items()}
     return RenderedMail(
         subject=subject.substitute(plain).replace("\n", " ")[:255],
         text=text.substitute(plain),

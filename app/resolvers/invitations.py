@@ -198,16 +198,11 @@ async def invite_members(
     """Each address on its own: one refusal does not stop the rest."""
     check_list_size(emails, "emails")
     organization_id, actor = ctx.authz_actor("Organization", "organizationId")
-    results: list[tuple[str, Invitation | DomainError]] = []
-    for email in emails:
-        request = InviteRequest(
-            email=email, role=role, expires_in_days=expires_in_days, message=message
-        )
-        try:
-            results.append((email, await service.invite(actor, organization_id, request)))
-        except DomainError as error:
-            results.append((email, error))
-    return results
+    requests = [
+        InviteRequest(email=email, role=role, expires_in_days=expires_in_days, message=message)
+        for email in emails
+    ]
+    return await service.invite_many(actor, organization_id, requests)
 
 
 async def resend_invitation(ctx: Context) -> Invitation:

@@ -13,6 +13,7 @@ from app.models import EmailToken, Member, Session, User
 from app.models.enums import EmailTokenPurpose
 from app.services import rate_limits
 from app.services.account_mail import send_reset
+from app.services.audit import Actor
 from app.services.tx import atomic
 from app.services.validation import clean_email, clean_name, clean_token
 
@@ -59,6 +60,22 @@ async def mark_email_verified(user: User) -> bool:
     user.email_verified_at = now()
     await user.save(update_fields=["email_verified_at"])
     return True
+
+
+def require_verified(who: Actor | User) -> None:
+    """EMAIL_NOT_VERIFIED unless a signed-in user acting has proved their address.
+
+    The one rule for what reaches people outside the organization (creating an
+    organization, inviting, adding a domain): an account nobody has shown to own its
+    address may not do it. An API key acts for its organization and has no address of
+    its own: it is not refused. Call it before anything is written.
+    """
+    user = who if isinstance(who, User) else who.viewer.user
+    if user is not None and user.email_verified_at is None:
+        raise DomainError(
+            ErrorCode.EMAIL_NOT_VERIFIED,
+            "Verify your email address first: open the link mailed to it when you signed up.",
+        )
 
 
 # Log-in and sessions ---------------------------------------------------------------------

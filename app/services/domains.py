@@ -23,6 +23,7 @@ from app.errors import DomainError, ErrorCode
 from app.models import Domain, Invitation, Member, Organization, User
 from app.models.enums import OrganizationRole
 from app.services import events
+from app.services.accounts import require_verified
 from app.services.audit import Actor
 from app.services.invitations import ensure_seat, pending_invitations
 from app.services.mail import enqueue
@@ -114,6 +115,7 @@ async def add_domain(
     auto_join_role: OrganizationRole,
 ) -> Domain:
     """Record the domain unverified and mail the verification link."""
+    require_verified(actor)
     domain, email = clean_new_domain(domain, verification_email, auto_join_role)
     token = new_token()
     async with atomic():

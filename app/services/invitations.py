@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from html import escape
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -19,6 +20,7 @@ from app.auth.roles import Permission, can_manage_role
 from app.auth.tokens import hash_token, new_token
 from app.clock import now
 from app.errors import DomainError, ErrorCode, not_found
+from app.mail.templates import Html
 from app.models import (
     Invitation,
     InvitationProjectAssignment,
@@ -30,6 +32,7 @@ from app.models import (
 )
 from app.models.enums import InvitationStatus, MemberStatus, OrganizationRole, ProjectRole
 from app.services import events, rate_limits
+from app.services.accounts import require_verified
 from app.services.audit import Actor
 from app.services.mail import enqueue
 from app.services.projects import AssignmentSpec
@@ -236,20 +239,37 @@ async def _end(invitation: Invitation, status: InvitationStatus) -> None:
     await invitation.save(update_fields=["status", "token_hash", "ended_at"])
 
 
+def message_blocks(inviter: str, message: str | None) -> tuple[str, Html]:
+    """The inviter's message as the mail shows it, after the real link: labelled as
+    theirs and quoted, so that nothing in it passes for Roster's own words or link.
+    (text, HTML); both empty without a message."""
+    if not message:
+        return "", Html("")
+    quoted = "\n".join(f"> {line}" for line in message.splitlines())
+    text = f"\nMessage from {inviter}:\n\n{quoted}\n"
+    page = Html(
+        f"<p>Message from <strong>{escape(inviter)}</strong>:</p>\n"
+        '<blockquote style="margin:0 0 1em;padding:0 1em;border-left:3px solid #ccc;'
+        f'color:#444;white-space:pre-wrap">{escape(message)}</blockquote>\n'
+    )
+    return text, page
+
+
 async def _send(invitation: Invitation, organization: Organization) -> None:
     """A fresh token and mail; older links stop working."""
     token = new_token()
     inviter = await _inviter(invitation)
-    message = invitation.message
+    inviter_name = inviter.name if inviter else organization.name
+    message_text, message_html = message_blocks(inviter_name, invitation.message)
     mail = await enqueue(
         "invitation",
         invitation.email,
         organization=organization.name,
-        inviter=inviter.name if inviter else organization.name,
+        inviter=inviter_name,
         role=invitation.role,
         expires_at=invitation.expires_at.strftime("%Y-%m-%d %H:%M UTC"),
-        message=message or "",
-        message_block=f"\n{message}\n" if message else "",
+        message_block=message_text,
+        message_html=message_html,
         link=config.current().link("/invitations/accept", token),
     )
     invitation.token_hash = hash_token(token)
@@ -259,6 +279,33 @@ async def _send(invitation: Invitation, organization: Organization) -> None:
 
 
 async def invite(actor: Actor, organization_id: int, request: InviteRequest) -> Invitation:
+    require_verified(actor)
+    return await _invite(actor, organization_id, request)
+
+
+async def invite_many(
+    actor: Actor, organization_id: int, requests: list[InviteRequest]
+) -> list[tuple[str, Invitation | DomainError]]:
+    """Each address on its own: one refusal does not stop the rest. A refusal of the
+    inviter (EMAIL_NOT_VERIFIED) refuses the whole request, before anything is written."""
+    require_verified(actor)
+    results: list[tuple[str, Invitation | DomainError]] = []
+    for request in requests:
+        try:
+            results.append((request.email, await _invite(actor, organization_id, request)))
+        except DomainError as error:
+            results.append((request.email, error))
+    return results
+
+
+async def _take_invitation_mail(actor: Actor, organization_id: int) -> None:
+    """Count one invitation mail against the organization's and the inviter's limits."""
+    await rate_limits.take(
+        rate_limits.invitation_subjects(organization_id, actor.user_id, actor.api_key_id)
+    )
+
+
+async def _invite(actor: Actor, organization_id: int, request: InviteRequest) -> Invitation:
     email = clean_email(request.email)
     username = clean_username(request.username)
     message = clean_message(request.message)
@@ -278,7 +325,7 @@ async def invite(actor: Actor, organization_id: int, request: InviteRequest) -> 
             ).values_list("id", flat=True)
             specs += [AssignmentSpec(pid, ProjectRole.USE) for pid in defaults if pid not in chosen]
         await _check_invitable(organization, email, username)
-        await rate_limits.check_and_record(rate_limits.INVITATIONS, str(organization.id))
+        await _take_invitation_mail(actor, organization.id)
         try:
             invitation = await Invitation.create(
                 organization=organization,
@@ -345,7 +392,7 @@ async def resend(actor: Actor, invitation_id: int) -> Invitation:
             # It takes a seat again, with a fresh lifetime.
             await _reopen(organization, invitation)
             invitation.expires_at = now() + timedelta(days=organization.invitation_ttl_days)
-        await rate_limits.check_and_record(rate_limits.INVITATIONS, str(organization.id))
+        await _take_invitation_mail(actor, organization.id)
         if was_expired:
             await invitation.save(update_fields=["status", "expires_at"])
         await _send(invitation, organization)

@@ -14,6 +14,7 @@ from app.errors import DomainError, ErrorCode
 from app.models import Member, Organization, User
 from app.models.enums import OrganizationRole
 from app.services import events
+from app.services.accounts import require_verified
 from app.services.audit import Actor
 from app.services.slugs import free_slug, slugify
 from app.services.tx import atomic, locked_for
@@ -31,6 +32,9 @@ SEAT_LIMIT_MAX = 1_000_000
 async def create_organization(
     user: User, name: str, slug: str | None, ip: str | None
 ) -> Organization:
+    """The organization with `user` as its OWNER; EMAIL_NOT_VERIFIED for an account whose
+    address is not verified."""
+    require_verified(user)
     name = clean_name(name)
     try:
         async with atomic():

@@ -9,6 +9,8 @@ uses, never thirty.
 
 Failed log-ins are counted per (email, client address), with a higher ceiling per
 email: a stranger locks only their own address out, not the account's owner.
+Invitation mails are counted per organization and per inviting account, so that an
+account cannot multiply its allowance by making organizations.
 """
 
 from __future__ import annotations
@@ -40,7 +42,20 @@ FAILED_LOGIN = Limit("login_failed", 10, timedelta(minutes=15))
 # … and for one email from anywhere.
 FAILED_LOGIN_EMAIL = Limit("login_failed_email", 50, timedelta(minutes=15))
 ACCOUNT_MAIL = Limit("account_mail", 5, timedelta(hours=1))
+# Invitation mails (new and resent) from one organization …
 INVITATIONS = Limit("invitations", 200, timedelta(hours=1))
+# … and from one inviting account, across all its organizations: a hundred, one full
+# `inviteMembers`, so that making more organizations sends no more mail.
+INVITATIONS_BY_INVITER = Limit("invitations_by_inviter", 100, timedelta(hours=1))
+
+
+def invitation_subjects(
+    organization_id: int, user_id: int | None, api_key_id: int | None
+) -> list[tuple[Limit, str]]:
+    """The limits one invitation mail counts against: its organization's, and its
+    inviter's (the signed-in user, or the API key acting for the organization)."""
+    inviter = f"user:{user_id}" if user_id is not None else f"api_key:{api_key_id}"
+    return [(INVITATIONS, str(organization_id)), (INVITATIONS_BY_INVITER, inviter)]
 
 
 def login_subjects(email: str, ip: str | None) -> list[tuple[Limit, str]]:

@@ -9,11 +9,14 @@ import sys
 import time
 import urllib.request
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from app.models import Organization, User
 from tests.conftest import BACKEND, free_port
+from tests.support import factories
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,6 +89,25 @@ def test_bootstrap_a_fresh_install_without_mail(database_url):
     assert slug in org.stdout
     missing = roster(database_url, "create-organization", "X", "--owner", "nobody@example.com")
     assert missing.returncode == 1 and "no user" in missing.stderr
+
+
+async def test_create_organization_refuses_an_owner_who_has_not_verified(db, database_url):
+    """Signed up over the API and never verified: the command says so and creates nothing
+    (issue #12, item 7); once verified, it creates."""
+    user = await factories.make_user(f"unv-{uuid.uuid4().hex[:8]}@example.com", verified=False)
+    slug = f"unv-{uuid.uuid4().hex[:8]}"
+    refused = roster(
+        database_url, "create-organization", "Spam", "--owner", user.email, "--slug", slug
+    )
+    assert refused.returncode == 1 and "EMAIL_NOT_VERIFIED" in refused.stderr, refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not await Organization.exists(slug=slug)
+    await User.filter(id=user.id).update(email_verified_at=datetime.now(UTC))
+    created = roster(
+        database_url, "create-organization", "Real", "--owner", user.email, "--slug", slug
+    )
+    assert created.returncode == 0, created.stderr
+    assert await Organization.exists(slug=slug)
 
 
 def test_outbox_list_and_retry(database_url):

@@ -101,8 +101,8 @@ def _manage(type_name: str, field: str) -> OrgInput:
 class Mutation:
     @mutation(
         "Add a domain, unverified, and mail a verification link to `verificationEmail`. "
-        "OWNER and ADMIN (FORBIDDEN otherwise). Codes: NOT_FOUND, INVALID_INPUT, "
-        "DOMAIN_NOT_ALLOWED, DOMAIN_TAKEN, ROLE_NOT_ALLOWED.",
+        "OWNER and ADMIN (FORBIDDEN otherwise). Codes: EMAIL_NOT_VERIFIED, NOT_FOUND, "
+        "INVALID_INPUT, INVALID_EMAIL, DOMAIN_NOT_ALLOWED, DOMAIN_TAKEN, ROLE_NOT_ALLOWED.",
         _manage("Organization", "organization_id"),
     )
     async def add_domain(

@@ -175,9 +175,9 @@ def _manage() -> OrgInput:
 class Mutation:
     @mutation(
         "Invite one address: mails a link, takes a seat. OWNER and ADMIN (FORBIDDEN "
-        "otherwise). Codes: NOT_FOUND, INVALID_INPUT, INVALID_EMAIL, ALREADY_MEMBER, "
-        "ALREADY_INVITED, USERNAME_TAKEN, ROLE_NOT_ALLOWED, FORBIDDEN_ROLE, DOMAIN_NOT_ALLOWED, "
-        "SEAT_LIMIT_REACHED, RATE_LIMITED.",
+        "otherwise). Codes: EMAIL_NOT_VERIFIED, NOT_FOUND, INVALID_INPUT, INVALID_EMAIL, "
+        "ALREADY_MEMBER, ALREADY_INVITED, USERNAME_TAKEN, ROLE_NOT_ALLOWED, FORBIDDEN_ROLE, "
+        "DOMAIN_NOT_ALLOWED, SEAT_LIMIT_REACHED, RATE_LIMITED.",
         _invite(),
     )
     async def invite_member(
@@ -197,7 +197,8 @@ class Mutation:
 
     @mutation(
         "Invite several addresses, each on its own: one refusal does not stop the "
-        "others. OWNER and ADMIN (FORBIDDEN otherwise). Per-address codes as for `inviteMember`.",
+        "others. OWNER and ADMIN (FORBIDDEN otherwise). Codes: EMAIL_NOT_VERIFIED and "
+        "INVALID_INPUT refuse the whole request; per-address codes as for `inviteMember`.",
         _invite(),
     )
     async def invite_members(

@@ -68,7 +68,8 @@ class DeleteOrganizationPayload:
 class Mutation:
     @mutation(
         "Create an organization; the caller becomes its OWNER. Signed-in users only "
-        "(UNAUTHENTICATED; FORBIDDEN for API keys). Codes: INVALID_INPUT, SLUG_TAKEN.",
+        "(UNAUTHENTICATED; FORBIDDEN for API keys). Codes: EMAIL_NOT_VERIFIED, INVALID_INPUT, "
+        "SLUG_TAKEN.",
         IsUser(),
     )
     async def create_organization(
