@@ -78,10 +78,6 @@ def unauthenticated() -> GraphQLError:
     return GraphQLError("Sign in first.", extensions={"code": UNAUTHENTICATED})
 
 
-def forbidden(message: str) -> GraphQLError:
-    return GraphQLError(message, extensions={"code": FORBIDDEN})
-
-
 class UserErrors(FieldExtension):
     """A refusal (`DomainError`) becomes the payload's `errors`; a success makes the
     request's loaders forget what the change may have touched."""
