@@ -13,7 +13,7 @@ from app.ids import from_global_id, pk_of
 from app.models import ApiKey, AuditEvent, User
 from app.resolvers.context import Context
 from app.resolvers.loaders import load_one
-from app.resolvers.paging import Order, Page, paginate
+from app.resolvers.paging import Order, Page, Window, paginate
 from app.services.audit import feed_horizon
 from app.services.validation import LIST_MAX
 from app.services.visibility import reads_private
@@ -26,10 +26,7 @@ async def organization_events(
     ctx: Context,
     organization_id: int,
     *,
-    first: int | None,
-    after: str | None,
-    last: int | None = None,
-    before: str | None = None,
+    window: Window,
     actions: list[str] | None,
     actor_id: str | None,
     target_id: str | None,
@@ -53,24 +50,14 @@ async def organization_events(
         queryset = queryset.filter(created_at__gte=_utc(since, "since"))
     if until is not None:
         queryset = queryset.filter(created_at__lt=_utc(until, "until"))
-    return await paginate(
-        queryset,
-        Order((), descending=True),
-        first=first,
-        after=after,
-        last=last,
-        before=before,
-    )
+    return await paginate(queryset, Order((), descending=True), window)
 
 
 async def organization_feed(
     ctx: Context,
     organization_id: int,
     *,
-    first: int | None,
-    after: str | None,
-    last: int | None,
-    before: str | None,
+    window: Window,
     types: list[str] | None,
 ) -> Page[AuditEvent]:
     """The events feed: oldest first in commit order, (tx_id, id), and only the events below
@@ -83,9 +70,7 @@ async def organization_feed(
         queryset = queryset.filter(tx_id__lt=horizon)
     if types is not None:
         queryset = queryset.filter(action__in=_actions(types, "types"))
-    return await paginate(
-        queryset, Order(("tx_id",)), first=first, after=after, last=last, before=before
-    )
+    return await paginate(queryset, Order(("tx_id",)), window)
 
 
 def _actions(actions: list[str], field: str) -> list[str]:

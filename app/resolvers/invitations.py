@@ -18,7 +18,7 @@ from app.models import Invitation, InvitationProjectAssignment, Member, Organiza
 from app.models.enums import DeliveryStatus, InvitationStatus, OrganizationRole, ProjectRole
 from app.resolvers.context import Context
 from app.resolvers.loaders import load_many, load_one
-from app.resolvers.paging import Order, Page, paginate
+from app.resolvers.paging import Order, Page, Window, paginate
 from app.resolvers.search import search_term
 from app.services import invitations as service
 from app.services import onboarding
@@ -59,11 +59,7 @@ async def organization_invitations(
     ctx: Context,
     organization_id: int,
     *,
-    first: int | None,
-    after: str | None,
-    last: int | None = None,
-    before: str | None = None,
-    offset: int | None,
+    window: Window,
     search: str | None,
     statuses: list[InvitationStatus] | None,
     order_field: str,
@@ -79,15 +75,7 @@ async def organization_invitations(
     term = search_term(search)
     if term:
         queryset = queryset.filter(email__icontains=term)
-    return await paginate(
-        queryset,
-        Order(INVITATION_ORDER[order_field], descending),
-        first=first,
-        after=after,
-        last=last,
-        before=before,
-        offset=offset,
-    )
+    return await paginate(queryset, Order(INVITATION_ORDER[order_field], descending), window)
 
 
 async def invitation_node(ctx: Context, pk: int) -> Invitation | None:

@@ -16,7 +16,7 @@ from app.models import Member, Organization, ProjectAssignment, User
 from app.models.enums import MemberStatus, OrganizationRole
 from app.resolvers.context import Context
 from app.resolvers.loaders import load_one
-from app.resolvers.paging import Order, Page, paginate
+from app.resolvers.paging import Order, Page, Window, paginate
 from app.resolvers.search import search_term
 from app.services import members as service
 from app.services.validation import check_list_size
@@ -109,11 +109,7 @@ async def organization_members(
     ctx: Context,
     organization_id: int,
     *,
-    first: int | None,
-    after: str | None,
-    last: int | None,
-    before: str | None,
-    offset: int | None,
+    window: Window,
     search: str | None,
     roles: list[OrganizationRole] | None,
     statuses: list[MemberStatus] | None,
@@ -139,15 +135,7 @@ async def organization_members(
         raise DomainError(
             ErrorCode.FORBIDDEN, "Ordering by email needs a role that may read emails."
         )
-    page = await paginate(
-        queryset,
-        Order(MEMBER_ORDER[order_field], descending),
-        first=first,
-        after=after,
-        last=last,
-        before=before,
-        offset=offset,
-    )
+    page = await paginate(queryset, Order(MEMBER_ORDER[order_field], descending), window)
     result = MembersPage(page, organization_id, privileged, ctx.user_id)
     if page.rows and with_users:
         rows = await User.filter(id__in=[m.user_id for m in page.rows]).values(*USER_COLUMNS)

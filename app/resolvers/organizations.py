@@ -7,12 +7,14 @@ domains' resolvers.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from app.ids import pk_of
 from app.models import Organization
 from app.models.enums import OrganizationRole
 from app.resolvers.context import Context
 from app.resolvers.loaders import load_one
-from app.resolvers.paging import DEFAULT_PAGE, Order, Page, paginate
+from app.resolvers.paging import DEFAULT_PAGE, Order, Page, Window, paginate
 from app.services import invitations as invitations_service
 from app.services import organizations as service
 
@@ -40,21 +42,13 @@ async def organization(ctx: Context, id: str | None, slug: str | None) -> Organi
     return found
 
 
-async def organizations(
-    ctx: Context,
-    first: int | None,
-    after: str | None,
-    last: int | None = None,
-    before: str | None = None,
-) -> Page[Organization]:
+async def organizations(ctx: Context, window: Window) -> Page[Organization]:
     """The viewer's organizations, by name. The field's `first` defaults to 20 (the
     contract's `first: Int = 20`): with `last` given, that default gives way."""
-    if last is not None and first == DEFAULT_PAGE:
-        first = None
+    if window.last is not None and window.first == DEFAULT_PAGE:
+        window = replace(window, first=None)
     queryset = Organization.filter(id__in=list(await ctx.accesses()))
-    return await paginate(
-        queryset, Order(("name",)), first=first, after=after, last=last, before=before
-    )
+    return await paginate(queryset, Order(("name",)), window)
 
 
 async def viewer_role(ctx: Context, organization_id: int) -> OrganizationRole | None:

@@ -32,6 +32,18 @@ M = TypeVar("M", bound=Model)
 
 
 @dataclass(frozen=True)
+class Window:
+    """Which part of a list the client asks for: the Relay paging arguments (and `offset`,
+    where a list offers it)."""
+
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+    offset: int | None = None
+
+
+@dataclass(frozen=True)
 class Order:
     """Sort columns, most significant first; the primary key breaks ties."""
 
@@ -136,16 +148,15 @@ def check_window(first: int | None, last: int | None, offset: int | None) -> Non
 
 
 async def paginate(
-    queryset: QuerySet[M],
-    order: Order,
-    *,
-    first: int | None = None,
-    after: str | None = None,
-    last: int | None = None,
-    before: str | None = None,
-    offset: int | None = None,
-    default_size: int = DEFAULT_PAGE,
+    queryset: QuerySet[M], order: Order, window: Window, *, default_size: int = DEFAULT_PAGE
 ) -> Page[M]:
+    first, after, last, before, offset = (
+        window.first,
+        window.after,
+        window.last,
+        window.before,
+        window.offset,
+    )
     check_window(first, last, offset)
     columns = (*order.columns, "id")
     backwards = last is not None or (before is not None and first is None)

@@ -14,7 +14,7 @@ from app.models import Member, Project, ProjectAssignment
 from app.models.enums import MemberStatus, ProjectRole
 from app.resolvers.context import Context
 from app.resolvers.loaders import load_many, load_one
-from app.resolvers.paging import Order, Page, paginate
+from app.resolvers.paging import Order, Page, Window, paginate
 from app.resolvers.search import search_term
 from app.services import projects as service
 from app.services.projects import AssignmentSpec
@@ -38,19 +38,14 @@ async def organization_projects(
     ctx: Context,
     organization_id: int,
     *,
-    first: int | None,
-    after: str | None,
-    last: int | None = None,
-    before: str | None = None,
+    window: Window,
     search: str | None,
 ) -> Page[Project]:
     queryset = Project.filter(organization_id=organization_id)
     term = search_term(search)
     if term:
         queryset = queryset.filter(name__icontains=term)
-    return await paginate(
-        queryset, Order(("name",)), first=first, after=after, last=last, before=before
-    )
+    return await paginate(queryset, Order(("name",)), window)
 
 
 async def project_by_pk(ctx: Context, pk: int) -> Project:

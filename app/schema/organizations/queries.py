@@ -7,6 +7,7 @@ from typing import Annotated
 import strawberry
 
 from app.resolvers import organizations as resolve
+from app.resolvers.paging import Window
 from app.schema.context import Info
 from app.schema.errors import guard
 from app.schema.organizations.types import OrganizationType
@@ -46,5 +47,5 @@ class Query:
         last: Last = None,
         before: Before = None,
     ) -> Connection[OrganizationType]:
-        page = await resolve.organizations(info.context, first, after, last, before)
+        page = await resolve.organizations(info.context, Window(first, after, last, before))
         return connection(page, OrganizationType.from_model)

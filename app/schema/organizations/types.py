@@ -24,6 +24,7 @@ from app.resolvers import members as resolve_members
 from app.resolvers import organizations as resolve
 from app.resolvers import ownership as resolve_ownership
 from app.resolvers import projects as resolve_projects
+from app.resolvers.paging import Window
 from app.schema.audit.types import EVENT_TYPES, AuditEventType
 from app.schema.context import Info
 from app.schema.domains.types import ApiKeyType, DomainType
@@ -127,11 +128,7 @@ class OrganizationType(Node):
         found = await resolve_members.organization_members(
             info.context,
             self.organization_id,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-            offset=offset,
+            window=Window(first, after, last, before, offset),
             search=search,
             roles=roles,
             statuses=statuses,
@@ -173,11 +170,7 @@ class OrganizationType(Node):
         page = await resolve_invitations.organization_invitations(
             info.context,
             self.organization_id,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-            offset=offset,
+            window=Window(first, after, last, before, offset),
             search=search,
             statuses=statuses,
             order_field=order_by.field.name if order_by is not None else "CREATED_AT",
@@ -204,10 +197,7 @@ class OrganizationType(Node):
         page = await resolve_projects.organization_projects(
             info.context,
             self.organization_id,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            window=Window(first, after, last, before),
             search=search,
         )
         return connection(page, ProjectType.from_model)
@@ -265,10 +255,7 @@ class OrganizationType(Node):
         page = await resolve_audit.organization_events(
             info.context,
             self.organization_id,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            window=Window(first, after, last, before),
             actions=actions,
             actor_id=actor_id,
             target_id=target_id,
@@ -305,10 +292,7 @@ class OrganizationType(Node):
         page = await resolve_audit.organization_feed(
             info.context,
             self.organization_id,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
+            window=Window(first, after, last, before),
             types=types,
         )
         return connection(page, AuditEventType.from_model)
