@@ -16,7 +16,7 @@ from app.services import accounts as service
 from app.services import onboarding
 from app.services.accounts import SignedIn
 from app.services.invitations import pending_for_email
-from app.services.visibility import may_read_user_email, reads_private
+from app.services.visibility import may_read_user_email, reads_private, sees_invitations_to
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ async def pending_invitations(ctx: Context, user_id: int) -> list[Invitation]:
     """Pending, unexpired invitations to the viewer's address, once it is verified; empty
     for anyone else's user."""
     viewer = ctx.viewer.user
-    if viewer is None or viewer.id != user_id or not viewer.email_verified:
+    if viewer is None or viewer.id != user_id or not sees_invitations_to(viewer, viewer.email):
         return []
     return await pending_for_email(viewer.email)
 

@@ -25,7 +25,7 @@ from app.services import onboarding
 from app.services.invitations import InvitationLink, InviteRequest, pending_invitations
 from app.services.projects import AssignmentSpec
 from app.services.validation import check_list_size
-from app.services.visibility import may_see_member, reads_private
+from app.services.visibility import may_see_member, reads_private, sees_invitations_to
 
 INVITATION_ORDER = {
     "EMAIL": ("email",),
@@ -86,10 +86,7 @@ async def invitation_node(ctx: Context, pk: int) -> Invitation | None:
         return None
     if reads_private(await ctx.access(invitation.organization_id)):
         return invitation
-    user = ctx.viewer.user
-    if user is not None and user.email_verified and invitation.email == user.email:
-        return invitation
-    return None
+    return invitation if sees_invitations_to(ctx.viewer.user, invitation.email) else None
 
 
 async def invitation_organization(ctx: Context, invitation: Invitation) -> Organization:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from app.auth.roles import Permission, has_permission
 from app.auth.viewer import OrgAccess
+from app.models import User
 from app.models.enums import MemberStatus
 
 
@@ -44,3 +45,9 @@ def may_read_user_email(is_self: bool, private_orgs: set[int], person_orgs: set[
     """A user's email: the person themself, or ADMIN+ of an organization they belong to
     or are invited to (`private_orgs`: where the viewer reads private data)."""
     return is_self or bool(private_orgs & person_orgs)
+
+
+def sees_invitations_to(user: User | None, email: str) -> bool:
+    """An invitee sees the invitations to their address once they have proved it (a
+    verified email); holding an unverified account at that address proves nothing."""
+    return user is not None and user.email_verified and user.email == email
