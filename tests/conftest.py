@@ -36,6 +36,9 @@ from tests.support.mailbox import Mailbox, start_smtp_sink
 BACKEND = os.environ.get("ROSTER_TEST_BACKEND", "sqlite")
 TABLES = [
     "rate_limit_hits",
+    "team_project_roles",
+    "team_members",
+    "teams",
     "audit_events",
     "invitation_project_assignments",
     "project_assignments",
@@ -45,6 +48,7 @@ TABLES = [
     "api_keys",
     "domains",
     "members",
+    "scim_connections",
     "email_tokens",
     "sessions",
     "outbox_mails",

@@ -20,6 +20,8 @@ from app.models.members import Member
 from app.models.organizations import ApiKey, Domain, Organization, OwnershipTransfer
 from app.models.outbox import OutboxMail, RateLimitHit
 from app.models.projects import Project, ProjectAssignment
+from app.models.scim import ScimConnection
+from app.models.teams import Team, TeamMember, TeamProjectRole
 
 __all__ = [
     "ApiKey",
@@ -35,6 +37,10 @@ __all__ = [
     "Project",
     "ProjectAssignment",
     "RateLimitHit",
+    "ScimConnection",
     "Session",
+    "Team",
+    "TeamMember",
+    "TeamProjectRole",
     "User",
 ]

@@ -67,3 +67,10 @@ class TransferStatus(StrEnum):
 class EmailTokenPurpose(StrEnum):
     VERIFY_EMAIL = "VERIFY_EMAIL"
     RESET_PASSWORD = "RESET_PASSWORD"
+
+
+class ManagedBy(StrEnum):
+    """Who manages a member's or a team's role and team membership."""
+
+    ROSTER = "ROSTER"
+    SCIM = "SCIM"

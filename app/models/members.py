@@ -5,13 +5,15 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
-from app.models.enums import MemberStatus, OrganizationRole
+from app.models.enums import ManagedBy, MemberStatus, OrganizationRole
 
 if TYPE_CHECKING:
     from app.models.accounts import User
     from app.models.invitations import Invitation
     from app.models.organizations import Organization, OwnershipTransfer
     from app.models.projects import Project, ProjectAssignment
+    from app.models.scim import ScimConnection
+    from app.models.teams import TeamMember
 
 
 class Member(Model):
@@ -43,11 +45,18 @@ class Member(Model):
     invited_by: fields.ForeignKeyNullableRelation[Member] = fields.ForeignKeyField(
         "models.Member", related_name="invitees", null=True, on_delete=fields.SET_NULL
     )
+    # SCIM: a member a SCIM connection provisioned changes role and teams only through it.
+    managed_by = fields.CharEnumField(ManagedBy, max_length=10, default="ROSTER")
+    scim_connection: fields.ForeignKeyNullableRelation[ScimConnection] = fields.ForeignKeyField(
+        "models.ScimConnection", related_name="members", null=True, on_delete=fields.SET_NULL
+    )
+    external_id = fields.CharField(max_length=255, null=True)
 
     # Key columns behind the relations, set by Tortoise (declared for type checkers).
     organization_id: int
     user_id: int
     invited_by_id: int | None
+    scim_connection_id: int | None
 
     # Reverse relations, filled in by Tortoise (declared for type checkers).
     invitees: fields.ReverseRelation[Member]
@@ -56,6 +65,7 @@ class Member(Model):
     projects_created: fields.ReverseRelation[Project]
     transfers_from: fields.ReverseRelation[OwnershipTransfer]
     transfers_to: fields.ReverseRelation[OwnershipTransfer]
+    team_memberships: fields.ReverseRelation[TeamMember]
 
     class Meta:
         table = "members"
@@ -68,6 +78,7 @@ class Member(Model):
             ("organization_id", "role_rank", "id"),
             ("organization_id", "username"),
             ("user_id", "status"),
+            ("organization_id", "external_id"),
         )
 
     def set_role(self, role: OrganizationRole) -> None:

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from app.models.invitations import Invitation
     from app.models.members import Member
     from app.models.projects import Project
+    from app.models.scim import ScimConnection
+    from app.models.teams import Team
 
 
 class Organization(Model):
@@ -32,6 +34,8 @@ class Organization(Model):
     api_keys: fields.ReverseRelation[ApiKey]
     transfers: fields.ReverseRelation[OwnershipTransfer]
     audit_events: fields.ReverseRelation[AuditEvent]
+    teams: fields.ReverseRelation[Team]
+    scim_connections: fields.ReverseRelation[ScimConnection]
 
     class Meta:
         table = "organizations"

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from app.models.invitations import InvitationProjectAssignment
     from app.models.members import Member
     from app.models.organizations import Organization
+    from app.models.teams import TeamProjectRole
 
 
 class Project(Model):
@@ -33,6 +34,7 @@ class Project(Model):
     # Reverse relations, filled in by Tortoise (declared for type checkers).
     assignments: fields.ReverseRelation[ProjectAssignment]
     invitation_assignments: fields.ReverseRelation[InvitationProjectAssignment]
+    team_roles: fields.ReverseRelation[TeamProjectRole]
 
     class Meta:
         table = "projects"

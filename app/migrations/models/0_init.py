@@ -62,6 +62,32 @@ CREATE TABLE "rate_limit_hits" (
     "created_at" TIMESTAMP NOT NULL
 ) /* One counted event for a rate limit key (for example a failed log-in). */;
 CREATE INDEX "idx_rate_limit__key_e4bcfd" ON "rate_limit_hits" ("key", "created_at");
+CREATE TABLE "scim_connections" (
+    "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    "name" VARCHAR(200) NOT NULL,
+    "token_hash" VARCHAR(64) NOT NULL UNIQUE,
+    "default_role" VARCHAR(10) NOT NULL /* OWNER: OWNER\\nADMIN: ADMIN\\nUSER: USER\\nVIEWER: VIEWER */,
+    "role_mappings" JSON NOT NULL,
+    "created_at" TIMESTAMP NOT NULL,
+    "last_used_at" TIMESTAMP,
+    "revoked_at" TIMESTAMP,
+    "organization_id" BIGINT NOT NULL REFERENCES "organizations" ("id") ON DELETE CASCADE
+) /* The token is shown once and stored as its SHA-256 hash, like an API key's. */;
+CREATE INDEX "idx_scim_connec_organiz_6541cb" ON "scim_connections" ("organization_id", "created_at", "id");
+CREATE TABLE "teams" (
+    "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    "name" VARCHAR(200) NOT NULL,
+    "slug" VARCHAR(64) NOT NULL,
+    "description" TEXT,
+    "managed_by" VARCHAR(10) NOT NULL /* ROSTER: ROSTER\\nSCIM: SCIM */,
+    "external_id" VARCHAR(255),
+    "created_at" TIMESTAMP NOT NULL,
+    "organization_id" BIGINT NOT NULL REFERENCES "organizations" ("id") ON DELETE CASCADE,
+    "scim_connection_id" BIGINT REFERENCES "scim_connections" ("id") ON DELETE SET NULL,
+    CONSTRAINT "uid_teams_organiz_aba2a2" UNIQUE ("organization_id", "slug")
+);
+CREATE INDEX "idx_teams_organiz_7c60d8" ON "teams" ("organization_id", "name", "id");
+CREATE INDEX "idx_teams_organiz_c2505c" ON "teams" ("organization_id", "external_id");
 CREATE TABLE "users" (
     "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     "email" VARCHAR(254) NOT NULL UNIQUE,
@@ -124,8 +150,11 @@ CREATE TABLE "members" (
     "joined_at" TIMESTAMP NOT NULL,
     "blocked_at" TIMESTAMP,
     "removed_at" TIMESTAMP,
+    "managed_by" VARCHAR(10) NOT NULL /* ROSTER: ROSTER\\nSCIM: SCIM */,
+    "external_id" VARCHAR(255),
     "invited_by_id" BIGINT REFERENCES "members" ("id") ON DELETE SET NULL,
     "organization_id" BIGINT NOT NULL REFERENCES "organizations" ("id") ON DELETE CASCADE,
+    "scim_connection_id" BIGINT REFERENCES "scim_connections" ("id") ON DELETE SET NULL,
     "user_id" BIGINT NOT NULL REFERENCES "users" ("id") ON DELETE CASCADE,
     CONSTRAINT "uid_members_organiz_0a9e56" UNIQUE ("organization_id", "user_id")
 ) /* A user's membership of one organization. */;
@@ -136,6 +165,7 @@ CREATE INDEX "idx_members_organiz_abdea9" ON "members" ("organization_id", "join
 CREATE INDEX "idx_members_organiz_8d3369" ON "members" ("organization_id", "role_rank", "id");
 CREATE INDEX "idx_members_organiz_db6a36" ON "members" ("organization_id", "username");
 CREATE INDEX "idx_members_user_id_68921d" ON "members" ("user_id", "status");
+CREATE INDEX "idx_members_organiz_0c7065" ON "members" ("organization_id", "external_id");
 CREATE TABLE "invitations" (
     "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     "email" VARCHAR(254) NOT NULL,
@@ -204,6 +234,22 @@ CREATE TABLE "sessions" (
     "last_used_at" TIMESTAMP NOT NULL,
     "user_id" BIGINT NOT NULL REFERENCES "users" ("id") ON DELETE CASCADE
 );
+CREATE TABLE "team_members" (
+    "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    "created_at" TIMESTAMP NOT NULL,
+    "member_id" BIGINT NOT NULL REFERENCES "members" ("id") ON DELETE CASCADE,
+    "team_id" BIGINT NOT NULL REFERENCES "teams" ("id") ON DELETE CASCADE,
+    CONSTRAINT "uid_team_member_team_id_878547" UNIQUE ("team_id", "member_id")
+);
+CREATE INDEX "idx_team_member_member__376856" ON "team_members" ("member_id", "team_id");
+CREATE TABLE "team_project_roles" (
+    "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    "role" VARCHAR(10) NOT NULL /* OWNER: OWNER\\nADMIN: ADMIN\\nUSE: USE\\nVIEWER: VIEWER */,
+    "project_id" BIGINT NOT NULL REFERENCES "projects" ("id") ON DELETE CASCADE,
+    "team_id" BIGINT NOT NULL REFERENCES "teams" ("id") ON DELETE CASCADE,
+    CONSTRAINT "uid_team_projec_team_id_607064" UNIQUE ("team_id", "project_id")
+);
+CREATE INDEX "idx_team_projec_project_692f4e" ON "team_project_roles" ("project_id", "team_id");
 CREATE TABLE "aerich" (
     "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     "version" VARCHAR(255) NOT NULL,
@@ -267,6 +313,35 @@ CREATE TABLE "rate_limit_hits" (
 );
 CREATE INDEX "idx_rate_limit__key_e4bcfd" ON "rate_limit_hits" ("key", "created_at");
 COMMENT ON TABLE "rate_limit_hits" IS 'One counted event for a rate limit key (for example a failed log-in).';
+CREATE TABLE "scim_connections" (
+    "id" BIGSERIAL NOT NULL PRIMARY KEY,
+    "name" VARCHAR(200) NOT NULL,
+    "token_hash" VARCHAR(64) NOT NULL UNIQUE,
+    "default_role" VARCHAR(10) NOT NULL,
+    "role_mappings" JSONB NOT NULL,
+    "created_at" TIMESTAMPTZ NOT NULL,
+    "last_used_at" TIMESTAMPTZ,
+    "revoked_at" TIMESTAMPTZ,
+    "organization_id" BIGINT NOT NULL REFERENCES "organizations" ("id") ON DELETE CASCADE
+);
+CREATE INDEX "idx_scim_connec_organiz_6541cb" ON "scim_connections" ("organization_id", "created_at", "id");
+COMMENT ON COLUMN "scim_connections"."default_role" IS 'OWNER: OWNER\\nADMIN: ADMIN\\nUSER: USER\\nVIEWER: VIEWER';
+COMMENT ON TABLE "scim_connections" IS 'The token is shown once and stored as its SHA-256 hash, like an API key''s.';
+CREATE TABLE "teams" (
+    "id" BIGSERIAL NOT NULL PRIMARY KEY,
+    "name" VARCHAR(200) NOT NULL,
+    "slug" VARCHAR(64) NOT NULL,
+    "description" TEXT,
+    "managed_by" VARCHAR(10) NOT NULL,
+    "external_id" VARCHAR(255),
+    "created_at" TIMESTAMPTZ NOT NULL,
+    "organization_id" BIGINT NOT NULL REFERENCES "organizations" ("id") ON DELETE CASCADE,
+    "scim_connection_id" BIGINT REFERENCES "scim_connections" ("id") ON DELETE SET NULL,
+    CONSTRAINT "uid_teams_organiz_aba2a2" UNIQUE ("organization_id", "slug")
+);
+CREATE INDEX "idx_teams_organiz_7c60d8" ON "teams" ("organization_id", "name", "id");
+CREATE INDEX "idx_teams_organiz_c2505c" ON "teams" ("organization_id", "external_id");
+COMMENT ON COLUMN "teams"."managed_by" IS 'ROSTER: ROSTER\\nSCIM: SCIM';
 CREATE TABLE "users" (
     "id" BIGSERIAL NOT NULL PRIMARY KEY,
     "email" VARCHAR(254) NOT NULL UNIQUE,
@@ -332,8 +407,11 @@ CREATE TABLE "members" (
     "joined_at" TIMESTAMPTZ NOT NULL,
     "blocked_at" TIMESTAMPTZ,
     "removed_at" TIMESTAMPTZ,
+    "managed_by" VARCHAR(10) NOT NULL,
+    "external_id" VARCHAR(255),
     "invited_by_id" BIGINT REFERENCES "members" ("id") ON DELETE SET NULL,
     "organization_id" BIGINT NOT NULL REFERENCES "organizations" ("id") ON DELETE CASCADE,
+    "scim_connection_id" BIGINT REFERENCES "scim_connections" ("id") ON DELETE SET NULL,
     "user_id" BIGINT NOT NULL REFERENCES "users" ("id") ON DELETE CASCADE,
     CONSTRAINT "uid_members_organiz_0a9e56" UNIQUE ("organization_id", "user_id")
 );
@@ -344,8 +422,10 @@ CREATE INDEX "idx_members_organiz_abdea9" ON "members" ("organization_id", "join
 CREATE INDEX "idx_members_organiz_8d3369" ON "members" ("organization_id", "role_rank", "id");
 CREATE INDEX "idx_members_organiz_db6a36" ON "members" ("organization_id", "username");
 CREATE INDEX "idx_members_user_id_68921d" ON "members" ("user_id", "status");
+CREATE INDEX "idx_members_organiz_0c7065" ON "members" ("organization_id", "external_id");
 COMMENT ON COLUMN "members"."role" IS 'OWNER: OWNER\\nADMIN: ADMIN\\nUSER: USER\\nVIEWER: VIEWER';
 COMMENT ON COLUMN "members"."status" IS 'ACTIVE: ACTIVE\\nBLOCKED: BLOCKED\\nREMOVED: REMOVED';
+COMMENT ON COLUMN "members"."managed_by" IS 'ROSTER: ROSTER\\nSCIM: SCIM';
 COMMENT ON TABLE "members" IS 'A user''s membership of one organization.';
 CREATE TABLE "invitations" (
     "id" BIGSERIAL NOT NULL PRIMARY KEY,
@@ -421,6 +501,23 @@ CREATE TABLE "sessions" (
     "last_used_at" TIMESTAMPTZ NOT NULL,
     "user_id" BIGINT NOT NULL REFERENCES "users" ("id") ON DELETE CASCADE
 );
+CREATE TABLE "team_members" (
+    "id" BIGSERIAL NOT NULL PRIMARY KEY,
+    "created_at" TIMESTAMPTZ NOT NULL,
+    "member_id" BIGINT NOT NULL REFERENCES "members" ("id") ON DELETE CASCADE,
+    "team_id" BIGINT NOT NULL REFERENCES "teams" ("id") ON DELETE CASCADE,
+    CONSTRAINT "uid_team_member_team_id_878547" UNIQUE ("team_id", "member_id")
+);
+CREATE INDEX "idx_team_member_member__376856" ON "team_members" ("member_id", "team_id");
+CREATE TABLE "team_project_roles" (
+    "id" BIGSERIAL NOT NULL PRIMARY KEY,
+    "role" VARCHAR(10) NOT NULL,
+    "project_id" BIGINT NOT NULL REFERENCES "projects" ("id") ON DELETE CASCADE,
+    "team_id" BIGINT NOT NULL REFERENCES "teams" ("id") ON DELETE CASCADE,
+    CONSTRAINT "uid_team_projec_team_id_607064" UNIQUE ("team_id", "project_id")
+);
+CREATE INDEX "idx_team_projec_project_692f4e" ON "team_project_roles" ("project_id", "team_id");
+COMMENT ON COLUMN "team_project_roles"."role" IS 'OWNER: OWNER\\nADMIN: ADMIN\\nUSE: USE\\nVIEWER: VIEWER';
 CREATE TABLE "aerich" (
     "id" SERIAL NOT NULL PRIMARY KEY,
     "version" VARCHAR(255) NOT NULL,
@@ -434,88 +531,105 @@ CREATE UNIQUE INDEX "uq_transfers_one_pending" ON "ownership_transfers" ("organi
 """
 
 MODELS_STATE = (
-    "eJztXW13ozYW/is6/rKZc9ycifM2m3Z7jpMwrTuOnU08M902ewi25VgNBhfJedl2/vtKAg"
-    "ziLYCxIxN9SbDQFfBcIXSfe3X1V2Nmj6GJd9tz9Ak+N07AXw3LmEF6EDnTBA1jPg/KWQEx"
-    "hiavasyRfg+feaExxMQxRoSWTwwTQ1o0hnjkoDlBtkVLrYVpskJ7RCsi6y4oWljozwXUiX"
-    "0HyRQ69MTv/6XFyBrDJ4j9n/N7fYKgORZuFo3ZtXm5Tp7nvOwU3XUs8pHXZRcc6iPbXMys"
-    "oP78mUxtaymALMJK76AFHYNAdgXiLNgTsBv0HtZ/KPdmgyruXYZkxnBiLEwSeuKhHpQ1dL"
-    "3XH+jX2kDXGwUwGtkWw5feKuYA3LFb+O6frdb+/nHr/f7Rh8OD4+PDD+8/0Lr8fuOnjr+5"
-    "NxOg5TbFMev81OkN2A3ZVImudlnBNy5jEMOV4soI0Of/Y/ifTQ0nGX2/fgR/+mBR/H20sx"
-    "TgFwQaCDreJlQwM550E1p3ZEp/tt6/z4D3S/vq7Of21Q6t9U4EueedarnnGN4Bvo5tpuCr"
-    "WYsZx7hD78mwRjCGtS8rM9aN/teednUC+L8bq31+0emdAP7vxvp8zU6xvzfWl472lf1y/z"
-    "dK6Gcvj3r20rWzF1PO3IET9FSk+wcSMiul5Auwd5QH4KN0gI+iAGM4ciDRpwaeFkE5IlYN"
-    "1K872AtAHx3kAProIBVodkoEmuLFoNANEsf5nJ4haAaTsRYlI1CPPdFd/2Ab+zh9wHHfMp"
-    "89lWdAP+hcaNeD9sUlu9wM4z9Njl97oLEzLV76HCndib4Py0bA187gZ8B+gt/6PY3Da2Ny"
-    "5/ArBvUGvzXYPRkLYuuW/agb41Dv9Et91AStw6c5oq2V0LooWYHWvduVRelbomQfk0wtmw"
-    "Ym+gKXerujskrTMmvagQ/2fSk9i5JKyzJr2f/iDp/1orZvTPRlM1h+3W7SEA60YDt3hoX+"
-    "Z7C7LayHBOFSmpBurrQxVTA6aHKfSEmEwY2r5aPtQHRnfYLPMeM5ogKPBetHmtsylXzz+5"
-    "5fGrzAjvG45NOSuiQ9oAhA4lpb7euz9rnWSBmKKgD6M4Z5DDPJRp+8+MaGXgFdeheg97nb"
-    "bfCOPTRG94+GM9ZTerixGCOiwwfI7iE+8HjSHz9dQXPZbZMxb7OWNNZQfZDnENotOwSdAG"
-    "r81Kw1i5YYlnHHH4ldm10pDlgSYy7AmcGaRxS4Vub896R3m/6l1RJP0fvw+kx2JdthloHz"
-    "coPEcOjNuV0v+PmimMgsZLX/FGpM+Qmk9BMEnSoviRdI1JAqrZ7Bi7xkeVGOiNUQ6v1WDq"
-    "j3W6lQs1OJUBcdUAQxZXiVNbzYEBMH/pfrfi8Zdr9+lNRAIwL+BibCazO0Gj9MFhYfxcBw"
-    "gUyCLLzLLvtjY70zoiRsGT4CweF38J2L9q/Rvn/W7Z9GmQvWwGlEFWheZKhxa5caYWTr+M"
-    "IAc3CYY4A5OEwdYNgp5Y1R3pjlNLbAJ+VJDvbozJ7NELm0MWL63Hm3dR8V15zxgpkKqyFJ"
-    "Wn3gV9NFyLQsqoiQqNLCVvPbb1YT0tLbkmlkrex2MJoodvsFfGMDbwq7nfrNrQDhIFy5zh"
-    "iLs4zCToR1cuPn9ozefiOBF/fONLM48TGvswY6PJEzdq/m0sUqylyGT14zgz0eL/tPXrIh"
-    "kFgXpfl64Z+tw/08geaH++mB5uycON97gA6aoJH7jkAKnlkE7mTpGrLJrcM8zD2tlYF9jL"
-    "t30StF+EREVeSWzJFb/OQfdtJIdmrbJjSsFLM2LBdR8ZAKruutWpZsVq+n/X5XUOlpJ/LF"
-    "6H2+ONWudva4LmklRNK4BB85fZWFNPFWNjeyNdjyl4IOg61eVEPse2gVXvIhSlXiZKj1gg"
-    "8Xr/ILAJLk1cdH5o+Pciqlv2z1dSpJQeNKp2/F48qmksqJ3NehwDRm+g7Yt7GRQIOFzjaz"
-    "qDBuQOv8E5uPD2u0gW3B7xYYAi4FWANwTH8AAzBW9gTwNkHYTge2A+YGxo+2MwZ0xIFkNz"
-    "oDrLLdPIGqYc/dwqFDIVQBnZJScr5+SppUIXGZWaLGF+2q8/E/unbR7nSpnRT6dWNdaUzq"
-    "sn19/bV/dX4CxN9lrKlWvgwSGQkkpLGmJHtn1Pp5Nbmu8/p52bS+JVrOZTmXXDuvls1vj3"
-    "6Lh5qtGmQm2wsrhU282Vgb2VSQ1wZOC7N5Zdu3Yz0gYngPHbN9Q2ebWbYvWtbLa/paIJAB"
-    "w2fXIk0wZZPr3Vg31i3tUGSBbwHCgNqmABPa48aAlcLvqaV7qfXOO72fgGM/MsuWgNvg+3"
-    "0L2PwGAwPfWNqvl50r7RxAag4/P1IjF4IdDGl70HlAI4h3Qw+3CycTOCLoAeru1d/ltpIT"
-    "OBC3CXYkziwyVk0uvfRVLMFMvuryEt7tKVteTlu+cLiHivAoGOHBhuyiqTLDMvVbNVW9Da"
-    "5SZUrs1Q8+UGXUE0hvMPDC++o3CmrJEzvxZw1UU2dn2uVAO6fK8o5urHPtrNvpsTL/iPGJ"
-    "X/qfNE4k8oPlhOIEeAdy6HIGMaZTwLgyB/Ap5XsdEqnDUJZl/Wq/DgTDN7bQdmn8dvu9n/"
-    "zq0dW3krC4byomRpG46dArEleRuLJqOV/s7WgE5+Xe7oioInNl1jOkEJZRclhOaVhmDWOq"
-    "Kqq4hZWg41TCSBTaHGP/fl0fZJc4au0dHB982D86WPJFy5IsmigeKM+ZyXJJZWOiaql3MW"
-    "IukqqbB38VVUJUUumgrA5UxKys3kEVMbux1AfBmF4B0BdwNqxz8oPYBzBH8oPleF1FR16Q"
-    "of104TVWT4yj37cVsifPHfsPOCK6gTGFebZ6EuXAtX3pNt1etlyjcWWtaZWzIMwMJkhEPE"
-    "90gZ7SDarOPRG6ojcf8K7rJytW2SdkmHY0M9zjb92xyP2KcroVY29XQbNVTdQrsZlCY1oh"
-    "HYhySgFVWUpICLZbcXopRu5tmToKzeGL2Uhe560A4cugpZrCK77oMkWtesZpwiQzMFvT55"
-    "MzXif3Ik0W0vUPDDypKZoDe8JWWIKwkZ60CjOfII9lZU9xCwxrDG55mB49diAY2XMEx2Di"
-    "2DMe4soaBI9TaLFfz4AlNwHYpj8MwkpuLO9SPEE6mCCT0B9NWsUhmDc+p3BiegvA63nAHd"
-    "Wxf2McInpHt2wGpDuGdX8LZshxbNomL7sFO+/Bv9xJxzswsR36LGPIHpkF57Ia3wMMCRja"
-    "ZHpjkaljL+6m4JYW8Swst2nhsonxqX7IdHTG/UIwrR9+lxH5mqNKnkhbpoA8gbZLNF+otw"
-    "we5BVCEeMqFPfVP9xZtobaT329+6mrUGcV6rz9kWoEkTRKIiUU0BeoH7prGSbeOuUjdSy5"
-    "MAcSNXQ9M0wzdaoiCNaJbdhvHR8tpynsR9bE5Pqi3e3GOZwtjNBvnw06X7RGwa7vSrFgfP"
-    "b/xjrt9s942L13wALxL/pf3EB8fiBHtxdMhCKhbYJgDcNUaxycPDTtUbkd3UVJFdEoc0Sj"
-    "A2f2Qykti5JKyzJrWYVYyuCqUuF90qhC5V2RxV+oIis3FlmpUtxUkuJGBauuOVg1TyRlKJ"
-    "2NjmHSepxyYZT1QT+hn8IVo03r1kFFYtsxLDyBDtaZp3o1oPqPlusrH3iN1mi8TAGN2Aqy"
-    "XJB58ShY91burwZb/vidbXwnK4+XV1HyJWOVhHl1QsRSdN6dHrcUnrquIexdxbXLYvQ1gY"
-    "o1eS0nMjYXd0Xw9eurfOsRbOMBEKFwXUJMfWw8J3yTsp3BKU1sjlQ6Xu/gUoVPmOJnP1Jj"
-    "0d2QJLRDrwj0L9f9XjLIqQ1EXRVoRMDfPNh0bd7iHyYLa+Qmf10gk9Ab2WXX+7Gg/7gK3w"
-    "UDTHBbxJKERfOBNUV/BGsgmiQM05msbqIZKpYXIyxUI7dCZZkxVFawdKjr5XiPEeR5ODBv"
-    "P/YVTaLce9fL1gVyWZDGYoyIDh9WNx3brCXtIZ/NKNnAlAuq1G9sEZTOl5uf17E3RTLEb4"
-    "hw3kqoQsuTNkA4byVES/JUMaeFmNNNMaZbA9Jaib8gw0sS7Sfkf8kg/Xg9nkUl94pFvrvj"
-    "o4MIgWypn7s9Br084O+N4dpThrttxmhqWHfQXUPI8u1hgBK3lFy5TbbOcUBPPtrOPXTAyD"
-    "TQDIPxArIdOjDYcYORwb8/a5+18yaw4BOhk3ACZ3P2n23YMZrCcROY0MDwxnLzuI7fNQGF"
-    "DD2wVY/00jNA8cJoDIFhPYu3ZrF9LUe2M3bvkdYb2XQm32jmIUN/D68vFO9MrcqTlCm9pw"
-    "9fhMnz69eQKd1v5eDy9lupXB47FU1urhdelReWqSHIa1mYhxfD5HwFGYx0IFJLlA9zoXyY"
-    "gfJhrDezIX1ojxNikdK3RxCEaoF0FhW0jh0SpmRmFoZdEFKwl4B9CxeNubPCgqS/J3XizS"
-    "lvrGutNzgB7O+N9bHd6bJz7v/ohDfPSFT9YjFvUpmgmtQpY1hEJciOugGiU/UYrtm+gATx"
-    "GjoEtsQB4GOSuVzHWz+3sEjS1DRb21FZtTBLak2z3LKQpSYqMnkQpeqQV2HTkwflWU3/et"
-    "XLsxrZvqPMBzQkpkZTmUfTiYHMUi+1IKh0LJuOS0VHvI6vVk7Nb9hlFHNIJnmOkryWGQ4k"
-    "v7oueE3XGjuelaFRuUvkdJdsIStU2Wa/Z/3ex87VBeODloe0tN0707qcJVoesjxDl932mZ"
-    "toyD2SgzxS283GUVbbzSrzR203q2bIOa0g+mgT5MzKvd4RWWULyaxptlBddwMtCyezicuq"
-    "nDYFZ6Eqs5OEqqCvS8k3IiqplFBICSrH04qcTLOKHE+hYb0CpGsXfx/FOP4VfBni5TihAH"
-    "4Z4OigKtP+O/5KgAR2MrRIIJ2TDK9HqHrvxiTmka3Rz7WLTHhjGMVTSslTqgQYdU6AIRW+"
-    "a0iBgZf3HB9CbNuEhpUyhgiCEayHVHJdYC9LNssonPb7XYFMOO1Eg1M+X5xqVzt7HH1aCZ"
-    "EUu0ZRtundvb6Ura+7Eom7Y6I1yrCh6J23pArFLMjALATjySbtXsnGn7wIxwbfSlIdV5cH"
-    "M4hpqnVGTGFZisoh+spxYXHg0pkXEd0XOZjom1E1HSNuIh0wWnE6RnQhBGKKiJGTiHnr2y"
-    "3y3Rbl3GxRmbzp0NfX5C3pvVWu22psXfFLlx9/UU4poCoLdx54ola0ueqX+KoZsbrEPviy"
-    "SavcuHmRldaHe0Wx7rIcwj+jRHNCOJ9pSTCtuemI9SnKaUU0+hYEI3thUYUDnmQUTGwHGI"
-    "A1Bnhj4B4+gx1WCp+M2dyE9Ky73AyY9t13yHoXz1NWWat51rjcu8lfQ1MmZarIaap4msrr"
-    "0vSqy2yclPRo7ufyGO9neIz34x5jZW289JWQ3bpIjZkusH50nd+qa4hxyvY5/qnMLxR2K6"
-    "lNc97o+P9qa+MkU4ZaHKdop8ppJ55TZ4FL6T0qW0PNb4mmcy2bUpt/y0JuqR2p85AvL+5I"
-    "/TrTWY56wlzW10b6RJY9kJrFvtFZbOGE2xVn25Zo7rqWXNtqZcF6VxbMDYwfbTp4FjXEYo"
-    "J1RHwdec3dHRwfoINoo2Xm54kNqNQGMs/RlRGe/sbVywgvQM6+2taHcr7oaufDiqByvw+c"
-    "KF0RKo21NGANbeHAkgsrb1+/KZqrvf0yYAr7aspjFHIL1QWkdTISbTrDG00bCZyEd6aZxU"
-    "oYQR1paIm3wkmsuFdGOtvAttRLXBuWbqeFRJSFls9CYy9VAYS96jVEdy8X47CXwTjsJUSm"
-    "2BbxJl8iwr9c93spRlAgErWA0IiAv4GJ8DZ6LTLAZWAIZk5sn4jolhBN0X5hDZwm+Ss2Sa"
-    "9/+z/6BU26"
+    "eJztXW1z4jgS/isqvlymipmakJeZy+5NFUmYXXYSyAGZ2dvlyjggghdjs5ZIwu3Ofz9Jtr"
+    "Hlt9jGJsLRlwRstWyetqXup1utv2oLcwJ19K651L7Ade0M/FUz1AUkHwJn6qCmLpfecXoA"
+    "q3c6a6ouNWUO1+ygeoewpY4xOT5VdQTJoQlEY0tbYs00yFFjpev0oDkmDTXj3ju0MrQ/V1"
+    "DB5j3EM2iRE7//lxzWjAl8gsj9upwrUw3qE+5mtQm9Njuu4PWSHTvX7tsG/sza0gveKWNT"
+    "Xy0Mr/1yjWemsRHQDEyP3kMDWiqG9ArYWtFfQG/Q+bHuj7Jv1mti36VPZgKn6krHvl98p3"
+    "jHaorS6Q6UfmugKLUMGI1Ng+JLbhUxAO7pLbz9Z6NxdPSh8f7o9OPJ8YcPJx/ffyRt2f2G"
+    "T334bt+Mh5bdFcOs/VO7M6A3ZBIl2tqlB74zGRWrthRThoc++x/C/2KmWtHou+0D+JMfFs"
+    "TfRTtJAe4BTwPeg7cLFSzUJ0WHxj2eka+N9+8T4P3a7F383OwdkFZveJA7zqmGfY7i7eFr"
+    "mXoMvi1jtWAYt8k9qcYYhrB2ZUXGutb91mn1zgD7NzSal9ftzhlg/4bGbZ+eon+Hxtd26x"
+    "v9Zv+v5dDPYRr1HMZr5zCknKUFp9pTlsffkxBZKTlfgMPTNACfxgN8GgQYwbEFsTJT0SwL"
+    "ygGxYqB+2cGeA/r0OAXQp8exQNNTPNAELwqFouIwzpfkDNYWMBprXjIA9cQRfed+2MdnnP"
+    "zASdfQ147KE6AftK9b/UHz+oZeboHQnzrDrzlo0TMNdnQdOHoQfB82nYBv7cHPgH4Fv3U7"
+    "LQavifC9xa7otRv8VqP3pK6wqRjmo6JOfE+ne9RFjdM6fFpqpLccWuclC9C6c7uiKH1PlO"
+    "xikqhlXUVYWaFcb3dQVmpaZE1b8MGc59IzLym1LLKW3Rn3bq1k9X1Dos+7weLrdpeOsKcF"
+    "07pXDe1/Kr3bzHqIEM6lCeFspZ2pgtJB03kkJeEHN6yWz6YFtXvjC1yHnOeAChwWrBvobs"
+    "9U8t199tyj3gtsqY8bPi3qkSQfCAIQ295Ws3/RvGzVYoaiAoC+RTCNYybY6JMW39DQy6FL"
+    "7gJ0bq+uauzBvlPH80fVmigxT7i6mmhYgQ+Q3kN44HGkP3/pQX3z2EZj3qQ9tWhH1UGeQW"
+    "g2TB90HKjhU4vGInhENdR79pPotemVwoBFMeYcnAmseUCBpTLnv0e92+QvaRZ5ityH88wk"
+    "NzIt6hlYz3eIVYvcnP3oeV+fFeOZhaT+n3ydyTiBkHEC76FKS+J5EhWkSotn8AIvWVqUA2"
+    "IVhPqokQLqo0Ys1PRUJNRZBxROTDpeeR0vOsSEgf+l3+1Ew+62D5Ia2hiDv4GuodIcrdqP"
+    "05XBRjFwt9J0rBnoHb3sp1q5FlEUthQfjuBwH/CD6+avwWf/4qp7HmQuaAfnAVVoyyxDjd"
+    "061wgj2oPPDTDHJykGmOOT2AGGnpLRGBmN2ZixGaaUJzHYowtzsdDwjYk0qs+DN3s3qdju"
+    "jJPMlFkNUdJygt9OFz7XMqsifKJSC3vNb79aTQhLbwumkVLZbW80kez2M/iGBt4Ydjt2zi"
+    "0AYS9ducoY81ZG5iBCmdz4pbkgt1+L4MWdM/UkTnzC2pRAh0dyxvbVbLpYZpmLMOXVE9jj"
+    "yeb5SUs2eBJlUZovl/7ZODlKk2h+chSfaE7P8fbeA7S0qTa23xFIwNOzwB0tXUE2uXGShr"
+    "knrRKwD3H3Nnq5CJ+AqMzcEjlzi538w4wayc5NU4eqEePW+uUCKr4jgmW9VZsju9Xrebd7"
+    "xan0vB2YMTq31+et3sEh0yVppOE4LsFFTtlmIU24l92NbDW6/CVjwGCvF9Vgcw6NzEs+eK"
+    "lCggyVXvBh45V/AUCUvJx8RJ58ZFAp/mWrblBJCBpXOH1LHlc0lRRO5L4MBdairu+Azo21"
+    "CBrMd7aeRIUxB1phU2w6PqzWBKYB364QBEwK0A7ghHwBKqCs7BlgfQK/nw5MCyxVhB5Naw"
+    "LIiAPxu6AFWGS/aRJV/ZG7lUWGQigTOgWl5Fz95HSpfOIis0S1r61e+/N/lNZ1s31F/CTf"
+    "t6HRa1Gpm2a//63buzwD/Pc83lQjXQWJhAISwnhTgr0zcv28NK6rvH5eNK3viZZTec4518"
+    "7LZfP7o9/sqWbbJpmJ9sIK4RPvNtdGNBWk9YHj0mxe2PdtGw8aVp0fHfJ9fWfrSb6vtmmX"
+    "1vU1gCcD7ta2Rxrhyka3GxpDY0QeKLxCI6AhQHxTgDB54iaAHoU/EE/3ptW5bHd+Apb5SD"
+    "1bDEbe/D0C1L5BQEVDo/XrTbvXugSQuMPrR+LkQnCAIOkPWg/aGKJ3vh/3Dk6ncIy1B6jY"
+    "V3+T2kuO4EDsLugn3rJIWDW5idIXsQQz+qqbSzi3J315MX35zOkeMsMjY4YHHbKzlsr0y1"
+    "Rv1VTxPrgslSlwVN+boPKox5PeYeKFM+vXMmrJETtzrQaiqYuL1s2gdUmU5XwaGpeti6t2"
+    "hx5zP1E+8Wv3S4sRiezDxqA4A84HMXS5gAgREzCszAF8ipmvfSJVGMqSvN/WrwPO8Q0ttN"
+    "04v1fdzk9u8+DqW0FY3FeVEyNJ3HjoJYkrSVxRtZwu93Y8hst8b3dAVJK5IusZEgjzKNkv"
+    "JzUssoYRURVR3MqI0HEsYcQL7Y6xf1/WhGwTR43D4w/HH49Ojzd80eZIEk0UTpRnzGS+or"
+    "IhUbnUOxsxFyjVzZK/siohKCl1kFcHMmNW1OigzJjdWekDb0wvAOhruLircvGD0ASYovjB"
+    "Zrwu4kFe4Tvz6drprJoYB+e3LaonLy3zDzjGiooQgXmxfRFlL7R9Y3fd3PRcoXGl1LLKSR"
+    "AmJhNEIp4mu0CJeQyKrj3hu6JjDzjXdYsVy+oTIpgd9YTw+GsPLLK4ophhxdDbldFtlYZ6"
+    "IT6Tb0zLpANeTiqgKE9J45LttjQv+cy9PVNHJhs+m4/kPLwFIHzj9VRRePkXXaSsVcc5jT"
+    "AyPbc13p5csDapF2nSlK5/IOBIzbQlMKd0hSXwO+lRqzDTCbJcVvorRkA1JmDE0vTIZwuC"
+    "sbnU4ARMLXPBUlxph+BxBg36bQ1ocROATPJFxfTI0HAuxQqkg6mmY/KlTppYGLHOlwRORG"
+    "4BOE8esEd15N4Yg4jc0YhaQIqlGvMRWGiWZZI+2bEROHgP/mUbHW/A1LTIb5lA+pNpci5t"
+    "8QNAEIM7E8+GBp5Z5up+BkbkEKvCMopLl43MT3VTpoMW9zPJtG76XULma4omaTJtqQLSJN"
+    "pu0Hym3SZ5kDXwZYy7qbixibyYCuobsKQ/Ipw/IvdcL3fPdZkOLdOh9z+bDWs4jraISRd0"
+    "BaqHbinDxGunhYTON+fsJF5D/YWq67GmCidYJUbiqPHhdGOm0C9Jhkn/unl1FeZ59jCLv3"
+    "kxaH9t1TI++rYUTdin/4fG+VX3gqXmOx9osv5196udrM8+iPHYc25ElvQ3TrCCqawVTmC+"
+    "081xvl3feUmZ9Shy1qMFF+ZDLi3zklLLImvZoSkj827STbJ8DzucaHvd/iB7pWJbisyi7P"
+    "/Q6F+0r88A/SvGhOrnwzL4UgGxCnpUJ2l2PSStEmiB0L6HMglZhGCuTIAVRhVorC1ocM2A"
+    "41zaiJaXr0ZefchKUaJkOMhc8J3lgsuiXIUU5ZLp9TtMrw9MfAWg3Cc9XnAdVhPtaJNhi3"
+    "R7X80zBcGoRZv5cu2ro4KIoQFuuSShamMCH9m0VANNoYUUms60HVDdR8NOqBo4nVZoiooB"
+    "DZsSslSQOUmLSHHKu2wHW/okz318JwtfVFXppVTciwnVheIldm4J24D0lnrw3xu8ykwA5l"
+    "y/iDTgoGsYnwzs965KWEsmF4uJwkvUgUzOfKmsK6Sv7rPg67aXm5gEsA1nDPrWwGCsKxN1"
+    "HTEZJWdPxXSxO97zQ7mDSxFJVAQ/8xFO7G2yFd+29zzQv/S7nWiQYzsIxva1MQZ/sxUcpU"
+    "V9f5yujLFdUX2l6ZjcyDt6vU8Z48BFBPspYFycP1R5M1hks84H8GkHwcqbiFj+iq4ttGzF"
+    "pvxCFQq3FFZuSpbajIe6WplqoRhOGs5QXWrKHEZNP1l8oeZS+wLXe/gIpPIb1dVEwwp82N"
+    "7VbtKeWg/pfGzBBqZUUMXOsVlQumSdVPVpCmy7siOCfi+h8q353QFBv5cQbchmyTRnYpp3"
+    "xTDvJUiByOSWYGWO5+4lZpRcLoBRrhI8pXLJXiW+KCaZq9OXwCOzdqzaXerKEmwX7kdLwx"
+    "jSkgz2Nmbk8oANxartoqv29mbjmWrcQ7vWA62LjIAWufX31n3SehQDcvLRtObQAmNd1RYI"
+    "TFaQ7qSGwIG9IAz8+7Z127qsAwM+YeLXYbhY0v90Y7XxDE7qQIcqgkPDrrc/eVMHBDLtgV"
+    "anIJdeAIIX0iYQqMaavzWD7j8+Nq2JfY+k3dgkzmGtnoZf/91fB4K/M1kZQVDyfU5+fBZy"
+    "2G1fQfL9qJGCHj5qxNLD9FRwExolc2UEv0wFQS6lOAJa3UXXlUoIcngilUS5hLUmmA7pd+"
+    "YkIgMzfhsrTqgSSCexi2XsZDXDCz0z7JyQhD0H7Hu4cN+2CjPGkRypM8emHBr9VmdwBujf"
+    "ofG52b6i5+z/QYM3zUhU/PpCx6iMUE2syegXkRuZBCNLQVM9hGtyeClCvIIxpj2JKbmYJC"
+    "6ZdmoYrAwcZZomazsoKxfHC61pugcApCUksxgPvFQVVmLv2niQwfr42atawfrANmt5JlCf"
+    "mBxNRR5Np6qm53qpOUGpY9F0nCvh5mXC/2Jqfscho1CMOypyFBUITwgguc0VLhBf6nKEpE"
+    "raMlwiZrhkD1mhm1bnst35KSst5IidAefD0Ljodj63e9eUD9p8JEebnYvWFWOJNh9prceb"
+    "q+aFXezR/iQGeYTNOTSUmYpm2WIyfqlCHKJKL4uQ7k889NV1f+xkA5RnJ3FOsoJa3xMtp/"
+    "KCyE+batYi3+sdkJW+kMiaprUinHXWmUt4hWVlJa+MVqisLyigKsjrkvONCEpKJWRSQoik"
+    "kZXtsnEy9SIq2/mG9QKQrtySjiDG4VnweYg344QE+HmAg4OqSPskuotLIthJ37qTeE7Sv8"
+    "Sl6D22o5hHWvYh1W5//g38JE8pJE8pa6pUuaaKUPiWUFUFbe45PISYpg5VI2YM4QQDWN8R"
+    "ybLA3hzZLaNw3u1ecWTCeTuYnHJ7fd7qHRwy9EkjDcf4NZKyjX/cq0vZurrLsX1ESLRCRV"
+    "skvfOaVCGZBRGYBW882aXfK9j4kxbh0OBbSLXx4krRejlNr6YorSzjm6uML908toByCw5o"
+    "PWeT4KrAtQN6yvecxRNV/MP4LGUVHEiKZq/cy9hjn0cAhtkrPuLiiUneSkze6rXvEM42CB"
+    "dzf3DJEMRDX12GIGewW0a6i6EG+JkuPf68nFRAUYTA0gvcbemiVq/0XD3gpPLP4PMMgIx6"
+    "p0VW2JB3j2B9Rat4/6xFuhPc+URPgmrNLgiuzLSUXkSta0AwNlcGUThgZX7B1LSACmhngH"
+    "UG5nANDuhR+KQuljokZ+3VeUA3799qxptwWbfCek2zJGhul1/2mUzSVRHTVXE0lTYC7DQX"
+    "2TnJGQA+ShVgP0oIsB+FA+zS23hulhDdu4hNMc+w3LbMuSpQzjZitgoXvI2fr6JK7T4/Yd"
+    "FSn2xxGdAQQDPz0QAmMW1YHU6Eid0zodVCyfwH+j833zZOTgFdhFYns86cNgLNmzade/6B"
+    "wrNWcV3TmqTfZiZwXiwiQ7t0qpuymvq0hqimgwMV2K8heDRX+gQs1DmbCW377S2dJMdr8p"
+    "CBRw3PhsbIttPeBaAbvWFXHFE6R1kQxMkPQiN6SZVtzALMKRj9NazdW+ZqOSQ/9cf+Rfsa"
+    "sK9goqGlrq47RJGf6mDIOCHWhn749H2Ueh6OiGHxA4skEYWdmWXyW7nJby+2iFawh73kND"
+    "jnhpVtOPFgHztcd37bd5jr4tjxHqPHe2Ly49x8FdZX/OZkIUG5KRlnvhaxKZl0J+Lfi+oG"
+    "L1ghuxXKpfegrFyqLJofyQ2+8MGc59IzLym1LLKWZaKsqHExmShbaqJsmjzO3W6yJuYoJ8"
+    "rWTvuCTqn8KkQojlh1TtUTGVW7Ufl1+CSLJySLJ1kmWatNesavwzMWTfN7oulUThPRVPb8"
+    "TZ+QdJKKcpIoqAU4R7eo0sltvkdPpNQ2ZvlH2LKuRxBvyG7cDmGLuNRBZBP4hKFlqLpcMC"
+    "OulSxj3bLQy976Hv7bCmEcvz9RQExuUJR9gyJnmotcbZ8us4DvYYd5Bb1uf5A9s8CWOgP2"
+    "/6FBc8bOAP1by/EqFJ894J9rMww3AbEqvAo72MlWch7x6FeX85DRQ2GWNQZSfjNrI1peVq"
+    "CS0dx9iOYmvAkFoB1etbBfb0BauKPHgC0KITkB9Jm2LCBIXLk1qJHL0mX1npeKrvuesRhS"
+    "0nsCk6lJxZc4UjRDyfrPWKXHlZGMo5iMo3Se4hVUXedJ1oF52W1nvIE0Pfg+IQl9Ub4Rdu"
+    "J9W1rpKRMJRVNBWuPc9+jJwi+voPBL0IqPsUkDhv4zhmnIyyjRPA3WhuTsU76SkTRQX36A"
+    "TjJQZQ1JYWtIynJ20o58TdBLO3KXdqQszlhsccaXMSVZemuE/eimvcYbjTRzVC4XeqVWH1"
+    "yomh5t9sWkzrgClVsk1DhJk6lHWiXkzIRy9WSiabmJpksVoUeTDJ5ZV7yFBKuIeBlZYGwA"
+    "UB6gpZFO88QzIjuQFSREXgwlg1fxb1y1glch1ytNCoi61JQ5XG+Z0tBcal/sar97+aI/s8"
+    "8VLfipsDrY28JEe2o9pNvhah+hsucHtiJ9S6hatKcB7WgPB5ZUWBWWfFW5GBCfLugripEf"
+    "I1/9jaqAVCYj0SQW3nhWi+AknDP1JFZC9doIQ0u8Fk6icXj84fjj0enxhorYHEliIJ5nG4"
+    "jR775Baf00n4j00NJ5aPSlyoCw07yC6B6mYhwOExiHw4gtFkwDO8YXj3B8qVqfyO6L1L6M"
+    "i1tYOdoMDknxk9n3/wMWXfwq"
 )
