@@ -37,6 +37,11 @@ class ErrorCode(StrEnum):
     DOMAIN_TAKEN = "DOMAIN_TAKEN"
     RATE_LIMITED = "RATE_LIMITED"
     EMAIL_NOT_VERIFIED = "EMAIL_NOT_VERIFIED"
+    # Contract part 2: SCIM and the access lifecycle.
+    SCIM_MANAGED = "SCIM_MANAGED"
+    ALREADY_REQUESTED = "ALREADY_REQUESTED"
+    JOIN_NOT_ALLOWED = "JOIN_NOT_ALLOWED"
+    REQUEST_NOT_PENDING = "REQUEST_NOT_PENDING"
     # A role refusal raised while reading (a top-level error, as the permission classes').
     FORBIDDEN = "FORBIDDEN"
     # Additions beyond the contract's list.

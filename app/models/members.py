@@ -51,6 +51,11 @@ class Member(Model):
         "models.ScimConnection", related_name="members", null=True, on_delete=fields.SET_NULL
     )
     external_id = fields.CharField(max_length=255, null=True)
+    # Temporary access: at `expires_at` the member is removed; at `role_expires_at` the
+    # role reverts to `role_reverts_to`. Access checks compare these with the clock.
+    expires_at = fields.DatetimeField(null=True)
+    role_expires_at = fields.DatetimeField(null=True)
+    role_reverts_to = fields.CharEnumField(OrganizationRole, max_length=10, null=True)
 
     # Key columns behind the relations, set by Tortoise (declared for type checkers).
     organization_id: int
@@ -79,6 +84,8 @@ class Member(Model):
             ("organization_id", "username"),
             ("user_id", "status"),
             ("organization_id", "external_id"),
+            ("expires_at",),
+            ("role_expires_at",),
         )
 
     def set_role(self, role: OrganizationRole) -> None:

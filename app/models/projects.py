@@ -52,6 +52,8 @@ class ProjectAssignment(Model):
     )
     role = fields.CharEnumField(ProjectRole, max_length=10)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # Temporary access: refused from this instant, deleted by the sweeper.
+    expires_at = fields.DatetimeField(null=True)
 
     # Key columns behind the relations, set by Tortoise (declared for type checkers).
     project_id: int
@@ -60,4 +62,4 @@ class ProjectAssignment(Model):
     class Meta:
         table = "project_assignments"
         unique_together = (("project_id", "member_id"),)
-        indexes = (("member_id", "project_id"),)
+        indexes = (("member_id", "project_id"), ("expires_at",))

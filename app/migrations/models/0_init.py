@@ -152,6 +152,9 @@ CREATE TABLE "members" (
     "removed_at" TIMESTAMP,
     "managed_by" VARCHAR(10) NOT NULL /* ROSTER: ROSTER\\nSCIM: SCIM */,
     "external_id" VARCHAR(255),
+    "expires_at" TIMESTAMP,
+    "role_expires_at" TIMESTAMP,
+    "role_reverts_to" VARCHAR(10) /* OWNER: OWNER\\nADMIN: ADMIN\\nUSER: USER\\nVIEWER: VIEWER */,
     "invited_by_id" BIGINT REFERENCES "members" ("id") ON DELETE SET NULL,
     "organization_id" BIGINT NOT NULL REFERENCES "organizations" ("id") ON DELETE CASCADE,
     "scim_connection_id" BIGINT REFERENCES "scim_connections" ("id") ON DELETE SET NULL,
@@ -166,6 +169,8 @@ CREATE INDEX "idx_members_organiz_8d3369" ON "members" ("organization_id", "role
 CREATE INDEX "idx_members_organiz_db6a36" ON "members" ("organization_id", "username");
 CREATE INDEX "idx_members_user_id_68921d" ON "members" ("user_id", "status");
 CREATE INDEX "idx_members_organiz_0c7065" ON "members" ("organization_id", "external_id");
+CREATE INDEX "idx_members_expires_55061e" ON "members" ("expires_at");
+CREATE INDEX "idx_members_role_ex_d85981" ON "members" ("role_expires_at");
 CREATE TABLE "invitations" (
     "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     "email" VARCHAR(254) NOT NULL,
@@ -222,11 +227,13 @@ CREATE TABLE "project_assignments" (
     "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     "role" VARCHAR(10) NOT NULL /* OWNER: OWNER\\nADMIN: ADMIN\\nUSE: USE\\nVIEWER: VIEWER */,
     "created_at" TIMESTAMP NOT NULL,
+    "expires_at" TIMESTAMP,
     "member_id" BIGINT NOT NULL REFERENCES "members" ("id") ON DELETE CASCADE,
     "project_id" BIGINT NOT NULL REFERENCES "projects" ("id") ON DELETE CASCADE,
     CONSTRAINT "uid_project_ass_project_1279f6" UNIQUE ("project_id", "member_id")
 );
 CREATE INDEX "idx_project_ass_member__7e2f50" ON "project_assignments" ("member_id", "project_id");
+CREATE INDEX "idx_project_ass_expires_e45f58" ON "project_assignments" ("expires_at");
 CREATE TABLE "sessions" (
     "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     "token_hash" VARCHAR(64) NOT NULL UNIQUE,
@@ -409,6 +416,9 @@ CREATE TABLE "members" (
     "removed_at" TIMESTAMPTZ,
     "managed_by" VARCHAR(10) NOT NULL,
     "external_id" VARCHAR(255),
+    "expires_at" TIMESTAMPTZ,
+    "role_expires_at" TIMESTAMPTZ,
+    "role_reverts_to" VARCHAR(10),
     "invited_by_id" BIGINT REFERENCES "members" ("id") ON DELETE SET NULL,
     "organization_id" BIGINT NOT NULL REFERENCES "organizations" ("id") ON DELETE CASCADE,
     "scim_connection_id" BIGINT REFERENCES "scim_connections" ("id") ON DELETE SET NULL,
@@ -423,9 +433,12 @@ CREATE INDEX "idx_members_organiz_8d3369" ON "members" ("organization_id", "role
 CREATE INDEX "idx_members_organiz_db6a36" ON "members" ("organization_id", "username");
 CREATE INDEX "idx_members_user_id_68921d" ON "members" ("user_id", "status");
 CREATE INDEX "idx_members_organiz_0c7065" ON "members" ("organization_id", "external_id");
+CREATE INDEX "idx_members_expires_55061e" ON "members" ("expires_at");
+CREATE INDEX "idx_members_role_ex_d85981" ON "members" ("role_expires_at");
 COMMENT ON COLUMN "members"."role" IS 'OWNER: OWNER\\nADMIN: ADMIN\\nUSER: USER\\nVIEWER: VIEWER';
 COMMENT ON COLUMN "members"."status" IS 'ACTIVE: ACTIVE\\nBLOCKED: BLOCKED\\nREMOVED: REMOVED';
 COMMENT ON COLUMN "members"."managed_by" IS 'ROSTER: ROSTER\\nSCIM: SCIM';
+COMMENT ON COLUMN "members"."role_reverts_to" IS 'OWNER: OWNER\\nADMIN: ADMIN\\nUSER: USER\\nVIEWER: VIEWER';
 COMMENT ON TABLE "members" IS 'A user''s membership of one organization.';
 CREATE TABLE "invitations" (
     "id" BIGSERIAL NOT NULL PRIMARY KEY,
@@ -488,11 +501,13 @@ CREATE TABLE "project_assignments" (
     "id" BIGSERIAL NOT NULL PRIMARY KEY,
     "role" VARCHAR(10) NOT NULL,
     "created_at" TIMESTAMPTZ NOT NULL,
+    "expires_at" TIMESTAMPTZ,
     "member_id" BIGINT NOT NULL REFERENCES "members" ("id") ON DELETE CASCADE,
     "project_id" BIGINT NOT NULL REFERENCES "projects" ("id") ON DELETE CASCADE,
     CONSTRAINT "uid_project_ass_project_1279f6" UNIQUE ("project_id", "member_id")
 );
 CREATE INDEX "idx_project_ass_member__7e2f50" ON "project_assignments" ("member_id", "project_id");
+CREATE INDEX "idx_project_ass_expires_e45f58" ON "project_assignments" ("expires_at");
 COMMENT ON COLUMN "project_assignments"."role" IS 'OWNER: OWNER\\nADMIN: ADMIN\\nUSE: USE\\nVIEWER: VIEWER';
 CREATE TABLE "sessions" (
     "id" BIGSERIAL NOT NULL PRIMARY KEY,
@@ -531,105 +546,106 @@ CREATE UNIQUE INDEX "uq_transfers_one_pending" ON "ownership_transfers" ("organi
 """
 
 MODELS_STATE = (
-    "eJztXW1z4jgS/isqvlymipmakJeZy+5NFUmYXXYSyAGZ2dvlyjggghdjs5ZIwu3Ofz9Jtr"
-    "Hlt9jGJsLRlwRstWyetqXup1utv2oLcwJ19K651L7Ade0M/FUz1AUkHwJn6qCmLpfecXoA"
-    "q3c6a6ouNWUO1+ygeoewpY4xOT5VdQTJoQlEY0tbYs00yFFjpev0oDkmDTXj3ju0MrQ/V1"
-    "DB5j3EM2iRE7//lxzWjAl8gsj9upwrUw3qE+5mtQm9Njuu4PWSHTvX7tsG/sza0gveKWNT"
-    "Xy0Mr/1yjWemsRHQDEyP3kMDWiqG9ArYWtFfQG/Q+bHuj7Jv1mti36VPZgKn6krHvl98p3"
-    "jHaorS6Q6UfmugKLUMGI1Ng+JLbhUxAO7pLbz9Z6NxdPSh8f7o9OPJ8YcPJx/ffyRt2f2G"
-    "T334bt+Mh5bdFcOs/VO7M6A3ZBIl2tqlB74zGRWrthRThoc++x/C/2KmWtHou+0D+JMfFs"
-    "TfRTtJAe4BTwPeg7cLFSzUJ0WHxj2eka+N9+8T4P3a7F383OwdkFZveJA7zqmGfY7i7eFr"
-    "mXoMvi1jtWAYt8k9qcYYhrB2ZUXGutb91mn1zgD7NzSal9ftzhlg/4bGbZ+eon+Hxtd26x"
-    "v9Zv+v5dDPYRr1HMZr5zCknKUFp9pTlsffkxBZKTlfgMPTNACfxgN8GgQYwbEFsTJT0SwL"
-    "ygGxYqB+2cGeA/r0OAXQp8exQNNTPNAELwqFouIwzpfkDNYWMBprXjIA9cQRfed+2MdnnP"
-    "zASdfQ147KE6AftK9b/UHz+oZeboHQnzrDrzlo0TMNdnQdOHoQfB82nYBv7cHPgH4Fv3U7"
-    "LQavifC9xa7otRv8VqP3pK6wqRjmo6JOfE+ne9RFjdM6fFpqpLccWuclC9C6c7uiKH1PlO"
-    "xikqhlXUVYWaFcb3dQVmpaZE1b8MGc59IzLym1LLKW3Rn3bq1k9X1Dos+7weLrdpeOsKcF"
-    "07pXDe1/Kr3bzHqIEM6lCeFspZ2pgtJB03kkJeEHN6yWz6YFtXvjC1yHnOeAChwWrBvobs"
-    "9U8t199tyj3gtsqY8bPi3qkSQfCAIQ295Ws3/RvGzVYoaiAoC+RTCNYybY6JMW39DQy6FL"
-    "7gJ0bq+uauzBvlPH80fVmigxT7i6mmhYgQ+Q3kN44HGkP3/pQX3z2EZj3qQ9tWhH1UGeQW"
-    "g2TB90HKjhU4vGInhENdR79pPotemVwoBFMeYcnAmseUCBpTLnv0e92+QvaRZ5ityH88wk"
-    "NzIt6hlYz3eIVYvcnP3oeV+fFeOZhaT+n3ydyTiBkHEC76FKS+J5EhWkSotn8AIvWVqUA2"
-    "IVhPqokQLqo0Ys1PRUJNRZBxROTDpeeR0vOsSEgf+l3+1Ew+62D5Ia2hiDv4GuodIcrdqP"
-    "05XBRjFwt9J0rBnoHb3sp1q5FlEUthQfjuBwH/CD6+avwWf/4qp7HmQuaAfnAVVoyyxDjd"
-    "061wgj2oPPDTDHJykGmOOT2AGGnpLRGBmN2ZixGaaUJzHYowtzsdDwjYk0qs+DN3s3qdju"
-    "jJPMlFkNUdJygt9OFz7XMqsifKJSC3vNb79aTQhLbwumkVLZbW80kez2M/iGBt4Ydjt2zi"
-    "0AYS9ducoY81ZG5iBCmdz4pbkgt1+L4MWdM/UkTnzC2pRAh0dyxvbVbLpYZpmLMOXVE9jj"
-    "yeb5SUs2eBJlUZovl/7ZODlKk2h+chSfaE7P8fbeA7S0qTa23xFIwNOzwB0tXUE2uXGShr"
-    "knrRKwD3H3Nnq5CJ+AqMzcEjlzi538w4wayc5NU4eqEePW+uUCKr4jgmW9VZsju9Xrebd7"
-    "xan0vB2YMTq31+et3sEh0yVppOE4LsFFTtlmIU24l92NbDW6/CVjwGCvF9Vgcw6NzEs+eK"
-    "lCggyVXvBh45V/AUCUvJx8RJ58ZFAp/mWrblBJCBpXOH1LHlc0lRRO5L4MBdairu+Azo21"
-    "CBrMd7aeRIUxB1phU2w6PqzWBKYB364QBEwK0A7ghHwBKqCs7BlgfQK/nw5MCyxVhB5Naw"
-    "LIiAPxu6AFWGS/aRJV/ZG7lUWGQigTOgWl5Fz95HSpfOIis0S1r61e+/N/lNZ1s31F/CTf"
-    "t6HRa1Gpm2a//63buzwD/Pc83lQjXQWJhAISwnhTgr0zcv28NK6rvH5eNK3viZZTec4518"
-    "7LZfP7o9/sqWbbJpmJ9sIK4RPvNtdGNBWk9YHj0mxe2PdtGw8aVp0fHfJ9fWfrSb6vtmmX"
-    "1vU1gCcD7ta2Rxrhyka3GxpDY0QeKLxCI6AhQHxTgDB54iaAHoU/EE/3ptW5bHd+Apb5SD"
-    "1bDEbe/D0C1L5BQEVDo/XrTbvXugSQuMPrR+LkQnCAIOkPWg/aGKJ3vh/3Dk6ncIy1B6jY"
-    "V3+T2kuO4EDsLugn3rJIWDW5idIXsQQz+qqbSzi3J315MX35zOkeMsMjY4YHHbKzlsr0y1"
-    "Rv1VTxPrgslSlwVN+boPKox5PeYeKFM+vXMmrJETtzrQaiqYuL1s2gdUmU5XwaGpeti6t2"
-    "hx5zP1E+8Wv3S4sRiezDxqA4A84HMXS5gAgREzCszAF8ipmvfSJVGMqSvN/WrwPO8Q0ttN"
-    "04v1fdzk9u8+DqW0FY3FeVEyNJ3HjoJYkrSVxRtZwu93Y8hst8b3dAVJK5IusZEgjzKNkv"
-    "JzUssoYRURVR3MqI0HEsYcQL7Y6xf1/WhGwTR43D4w/HH49Ojzd80eZIEk0UTpRnzGS+or"
-    "IhUbnUOxsxFyjVzZK/siohKCl1kFcHMmNW1OigzJjdWekDb0wvAOhruLircvGD0ASYovjB"
-    "Zrwu4kFe4Tvz6drprJoYB+e3LaonLy3zDzjGiooQgXmxfRFlL7R9Y3fd3PRcoXGl1LLKSR"
-    "AmJhNEIp4mu0CJeQyKrj3hu6JjDzjXdYsVy+oTIpgd9YTw+GsPLLK4ophhxdDbldFtlYZ6"
-    "IT6Tb0zLpANeTiqgKE9J45LttjQv+cy9PVNHJhs+m4/kPLwFIHzj9VRRePkXXaSsVcc5jT"
-    "AyPbc13p5csDapF2nSlK5/IOBIzbQlMKd0hSXwO+lRqzDTCbJcVvorRkA1JmDE0vTIZwuC"
-    "sbnU4ARMLXPBUlxph+BxBg36bQ1ocROATPJFxfTI0HAuxQqkg6mmY/KlTppYGLHOlwRORG"
-    "4BOE8esEd15N4Yg4jc0YhaQIqlGvMRWGiWZZI+2bEROHgP/mUbHW/A1LTIb5lA+pNpci5t"
-    "8QNAEIM7E8+GBp5Z5up+BkbkEKvCMopLl43MT3VTpoMW9zPJtG76XULma4omaTJtqQLSJN"
-    "pu0Hym3SZ5kDXwZYy7qbixibyYCuobsKQ/Ipw/IvdcL3fPdZkOLdOh9z+bDWs4jraISRd0"
-    "BaqHbinDxGunhYTON+fsJF5D/YWq67GmCidYJUbiqPHhdGOm0C9Jhkn/unl1FeZ59jCLv3"
-    "kxaH9t1TI++rYUTdin/4fG+VX3gqXmOx9osv5196udrM8+iPHYc25ElvQ3TrCCqawVTmC+"
-    "081xvl3feUmZ9Shy1qMFF+ZDLi3zklLLImvZoSkj827STbJ8DzucaHvd/iB7pWJbisyi7P"
-    "/Q6F+0r88A/SvGhOrnwzL4UgGxCnpUJ2l2PSStEmiB0L6HMglZhGCuTIAVRhVorC1ocM2A"
-    "41zaiJaXr0ZefchKUaJkOMhc8J3lgsuiXIUU5ZLp9TtMrw9MfAWg3Cc9XnAdVhPtaJNhi3"
-    "R7X80zBcGoRZv5cu2ro4KIoQFuuSShamMCH9m0VANNoYUUms60HVDdR8NOqBo4nVZoiooB"
-    "DZsSslSQOUmLSHHKu2wHW/okz318JwtfVFXppVTciwnVheIldm4J24D0lnrw3xu8ykwA5l"
-    "y/iDTgoGsYnwzs965KWEsmF4uJwkvUgUzOfKmsK6Sv7rPg67aXm5gEsA1nDPrWwGCsKxN1"
-    "HTEZJWdPxXSxO97zQ7mDSxFJVAQ/8xFO7G2yFd+29zzQv/S7nWiQYzsIxva1MQZ/sxUcpU"
-    "V9f5yujLFdUX2l6ZjcyDt6vU8Z48BFBPspYFycP1R5M1hks84H8GkHwcqbiFj+iq4ttGzF"
-    "pvxCFQq3FFZuSpbajIe6WplqoRhOGs5QXWrKHEZNP1l8oeZS+wLXe/gIpPIb1dVEwwp82N"
-    "7VbtKeWg/pfGzBBqZUUMXOsVlQumSdVPVpCmy7siOCfi+h8q353QFBv5cQbchmyTRnYpp3"
-    "xTDvJUiByOSWYGWO5+4lZpRcLoBRrhI8pXLJXiW+KCaZq9OXwCOzdqzaXerKEmwX7kdLwx"
-    "jSkgz2Nmbk8oANxartoqv29mbjmWrcQ7vWA62LjIAWufX31n3SehQDcvLRtObQAmNd1RYI"
-    "TFaQ7qSGwIG9IAz8+7Z127qsAwM+YeLXYbhY0v90Y7XxDE7qQIcqgkPDrrc/eVMHBDLtgV"
-    "anIJdeAIIX0iYQqMaavzWD7j8+Nq2JfY+k3dgkzmGtnoZf/91fB4K/M1kZQVDyfU5+fBZy"
-    "2G1fQfL9qJGCHj5qxNLD9FRwExolc2UEv0wFQS6lOAJa3UXXlUoIcngilUS5hLUmmA7pd+"
-    "YkIgMzfhsrTqgSSCexi2XsZDXDCz0z7JyQhD0H7Hu4cN+2CjPGkRypM8emHBr9VmdwBujf"
-    "ofG52b6i5+z/QYM3zUhU/PpCx6iMUE2syegXkRuZBCNLQVM9hGtyeClCvIIxpj2JKbmYJC"
-    "6ZdmoYrAwcZZomazsoKxfHC61pugcApCUksxgPvFQVVmLv2niQwfr42atawfrANmt5JlCf"
-    "mBxNRR5Np6qm53qpOUGpY9F0nCvh5mXC/2Jqfscho1CMOypyFBUITwgguc0VLhBf6nKEpE"
-    "raMlwiZrhkD1mhm1bnst35KSst5IidAefD0Ljodj63e9eUD9p8JEebnYvWFWOJNh9prceb"
-    "q+aFXezR/iQGeYTNOTSUmYpm2WIyfqlCHKJKL4uQ7k889NV1f+xkA5RnJ3FOsoJa3xMtp/"
-    "KCyE+batYi3+sdkJW+kMiaprUinHXWmUt4hWVlJa+MVqisLyigKsjrkvONCEpKJWRSQoik"
-    "kZXtsnEy9SIq2/mG9QKQrtySjiDG4VnweYg344QE+HmAg4OqSPskuotLIthJ37qTeE7Sv8"
-    "Sl6D22o5hHWvYh1W5//g38JE8pJE8pa6pUuaaKUPiWUFUFbe45PISYpg5VI2YM4QQDWN8R"
-    "ybLA3hzZLaNw3u1ecWTCeTuYnHJ7fd7qHRwy9EkjDcf4NZKyjX/cq0vZurrLsX1ESLRCRV"
-    "skvfOaVCGZBRGYBW882aXfK9j4kxbh0OBbSLXx4krRejlNr6YorSzjm6uML908toByCw5o"
-    "PWeT4KrAtQN6yvecxRNV/MP4LGUVHEiKZq/cy9hjn0cAhtkrPuLiiUneSkze6rXvEM42CB"
-    "dzf3DJEMRDX12GIGewW0a6i6EG+JkuPf68nFRAUYTA0gvcbemiVq/0XD3gpPLP4PMMgIx6"
-    "p0VW2JB3j2B9Rat4/6xFuhPc+URPgmrNLgiuzLSUXkSta0AwNlcGUThgZX7B1LSACmhngH"
-    "UG5nANDuhR+KQuljokZ+3VeUA3799qxptwWbfCek2zJGhul1/2mUzSVRHTVXE0lTYC7DQX"
-    "2TnJGQA+ShVgP0oIsB+FA+zS23hulhDdu4hNMc+w3LbMuSpQzjZitgoXvI2fr6JK7T4/Yd"
-    "FSn2xxGdAQQDPz0QAmMW1YHU6Eid0zodVCyfwH+j833zZOTgFdhFYns86cNgLNmzade/6B"
-    "wrNWcV3TmqTfZiZwXiwiQ7t0qpuymvq0hqimgwMV2K8heDRX+gQs1DmbCW377S2dJMdr8p"
-    "CBRw3PhsbIttPeBaAbvWFXHFE6R1kQxMkPQiN6SZVtzALMKRj9NazdW+ZqOSQ/9cf+Rfsa"
-    "sK9goqGlrq47RJGf6mDIOCHWhn749H2Ueh6OiGHxA4skEYWdmWXyW7nJby+2iFawh73kND"
-    "jnhpVtOPFgHztcd37bd5jr4tjxHqPHe2Ly49x8FdZX/OZkIUG5KRlnvhaxKZl0J+Lfi+oG"
-    "L1ghuxXKpfegrFyqLJofyQ2+8MGc59IzLym1LLKWZaKsqHExmShbaqJsmjzO3W6yJuYoJ8"
-    "rWTvuCTqn8KkQojlh1TtUTGVW7Ufl1+CSLJySLJ1kmWatNesavwzMWTfN7oulUThPRVPb8"
-    "TZ+QdJKKcpIoqAU4R7eo0sltvkdPpNQ2ZvlH2LKuRxBvyG7cDmGLuNRBZBP4hKFlqLpcMC"
-    "OulSxj3bLQy976Hv7bCmEcvz9RQExuUJR9gyJnmotcbZ8us4DvYYd5Bb1uf5A9s8CWOgP2"
-    "/6FBc8bOAP1by/EqFJ894J9rMww3AbEqvAo72MlWch7x6FeX85DRQ2GWNQZSfjNrI1peVq"
-    "CS0dx9iOYmvAkFoB1etbBfb0BauKPHgC0KITkB9Jm2LCBIXLk1qJHL0mX1npeKrvuesRhS"
-    "0nsCk6lJxZc4UjRDyfrPWKXHlZGMo5iMo3Se4hVUXedJ1oF52W1nvIE0Pfg+IQl9Ub4Rdu"
-    "J9W1rpKRMJRVNBWuPc9+jJwi+voPBL0IqPsUkDhv4zhmnIyyjRPA3WhuTsU76SkTRQX36A"
-    "TjJQZQ1JYWtIynJ20o58TdBLO3KXdqQszlhsccaXMSVZemuE/eimvcYbjTRzVC4XeqVWH1"
-    "yomh5t9sWkzrgClVsk1DhJk6lHWiXkzIRy9WSiabmJpksVoUeTDJ5ZV7yFBKuIeBlZYGwA"
-    "UB6gpZFO88QzIjuQFSREXgwlg1fxb1y1glch1ytNCoi61JQ5XG+Z0tBcal/sar97+aI/s8"
-    "8VLfipsDrY28JEe2o9pNvhah+hsucHtiJ9S6hatKcB7WgPB5ZUWBWWfFW5GBCfLugripEf"
-    "I1/9jaqAVCYj0SQW3nhWi+AknDP1JFZC9doIQ0u8Fk6icXj84fjj0enxhorYHEliIJ5nG4"
-    "jR775Baf00n4j00NJ5aPSlyoCw07yC6B6mYhwOExiHw4gtFkwDO8YXj3B8qVqfyO6L1L6M"
-    "i1tYOdoMDknxk9n3/wMWXfwq"
+    "eJztXW1z4jgS/isqvlymipmakJeZy+1tFUmYXW4SyAGZ2bvlyjgggg8jc7ZIwu3Nfz9Jtv"
+    "GbbGxjE+HoSwK2WjZP21L3063WH7WFMYG69aG51L7Cde0C/FFD6gKSD6EzdVBTl0vvOD2A"
+    "1QedNVWXmjKHa3ZQfbCwqY4xOT5VdQuSQxNojU1tiTUDkaNopev0oDEmDTX06B1aIe0/K6"
+    "hg4xHiGTTJid//RQ5raAJfoOV+Xc6VqQb1SeBmtQm9Njuu4PWSHbvUHtsIf2Ft6QUflLGh"
+    "rxbIa79c45mBNgIawvToI0TQVDGkV8Dmiv4CeoPOj3V/lH2zXhP7Ln0yEzhVVzr2/eIHxT"
+    "tWU5ROd6D0WwNFqWXAaGwgii+5VYsB8Ehv4f2fG42Tk0+Njyfnn89OP306+/zxM2nL7jd6"
+    "6tMP+2Y8tOyuGGbtX9qdAb0hgyjR1i498IPJqFi1pZgyPPTZ/wj+VzPV5KPvtg/hT35YGH"
+    "8X7SQFuAc8DXgP3j5UsFBfFB2iRzwjXxsfPybA+63Zu/q12Tsird4FQe44pxr2OYq3h69p"
+    "6DH4ttBqwTBuk3tS0RhGsHZlRca61v3eafUuAPs3RM3r23bnArB/Q3Tfp6fo3yH61m59p9"
+    "/s/7Uc+jlOo57jeO0cR5SzNOFUe8ny+HsSIisl5wtwfJ4G4PN4gM/DAFtwbEKszFRrlgXl"
+    "kFgxUL/uYB8A+vw0BdDnp7FA01NBoAleFApFxVGcr8kZrC0gH+ugZAjqiSP6wf1wiM84+Y"
+    "GTLtLXjsoToB+0b1v9QfP2jl5uYVn/0Rl+zUGLnmmwo+vQ0aPw+7DpBHxvD34F9Cv4Z7fT"
+    "YvAaFn402RW9doN/1ug9qStsKMh4VtSJ7+l0j7qoBbQOX5Ya6S2H1oOSBWjduV1RlH4gSn"
+    "YxSdSyrlpYWVm53u6wrNS0yJo24ZMxz6XnoKTUsshadmfch7WS1feNiG53g8XX7T4dYU8L"
+    "hvmoIu2/Kr3bzHrgCOfShHC20t5UQemg6ZxLSfjBjarli2FC7RF9heuI8xxSgcOCdUPdHZ"
+    "hKfrjPnnvUe4FN9XnDp/EeSfKBIACx7W01+1fN61YtZigqAOh7C6ZxzAQbfdLiGxl6A+iS"
+    "uwCd+5ubGnuwH9Tx/Fk1J0rME66uJhpW4BOk9xAdeBzpL197UN88tnzMm7SnFu2oOsgzCI"
+    "2G4YMuAGr01KKxCB9RkfrIfhK9Nr1SFDAeYx6AM4E1DymwVOb8d967Tf6SZtxT5D6cZya5"
+    "kWFSz8Dc3iFWTXJz9qPnfd0qFmQWkvp/8XUm4wRCxgm8hyotiedJVJAqLZ7BC71kaVEOiV"
+    "UQ6pNGCqhPGrFQ01NcqLMOKAEx6XjldbzoEBMF/m/9bocPu9s+TGpoYwz+B3TNKs3Rqv00"
+    "XSE2ioGHlaZjDVkf6GV/rpVrEfGwpfgECA73AT+6bf4WfvavbrqXYeaCdnAZUoW2zDLU2K"
+    "1zjTCiPfiBAeb0LMUAc3oWO8DQUzIaI6MxGzM2w5TyIgZ7dGUsFhq+MyyN6vPo3cFNKrY7"
+    "4yQzZVYDT1pO8LvpwudaZlWET1Rq4aD57TerCWHpbcE0Uiq77Y0mkt3egm9k4I1ht2Pn3A"
+    "IQ9tKVq4xx0MrIHEQokxu/Nhbk9mscXtw5U0/ixCesTQl0OJcztq9m08Uyy1yEKa+ewB5P"
+    "Ns9PWrLBkyiL0ny99M/G2UmaRPOzk/hEc3ouaO89QVObamP7HYEEPD0L3HzpCrLJjbM0zD"
+    "1plYB9hLu30ctF+IREZeaWyJlb7OS/Dd5IdmkYOlRRjFvrlwup+IEIlvVWbY7sV6+X3e5N"
+    "QKWX7dCM0bm/vWz1jo6ZLkkjDcdxCS5yyi4LaaK97G9kq9HlLxkDBge9qAYbc4gyL/kISh"
+    "USZKj0gg8br/wLAHjycvIRefKRQaX4l626QSUhaFzh9C15XNFUUjiR+zoUWIu6vgM6N9Y4"
+    "NJjvbD2JCmMOtMKm2HR8WK0JDATfrywImBSgHcAJ+QJUQFnZC8D6BH4/HRgmWKqW9WyYE0"
+    "BGHIg/hC3AIvtNk6jqj9ytTDIUQpnQKSgl5+onp0vlExeZJap9a/XaX/6htG6b7RviJ/m+"
+    "DVGvRaXumv3+927v+gIEv+fxphrpKkgkFJAQxpsS7J2R6+elcV3l9fOiaf1AtJzKc865dl"
+    "4umz8c/WZPNds1yUy0F1YIn3i/uTaiqSCtDxyXZvPKvm8bPWlYdX50xPf1na0n+b7apl1a"
+    "1xcBTwY8rG2PlOPK8tsN0RCNyAOFV9YIaBYgvimwMHniJoAehX8hnu5dq3Pd7vwCTOOZer"
+    "YYjLz5ewSofWMB1Rqi1m937V7rGkDiDq+fiZMLwZEFSX/QfNLG0Prg+3Ef4HQKx1h7gop9"
+    "9XepvWQOB2J3QT8FLYuEVZObKH0RSzD5V91cwrk96cuL6ctnTveQGR4ZMzzokJ21VKZfpn"
+    "qrpor3wWWpTIGj+t4ElUc9nvQeEy+cWb+WUUuO2IVrNRBNXV217gata6Is59MQXbeubtod"
+    "esz9RPnEb92vLUYksg8bg+ICOB/E0OUCWhYxAaPKHMCXmPnaJ1KFoSzJ+239Ngg4vpGFth"
+    "vn96bb+cVtHl59KwiL+6ZyYiSJGw+9JHEliSuqltPl3o7HcJnv7Q6JSjJXZD1DAmEeJfvl"
+    "pIZF1rBFVEUUt0IcHccSRkGh/TH2H8uakG3iqHF8+un088n56YYv2hxJoomiifKMmcxXVD"
+    "YiKpd6ZyPmQqW6WfJXViWEJaUO8upAZsyKGh2UGbN7K33gjekFAH0LFw9VLn4QmQBTFD/Y"
+    "jNdFPMgr/GC83DqdVRPj8Py2Q/XkpWn8G46xoloWgXmxexFlL7R9Z3fd3PRcoXGl1LLKSR"
+    "AmJhNwEU+TXaDEPAZF157wXdGxB5zrusWKZfUJEcyOekJ4/K0HFllcUcywYuTtyui2SkO9"
+    "EJ/JN6Zl0kFQTiqgKE9JCyTb7WheBjP3DkwdmWz4bD6S8/AWgPCd11NF4Q2+6CJlrTrOKc"
+    "fI9NzWeHtywdqkXqRJU7r+ZAFHaqYtgTGlKyyB30nnrcJMJ8hyWemvGAEVTcCIpemRzyYE"
+    "Y2OpwQmYmsaCpbjSDsHzDCL6bQ1ocRNgGeSLiumRIXIuxQqkg6mmY/KlTpqY2GKdLwmcFr"
+    "kF4Dx5wB7VLffGGETkjkbUAlJMFc1HYKGZpkH6ZMdG4Ogj+KttdLwDU8Mkv2UC6U+mybm0"
+    "xV+ABTF4MPBsiPDMNFaPMzAih1gVllFcuiw3P9VNmQ5b3FuSad30u4TM1xRN0mTaUgWkSb"
+    "TdoLml3SZ5kDXwZYy7qbixibyYCjI3287h9YLc7Du7Af9B6bQI6bTIjdnL3Zhd5kzLnOnD"
+    "T3nDGo7jNmJyCl2B6qFbyjDx1rkjoZPSA8ZUUEP9harrsaZKQLBKtMVJ49P5xkyhX5IMk/"
+    "5t8+YmSgYdYKp/82rQ/taqZXz0bSma1U//D9HlTfeK5e87H2hG/233m53Rzz6I8dgHfI0s"
+    "OXIBwQrmu1Y4y/lBN8b5toYPSsrUSJFTI024MJ5yaTkoKbUsspYdLpObnJNukg32sMeJtt"
+    "ftD7KXM7alyCzK/g9R/6p9ewHoXzEmVD9plsGXColV0KM6S7M1ImmVQAtENkcUaL2OYOBX"
+    "aYwL08xZp7OouNS38Po2aeEUbCnY2IUyCXUj8LB60OSJXDEiQuaNXK0gjCqssbagmRAIjn"
+    "Npgy8vX428+pBl/URJR5MLd/a2cEdWUEwD7dYKinIt1B7XQoUmvgJQ7pMerwIdVhNtvsmw"
+    "w9ooX4FKxYK8Ffb5FkZVRwWcoQHuuH6samNCMMPEVJE1haal0NzT3YDqPiM7+3XgdFqhKS"
+    "oGNB4VIiHjQOZkmFuKU4trN9jSZ+Qf4jtZ+ArYSq97DbyYUF0oXhb+jrANSG+pB/+DwavM"
+    "1RoB14+zZiPsGsav3PB7VyUs/JUre0XhJepAJsm/Vvarpa8es+Drtpc7ToWwjWZu+xYsYq"
+    "wrE3XNmYySs1hjutgf7/mp3MGliGRWgp/xDCeKvSXjxCD/EAfov/W7HT7IsR2E49HaGIP/"
+    "seV2ZcFd+2m6QmN7+4uVpmNyIx/o9X6ulWsi8OCmgAVi05EyyeGKyPVg0Jl2EC6TbBHLX9"
+    "G1hZatMqBfqELhlsJqA8q6yPFQVytjOBLDScMZqktNmUPe9JPFF2outa9wfYCPQCq/UV1N"
+    "NKzAp91d7SbtqfWUzscWbGBKBVXsHJsFpWvWSVWfptAeWXsi6A8SKl+Bhj0Q9AcJ0YZslk"
+    "xzJqZ5XwzzQYIUikzuCFbmeO5BYkbJ5QIY5SrBUyqX7JVN5THJgaKqCTwya8dKk6YuA0Qb"
+    "g2dTwxjS+jn2npPk8oANxartoqv2XpTjmYoeoV2Yhxaxt4CGeRWCdu6TFg8akJPPhjmHJh"
+    "jrqrawwGQF6baXFjiyF+aCv9+37lvXdYDgCyZ+HYaLJf1Pd8Ecz+CkDnSoWnCI7OT7ybs6"
+    "IJBpT7SUELn0AhC8LG0CgYrWwVtDE9LH2DAn9j2SdmODOIe1ehp+/Xd/0Z7gnckKNYKS73"
+    "Py47OQw277CpLvJ40U9PBJI5YepqfCO4YpmSvU+GUqCHIpRWqs1QO/CGBCkMMTqSTKJaz5"
+    "w3RIfzAmnAzM+D0HA0KVQDqJXSxj28EZXuiZYQ8ISdhzwH6ABVRsqzBjHMmRunBsyiHqtz"
+    "qDC0D/DtGXZvuGnrP/hw3eNCNR8UveHKOSo5pYk9EvInedCkeWwqZ6BNfk8BJHvIIxpgOJ"
+    "KbmYJC7zdWrJrBDmmabJ2g7LygXdQmuabtgCab3fLMZDUErgpdvCGg8yWB8/e1UrWB/aEz"
+    "PPBOoTk6OpyKPpVNX0XC91QFDqWDQd50q4eZ3wv5ia33PIKBLj5kWOeIHwhACS21wJBOJL"
+    "XY6QtO2BDJeIGS45QFbortW5bnd+yUoLOWIXwPkwRFfdzpd275byQZuP5Gizc9W6YSzR5i"
+    "OtuXt307yyi+7an8Qgj7Axh0iZqdYsW0zGL1WIQ1TpZRHS/YmHvrruj0A1IUXT+oFoOZUX"
+    "RH7aVDMX+V7vkKz0hUTWNK0V4ayzzlzCKyorK3lltEJlfUEBVUFel5xvRFhSKiGTEiIkja"
+    "xsl42TqRdR2c43rBeAdOWWdIQxjs6C2yHejBMS4O0AhwdVkTa1dReXcNhJ37qTeE7Sv8Sl"
+    "WCKSzzzSsg+ptmb177YqeUoheUpZU6XKNVWEwreEqirW5p6jQ4hh6FBFMWNIQDCE9QORLA"
+    "vszZH9MgqX3e5NgEy4bIeTU+5vL1u9o2OGPmmk4Ri/RlK28Y97dSlbV3c5to+IiFaoaIuk"
+    "d96SKiSzIAKz4I0n+/R7BRt/0iIcGXwLqTZeXClaL6fpzRSllWV8c5XxpXuFFVBuwQGt52"
+    "zWXhW49kBP+Z6zeKIq+DBupazCA0nR7JV7GXvs8wjAKHsVjLh4YqTh7/60A8ljicljmc4L"
+    "nSfbzpUVmXPZtvkg23tQzK0HJWMQD311GQOBkrzEtN1FV3KqzJ+cKQ4yv6EYQiho36THPy"
+    "gnFVAUDbT0wrU7EhPVKzhYD1ETwWdwO+8jcx3SIitsokOPYH1Da7f/qnGdyMD5epL/SLVm"
+    "l4FXZlpK37HWRRCMjRUiCgesuDOYGiZQAe0MsM7AHK7BET0KX9TFUofkrL0mE+jG43sNvY"
+    "sW8yus1zQLweZ20W2fYSwdUjEdUkdTaeP+TnORXdCcYf+TVGkVJwlpFSfRtArpU26bJQ7W"
+    "vciwyLrMuSpUxJgzW0XLHMfPV7wCy9snLFrglS0pBJoFrJnxjIBBTBtWfdXCxO6Z0BqxZP"
+    "4D/V+b7xtn54AuPayTWWdOG4HmXZvOPX+yorNWcV3TSrTfZwZwXiwiQ7t0atqynRRo5VhN"
+    "B0cqsF9D8Gys9AlYqHM2E9r223s6SY7X5CEDzxqeDdHIttM+hKAbvWNXHFHSTlkQxMkPsk"
+    "b0kirbjgcYUzD6Y1h7NI3Vckh+6k/9q/YtYF/BRLOWurruEEX+XAdDxvyxNvTDzz9Gqedh"
+    "TuQyOLDIlEdhZ2aZ8lhuyuOrLZ0W7GEvOfnRuWFll8hHuI89Vhu47zvxieJiID0WBOmJGQ"
+    "UJzFdRfcVvSRcRlFvRBczXIraik+5E/HtR3RAVK1+4snLpPSwrw1Si+ZGBwRc+GfNceg5K"
+    "Si2LrGWZHi1qXEymR5eaHp0me3e/W+uJOcqJsqHXoaBTKr8KLSuOWHVO1RMZVbtR+dUXJY"
+    "snJIsnWSZZoU96xm/DMxZN8wei6VROE9FU9vxNn5B0kopykiioBThH91alk9t8j55IqW3M"
+    "8ufYsq5HEG/IbtwOYUv30CVQnCbwBUMTqboiY93CWsky1i3L+xys7+G/rQjG8btShcTktl"
+    "TZt6VypjlujYV0mQXBHvaYV9Dr9gfZMwtsqQtg/x8imjN2AejfWo5XofjsAf9cm2G4CYlV"
+    "4VXYw/7FkvOIR7+6nIeMHgqzrDGU8ptZG3x5WXdMRnMPIZqb8CYUgHZ01cJhvQFp4eaPAT"
+    "uUv3IC6DNtWUCQuHJrULnL0mXNpteKrvuesRhS0nsCk6lJxZc4UjRDyfrPWJvJlZGMo5iM"
+    "o3Se4hVUXedJ1oF53c2GvIE0Pfg+IQl9Ub4RduJ9O1rpKRMJRVNBWuPc9+jJwi9voPBL2I"
+    "qPsUlDhv4WwzTiZZRonvorgkbs02AlI2mgvv4AnWSgykqhwlYKleXspB35lqCXduQ+7UhZ"
+    "nLHY4oyvY0qy9FaO/eimvcYbjTRzVC4XeqNWH1yoms43+2JSZ1yByi0SapylydQjrRJyZi"
+    "K5ejLRtNxE06VqWc8GGTyzrniLCFYR8TKywNgAoDxBUyOd5olncDuQFSREXgwlg1fxb1y1"
+    "glcR1ytNCoi61JQ5XO+Y0tBcal/tar8H+aJv2d2MFvxUWB3sXWGiPbWe0u1rdohQ2fMDW5"
+    "G+I1Qt2tOAdnSAA0sqrApLvqpcDCiYLugripEfI1/9jaqAVCYj0SQW3nhW43ASzpl6Eiuh"
+    "em2EoSXeCifROD79dPr55Px0Q0VsjiQxENvZBmL0u29QWj/NJyI9tHQeGn2pMiDsNK8gus"
+    "epGIfjBMbhmLPFgoGwY3wFEY4vVesT2X+R2tdxcQsrR5vBISl+Mvvxf7r9bm4="
 )
