@@ -26,6 +26,8 @@ class Permission(StrEnum):
     MANAGE_ORGANIZATION = "manage_organization"
     # Transfer ownership, delete the organization.
     OWN_ORGANIZATION = "own_organization"
+    # Create, change and delete teams, their members and their project roles.
+    MANAGE_TEAMS = "manage_teams"
 
 
 _VIEWER = {Permission.READ_ORGANIZATION}
@@ -34,6 +36,7 @@ _ADMIN = _USER | {
     Permission.READ_PRIVATE,
     Permission.MANAGE_MEMBERS,
     Permission.MANAGE_ORGANIZATION,
+    Permission.MANAGE_TEAMS,
 }
 _OWNER = _ADMIN | {Permission.MANAGE_ADMINS, Permission.OWN_ORGANIZATION}
 

@@ -48,6 +48,13 @@ Domains (target Domain)
 API keys (target ApiKey)
     api_key.created                 name, role, prefix, expiresAt
     api_key.revoked                 name, prefix
+Teams (target Team; each may carry via "scim" when SCIM made the change)
+    team.created                    name, slug, description, managedBy
+    team.updated                    before, after (name, slug, description)
+    team.deleted                    name, slug, membersDropped
+    team.members_added              memberIds (those added; never one already there)
+    team.members_removed            memberIds (those removed)
+    team.project_roles_set          before, after ([{projectId, role}], by project)
 """
 
 from __future__ import annotations
@@ -68,6 +75,7 @@ from app.models import (
     OwnershipTransfer,
     Project,
     ProjectAssignment,
+    Team,
     User,
 )
 from app.models.enums import InvitationStatus, OrganizationRole, ProjectRole
@@ -461,3 +469,77 @@ async def api_key_created(actor: Actor, key: ApiKey) -> AuditEvent:
 
 async def api_key_revoked(actor: Actor, key: ApiKey) -> AuditEvent:
     return await _api_key(actor, "api_key.revoked", key, {"prefix": key.prefix})
+
+
+# Teams -----------------------------------------------------------------------------------
+
+
+async def _team(
+    actor: Actor, action: str, team: Team, data: dict[str, Any], via: str | None
+) -> AuditEvent:
+    if via is not None:
+        data = {**data, "via": via}
+    return await record(
+        actor,
+        action,
+        organization_id=team.organization_id,
+        target_type="Team",
+        target_id=team.id,
+        data={"name": team.name, **data},
+    )
+
+
+async def team_created(actor: Actor, team: Team, *, via: str | None = None) -> AuditEvent:
+    data = {"slug": team.slug, "description": team.description, "managedBy": team.managed_by}
+    return await _team(actor, "team.created", team, data, via)
+
+
+async def team_updated(
+    actor: Actor,
+    team: Team,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    *,
+    via: str | None = None,
+) -> AuditEvent:
+    return await _team(actor, "team.updated", team, {"before": before, "after": after}, via)
+
+
+async def team_deleted(
+    actor: Actor, team: Team, members_dropped: int, *, via: str | None = None
+) -> AuditEvent:
+    data = {"slug": team.slug, "membersDropped": members_dropped}
+    return await _team(actor, "team.deleted", team, data, via)
+
+
+async def team_members_added(
+    actor: Actor, team: Team, member_ids: Sequence[int], *, via: str | None = None
+) -> AuditEvent:
+    data = {"memberIds": [_gid("Member", pk) for pk in member_ids]}
+    return await _team(actor, "team.members_added", team, data, via)
+
+
+async def team_members_removed(
+    actor: Actor, team: Team, member_ids: Sequence[int], *, via: str | None = None
+) -> AuditEvent:
+    data = {"memberIds": [_gid("Member", pk) for pk in member_ids]}
+    return await _team(actor, "team.members_removed", team, data, via)
+
+
+def _team_roles(roles: dict[int, ProjectRole]) -> list[dict[str, Any]]:
+    return [
+        {"projectId": _gid("Project", project_id), "role": ProjectRole(role).value}
+        for project_id, role in sorted(roles.items())
+    ]
+
+
+async def team_project_roles_set(
+    actor: Actor,
+    team: Team,
+    before: dict[int, ProjectRole],
+    after: dict[int, ProjectRole],
+    *,
+    via: str | None = None,
+) -> AuditEvent:
+    data = {"before": _team_roles(before), "after": _team_roles(after)}
+    return await _team(actor, "team.project_roles_set", team, data, via)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from app.auth.roles import Permission, can_manage_role
 from app.clock import now
 from app.errors import DomainError, ErrorCode, not_found
-from app.models import Member, Organization, ProjectAssignment, User
+from app.models import Member, Organization, ProjectAssignment, TeamMember, User
 from app.models.enums import MemberStatus, OrganizationRole
 from app.services import events, ownership, rate_limits
 from app.services.account_mail import send_reset
 from app.services.audit import Actor
 from app.services.invitations import username_taken
 from app.services.mail import enqueue
+from app.services.managed import check_not_managed
 from app.services.tx import atomic, locked_for, locked_row_for
 from app.services.validation import clean_optional_name, clean_username
 
@@ -76,11 +77,15 @@ async def check_admin_remains(member: Member) -> None:
         )
 
 
-async def update_role(actor: Actor, member_id: int, role: OrganizationRole) -> Member:
+async def update_role(
+    actor: Actor, member_id: int, role: OrganizationRole, *, via_scim: bool = False
+) -> Member:
+    """A SCIM member's role follows their groups: only SCIM changes it (`via_scim`)."""
     async with atomic():
         _, member, actor = await _locked_member(actor, member_id)
         check_not_removed(member)
         check_not_owner(member)
+        check_not_managed(member, "memberId", via_scim=via_scim)
         if role == OrganizationRole.OWNER:
             raise DomainError(
                 ErrorCode.ROLE_NOT_ALLOWED, "Ownership moves only by transfer.", "role"
@@ -163,9 +168,10 @@ async def unblock(actor: Actor, member_id: int) -> Member:
 async def _end_membership(
     actor: Actor, member: Member, organization: Organization, *, removed: bool
 ) -> None:
-    """REMOVED at once: access ends, assignments go; a removed member is mailed a notice,
-    one who leaves (`removed` false) knows already."""
+    """REMOVED at once: access ends, assignments go, they leave every team; a removed
+    member is mailed a notice, one who leaves (`removed` false) knows already."""
     dropped = await ProjectAssignment.filter(member_id=member.id).delete()
+    await TeamMember.filter(member_id=member.id).delete()
     await ownership.cancel_involving(member)
     member.status = MemberStatus.REMOVED
     member.removed_at = now()

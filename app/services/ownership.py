@@ -29,6 +29,7 @@ from app.models.enums import MemberStatus, OrganizationRole, TransferStatus
 from app.services import events
 from app.services.audit import Actor
 from app.services.mail import enqueue
+from app.services.managed import check_not_managed
 from app.services.tx import atomic, locked_for, locked_row_for, locked_where
 from app.services.validation import clean_token
 
@@ -80,6 +81,7 @@ async def request_transfer(actor: Actor, member_id: int) -> OwnershipTransfer:
                 ErrorCode.FORBIDDEN_ROLE, "Only the owner transfers ownership.", "memberId"
             )
         check_target(owner, target, "memberId")
+        check_not_managed(target, "memberId")
         replaced = await _pending(organization.id)
         if replaced is not None:
             # Before the insert: the partial unique index allows one PENDING row.
@@ -137,6 +139,7 @@ async def confirm_transfer(actor: Actor, token: str) -> Organization:
                 )
             target = await Member.get(id=transfer.to_member_id)
             check_target(owner, target, "token")
+            check_not_managed(target, "token")
             target_before = OrganizationRole(target.role).value
             # Demote first: the partial unique index allows one OWNER row.
             owner.set_role(OrganizationRole.ADMIN)

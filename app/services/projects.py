@@ -1,8 +1,9 @@
 """Projects and per-project roles.
 
 Who may manage a project (its settings and its assignments): the
-organization's OWNER and ADMINs (Permission.MANAGE_ORGANIZATION) and that
-project's OWNER and ADMIN members, for that project only. Nobody grants or
+organization's OWNER and ADMINs (Permission.MANAGE_ORGANIZATION) and the members
+whose effective role on that project (`project_access`: direct assignment or
+team) is OWNER or ADMIN, for that project only. Nobody grants or
 changes a project role above their own on that project (`can_grant_project_role`),
 so a project ADMIN never grants, changes or removes the project OWNER role.
 Deleting a project takes an organization OWNER/ADMIN or the project's OWNER.
@@ -25,7 +26,7 @@ from app.clock import now
 from app.errors import DomainError, ErrorCode
 from app.models import Member, Project, ProjectAssignment
 from app.models.enums import MemberStatus, OrganizationRole, ProjectRole
-from app.services import events
+from app.services import events, project_access
 from app.services.audit import Actor
 from app.services.slugs import free_slug, slugify
 from app.services.tx import atomic, locked_for, locked_row_for
@@ -71,15 +72,11 @@ class Authority:
 
 
 async def authority(actor: Actor, project_ids: list[int]) -> Authority:
-    """The actor's standing on these projects (one query)."""
+    """The actor's standing on these projects (of the actor's organization): their
+    organization role and their effective role on each (app/services/project_access.py:
+    direct, team and organization-role sources, expired assignments not counted)."""
     org_role = actor.access.role if actor.access else None
-    roles: dict[int, ProjectRole] = {}
-    if actor.member_id is not None and project_ids:
-        rows = await ProjectAssignment.filter(
-            member_id=actor.member_id, project_id__in=project_ids
-        ).values_list("project_id", "role")
-        roles = {project_id: ProjectRole(role) for project_id, role in rows}
-    return Authority(org_role, roles)
+    return Authority(org_role, await project_access.roles_on(actor, project_ids))
 
 
 def _project_slug(name: str) -> str:

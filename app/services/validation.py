@@ -129,3 +129,22 @@ def clean_token(value: str) -> str:
 def check_list_size(values: Sequence[object], field: str, maximum: int = LIST_MAX) -> None:
     if len(values) > maximum:
         raise DomainError(ErrorCode.INVALID_INPUT, f"At most {maximum} items at once.", field)
+
+
+DESCRIPTION_MAX = 1000
+
+
+def clean_description(value: str | None, field: str = "description") -> str | None:
+    """Free text such as a team's description: None or blank clears it; at most
+    DESCRIPTION_MAX characters after trimming, newlines allowed, no other control
+    characters."""
+    if value is None or not value.strip():
+        return None
+    candidate = value.strip()
+    if len(candidate) > DESCRIPTION_MAX or _has_control(candidate, allow_newlines=True):
+        raise DomainError(
+            ErrorCode.INVALID_INPUT,
+            f"Descriptions are at most {DESCRIPTION_MAX} characters, without control characters.",
+            field,
+        )
+    return candidate

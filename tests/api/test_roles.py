@@ -44,6 +44,7 @@ CONTRACT = [
         {"OWNER", "ADMIN"},
     ),
     ("transfer ownership, delete the organization", Permission.OWN_ORGANIZATION, {"OWNER"}),
+    ("manage teams (any member reads them)", Permission.MANAGE_TEAMS, {"OWNER", "ADMIN"}),
 ]
 
 

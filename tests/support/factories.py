@@ -39,9 +39,18 @@ from app.models import (
     Project,
     ProjectAssignment,
     Session,
+    Team,
+    TeamMember,
+    TeamProjectRole,
     User,
 )
-from app.models.enums import InvitationStatus, MemberStatus, OrganizationRole, ProjectRole
+from app.models.enums import (
+    InvitationStatus,
+    ManagedBy,
+    MemberStatus,
+    OrganizationRole,
+    ProjectRole,
+)
 from app.services.audit import Actor
 
 PASSWORD = "correct horse battery staple"
@@ -139,11 +148,13 @@ async def make_member(
     status: MemberStatus = MemberStatus.ACTIVE,
     invited_by: Member | Literal["owner"] | None = "owner",
     username: str | None = None,
+    managed_by: ManagedBy = ManagedBy.ROSTER,
 ) -> Member:
     """A member with `role` (a new verified user unless `user` is given).
 
     Like a member who accepted the owner's invitation: `invited_by` is the owner
-    unless given (None for nobody).
+    unless given (None for nobody). `managed_by=ManagedBy.SCIM` marks them as a SCIM
+    connection's (without the connection: what the GraphQL rules look at).
     """
     organization_id = _pk(organization)
     user = user or await make_user(name=name)
@@ -158,6 +169,7 @@ async def make_member(
         status=status,
         joined_at=_now(),
         invited_by_id=invited_by.id if invited_by is not None else None,
+        managed_by=managed_by,
     )
     if status == MemberStatus.BLOCKED:
         member.blocked_at = _now()
@@ -215,11 +227,39 @@ async def make_project(
 
 
 async def make_assignment(
-    project: Project, member: Member, role: ProjectRole | str = ProjectRole.USE
+    project: Project,
+    member: Member,
+    role: ProjectRole | str = ProjectRole.USE,
+    *,
+    expires_at: datetime | None = None,
 ) -> ProjectAssignment:
     return await ProjectAssignment.create(
-        project_id=project.id, member_id=member.id, role=ProjectRole(role)
+        project_id=project.id, member_id=member.id, role=ProjectRole(role), expires_at=expires_at
     )
+
+
+async def make_team(
+    organization: Organization | int,
+    name: str = "Core",
+    *,
+    members: tuple[Member, ...] | list[Member] = (),
+    roles: dict[Project, ProjectRole] | None = None,
+    managed_by: ManagedBy = ManagedBy.ROSTER,
+) -> Team:
+    """A team with these members and project roles, as createTeam, addTeamMembers and
+    setTeamProjectRoles leave it (without their events); `managed_by=ManagedBy.SCIM` as
+    a SCIM group."""
+    team = await Team.create(
+        organization_id=_pk(organization),
+        name=name,
+        slug=f"{slugify(name)}-{next(_counter)}",
+        managed_by=managed_by,
+    )
+    for member in members:
+        await TeamMember.create(team_id=team.id, member_id=member.id)
+    for project, role in (roles or {}).items():
+        await TeamProjectRole.create(team_id=team.id, project_id=project.id, role=role)
+    return team
 
 
 async def actor_for(member: Member, ip: str | None = None) -> Actor:

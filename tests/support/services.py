@@ -23,6 +23,9 @@ from app.models import (
     Project,
     ProjectAssignment,
     Session,
+    Team,
+    TeamMember,
+    TeamProjectRole,
     User,
 )
 from app.services.audit import Actor
@@ -44,6 +47,9 @@ MODELS = (
     ApiKey,
     AuditEvent,
     OutboxMail,
+    Team,
+    TeamMember,
+    TeamProjectRole,
 )
 
 

@@ -31,7 +31,9 @@ EVENT_TYPES = (
     "ownership.transfer_requested, ownership.transfer_confirmed, "
     "ownership.transfer_cancelled; "
     "domain.added, domain.verified, domain.removed; "
-    "api_key.created, api_key.revoked"
+    "api_key.created, api_key.revoked; "
+    "team.created, team.updated, team.deleted, team.members_added, team.members_removed, "
+    "team.project_roles_set"
 )
 
 
