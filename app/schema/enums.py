@@ -8,6 +8,7 @@ from enum import Enum
 import strawberry
 
 from app.models import enums
+from app.services import project_access
 
 
 def _described(cls: type[Enum], description: str, values: dict[str, str]) -> type[Enum]:
@@ -119,3 +120,23 @@ class InvitationOrder:
     direction: SortDirection = strawberry.field(
         default=SortDirection.DESC, description="The sort order."
     )
+
+
+ManagedBy = _described(
+    enums.ManagedBy,
+    "Who manages a member's role and team membership, or a team's name and members.",
+    {
+        "ROSTER": "Roster's own API (GraphQL).",
+        "SCIM": "An identity provider through SCIM: GraphQL changes to the role or team "
+        "membership answer SCIM_MANAGED (ADMIN+ may still block or remove a member).",
+    },
+)
+AccessSourceKind = _described(
+    project_access.AccessSourceKind,
+    "Where a member's role on a project comes from.",
+    {
+        "DIRECT": "Their own project assignment (not counted once expired).",
+        "TEAM": "The project role of a team they belong to.",
+        "ORGANIZATION_ROLE": "Organization OWNER and ADMIN hold project ADMIN on every project.",
+    },
+)

@@ -10,9 +10,10 @@ from strawberry import Private
 
 from app.ids import to_global_id
 from app.models import Member
-from app.models.enums import MemberStatus, OrganizationRole
+from app.models.enums import ManagedBy, MemberStatus, OrganizationRole
 from app.resolvers import members as resolve
 from app.resolvers import projects as resolve_projects
+from app.resolvers import teams as resolve_teams
 from app.resolvers.members import MembersPage
 from app.schema.accounts.types import UserType
 from app.schema.context import Info
@@ -20,11 +21,14 @@ from app.schema.execution import KNOWN_NULL, PRELOADED
 from app.schema.node import Node, as_node, register_node
 from app.schema.pagination import Connection, connection
 from app.schema.projects.types import ProjectAssignmentType
+from app.schema.teams.access import EffectiveProjectRoleType
 
 if TYPE_CHECKING:
     from app.schema.organizations.types import OrganizationType
+    from app.schema.teams.types import TeamType
 
 OrganizationT = Annotated["OrganizationType", strawberry.lazy("app.schema.organizations.types")]
+TeamT = Annotated["TeamType", strawberry.lazy("app.schema.teams.types")]
 
 
 @strawberry.type(
@@ -47,6 +51,11 @@ class MemberType(Node):
     )
     removed_at: datetime | None = strawberry.field(
         description="When they were removed or left; null unless REMOVED."
+    )
+    managed_by: ManagedBy = strawberry.field(
+        description="SCIM for a member an identity provider provisioned: their role and team "
+        "membership change only through SCIM (SCIM_MANAGED); ADMIN+ may still block or "
+        "remove them."
     )
     model: Private[Member]
     # Filled from a MembersPage, whose resolver fetched them in bulk: these fields then
@@ -71,6 +80,7 @@ class MemberType(Node):
             joined_at=member.joined_at,
             blocked_at=member.blocked_at,
             removed_at=member.removed_at,
+            managed_by=ManagedBy(member.managed_by),
             model=member,
         )
 
@@ -112,6 +122,24 @@ class MemberType(Node):
     async def project_assignments(self, info: Info) -> list[ProjectAssignmentType]:
         rows = await resolve_projects.member_assignments(info.context, self.model)
         return [ProjectAssignmentType.from_model(row, self.organization_id) for row in rows]
+
+    @strawberry.field(
+        description="The teams they belong to, by name (BLOCKED members keep "
+        "theirs, inert; REMOVED members have left every team)."
+    )
+    async def teams(self, info: Info) -> list[TeamT]:
+        rows = await resolve_teams.member_teams(info.context, self.model)
+        return [as_node("Team", row) for row in rows]
+
+    @strawberry.field(
+        description="Their role on each project where they hold one: the highest of their "
+        "direct assignment (unless expired), their teams' roles and, for organization OWNER "
+        "and ADMIN, project ADMIN on every project; with the sources that give it. Empty "
+        "unless ACTIVE (a BLOCKED member's assignments and team roles are inert)."
+    )
+    async def effective_project_roles(self, info: Info) -> list[EffectiveProjectRoleType]:
+        found = await resolve_teams.member_effective_roles(info.context, self.model)
+        return [EffectiveProjectRoleType.from_effective(e) for e in found]
 
 
 def members_connection(found: MembersPage) -> Connection[MemberType]:

@@ -24,6 +24,7 @@ from app.resolvers import members as resolve_members
 from app.resolvers import organizations as resolve
 from app.resolvers import ownership as resolve_ownership
 from app.resolvers import projects as resolve_projects
+from app.resolvers import teams as resolve_teams
 from app.resolvers.paging import Window
 from app.schema.audit.types import EVENT_TYPES, AuditEventType
 from app.schema.context import Info
@@ -38,6 +39,7 @@ from app.schema.pagination import After, Before, Connection, First, Last, Offset
 from app.schema.permissions import HasOrgPermission
 from app.schema.projects.types import ProjectType
 from app.schema.selection import selected_node_fields
+from app.schema.teams.types import TeamType
 
 
 @strawberry.type(
@@ -201,6 +203,30 @@ class OrganizationType(Node):
             search=search,
         )
         return connection(page, ProjectType.from_model)
+
+    @strawberry.field(
+        description="The organization's teams, by name. Any active member.",
+        extensions=guard(HasOrgPermission(Permission.READ_ORGANIZATION)),
+    )
+    async def teams(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        search: Annotated[
+            str | None,
+            strawberry.argument(description="Part of the name; case-insensitive."),
+        ] = None,
+    ) -> Connection[TeamType]:
+        page = await resolve_teams.organization_teams(
+            info.context,
+            self.organization_id,
+            window=Window(first, after, last, before),
+            search=search,
+        )
+        return connection(page, TeamType.from_model)
 
     @strawberry.field(
         description="Domains added for verification and auto-join. OWNER and ADMIN only: "

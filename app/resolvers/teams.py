@@ -1,0 +1,156 @@
+"""Teams: reads (an organization's teams, a team's members and project roles, a member's
+teams and effective project roles, the node) and the team changes.
+
+Any active member of the organization reads its teams; anyone else sees none. A member's
+teams and effective project roles load through DataLoaders, so a page of members costs
+the same few statements whatever its size.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from app.ids import pk_of
+from app.models import Member, Project, Team, TeamMember, TeamProjectRole
+from app.models.enums import ProjectRole
+from app.resolvers.context import Context
+from app.resolvers.loaders import get_loader, load_many, load_one
+from app.resolvers.members import MembersPage
+from app.resolvers.paging import Order, Page, Window, paginate
+from app.resolvers.search import search_term
+from app.services import teams as service
+from app.services.project_access import EffectiveRole, Holder, effective_roles
+from app.services.teams import TeamRoleSpec
+from app.services.validation import check_list_size
+from app.services.visibility import (
+    may_see_member,
+    reads_organization,
+    reads_private,
+    visible_statuses,
+)
+
+
+async def organization_teams(
+    ctx: Context, organization_id: int, *, window: Window, search: str | None
+) -> Page[Team]:
+    queryset = Team.filter(organization_id=organization_id)
+    term = search_term(search)
+    if term:
+        queryset = queryset.filter(name__icontains=term)
+    return await paginate(queryset, Order(("name",)), window)
+
+
+async def team_node(ctx: Context, pk: int) -> Team | None:
+    """The team, if the viewer reads its organization."""
+    team = await load_one(ctx, Team, pk)
+    if team is None or not reads_organization(await ctx.access(team.organization_id)):
+        return None
+    return team
+
+
+async def team_by_pk(ctx: Context, pk: int) -> Team | None:
+    """A team reached from a source that names it (gone if deleted meanwhile)."""
+    return await load_one(ctx, Team, pk)
+
+
+async def team_members(ctx: Context, team: Team, *, window: Window) -> MembersPage:
+    """The team's members by name, as the members list shows them to the viewer (USER and
+    VIEWER see ACTIVE ones only)."""
+    access = await ctx.access(team.organization_id)
+    statuses = visible_statuses(access, None)
+    queryset = Member.filter(
+        organization_id=team.organization_id,
+        team_memberships__team_id=team.id,
+        status__in=[s.value for s in statuses],
+    )
+    page = await paginate(queryset, Order(("name",)), window)
+    return MembersPage(page, team.organization_id, reads_private(access), ctx.user_id)
+
+
+async def team_project_roles(ctx: Context, team: Team) -> list[TeamProjectRole]:
+    return await load_many(ctx, TeamProjectRole, "team_id", team.pk)
+
+
+async def project_by_pk(ctx: Context, pk: int) -> Project:
+    project = await load_one(ctx, Project, pk)
+    assert project is not None  # a team role or assignment goes with its project (cascade)
+    return project
+
+
+async def _teams_of(member_ids: list[int]) -> list[list[Team]]:
+    grouped: dict[int, list[Team]] = defaultdict(list)
+    rows = (
+        await TeamMember.filter(member_id__in=member_ids)
+        .select_related("team")
+        .order_by("team__name", "team_id")
+    )
+    for row in rows:
+        grouped[row.member_id].append(row.team)
+    return [grouped.get(pk, []) for pk in member_ids]
+
+
+async def member_teams(ctx: Context, member: Member) -> list[Team]:
+    """The member's teams, by name; empty unless the viewer may see the member."""
+    if not may_see_member(await ctx.access(member.organization_id), member.status):
+        return []
+    return await get_loader(ctx, "Member.teams", _teams_of).load(member.pk)
+
+
+async def _effective(holders: list[Holder]) -> list[list[EffectiveRole]]:
+    found = await effective_roles(holders)
+    return [list(result.values()) for result in found]
+
+
+async def member_effective_roles(ctx: Context, member: Member) -> list[EffectiveRole]:
+    """The member's effective role on each project where they hold one (none while not
+    ACTIVE); empty unless the viewer may see the member."""
+    if not may_see_member(await ctx.access(member.organization_id), member.status):
+        return []
+    holder = Holder.of_member(member)
+    if holder is None:
+        return []
+    return await get_loader(ctx, "Member.effectiveProjectRoles", _effective).load(holder)
+
+
+# Changes: the permission class found the organization or team and the viewer's access.
+
+
+async def create_team(ctx: Context, name: str, description: str | None) -> Team:
+    organization_id, actor = ctx.authz_actor("Organization", "organizationId")
+    return await service.create_team(actor, organization_id, name, description)
+
+
+async def update_team(ctx: Context, changes: dict[str, Any]) -> Team:
+    team_id, actor = ctx.authz_actor("Team", "teamId")
+    return await service.update_team(actor, team_id, changes)
+
+
+async def delete_team(ctx: Context) -> None:
+    team_id, actor = ctx.authz_actor("Team", "teamId")
+    await service.delete_team(actor, team_id)
+
+
+async def add_team_members(ctx: Context, member_ids: list[str]) -> Team:
+    team_id, actor = ctx.authz_actor("Team", "teamId")
+    check_list_size(member_ids, "memberIds", service.MAX_MEMBERS)
+    ids = [pk_of(member_id, "Member") for member_id in member_ids]
+    return await service.add_team_members(actor, team_id, ids)
+
+
+async def remove_team_members(ctx: Context, member_ids: list[str]) -> Team:
+    team_id, actor = ctx.authz_actor("Team", "teamId")
+    check_list_size(member_ids, "memberIds", service.MAX_MEMBERS)
+    ids = [pk_of(member_id, "Member") for member_id in member_ids]
+    return await service.remove_team_members(actor, team_id, ids)
+
+
+async def set_team_project_roles(ctx: Context, roles: list[tuple[str, ProjectRole]]) -> Team:
+    """`roles`: (project global id, role) pairs; unknown ids go to the service as None."""
+    team_id, actor = ctx.authz_actor("Team", "teamId")
+    check_list_size(roles, "roles", service.MAX_ROLES)
+    specs: list[TeamRoleSpec | None] = []
+    for project_id, role in roles:
+        pk = pk_of(project_id, "Project")
+        specs.append(TeamRoleSpec(pk, role) if pk else None)
+    return await service.set_team_project_roles(actor, team_id, specs)
