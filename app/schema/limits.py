@@ -78,6 +78,10 @@ LIST_SIZE = MAX_PAGE
 COST_CEILING = 10**15
 # Items of lists of objects one query may complete, counted while it runs.
 MAX_LIST_ITEMS = 10_000
+# A field declared with `metadata={LIST_SIZE_HINT: n}` counts its unpaged list at n rather
+# than LIST_SIZE: for lists whose plausible size is far smaller (an effective role's
+# sources); MAX_LIST_ITEMS still bounds what actually runs.
+LIST_SIZE_HINT = "roster-list-size"
 # The paging arguments that set a connection's page size.
 PAGE_ARGUMENTS = ("first", "last")
 
@@ -178,7 +182,7 @@ class _Walk:
         if page is not None and node.name.value in ("edges", "nodes"):
             count = page
         else:
-            count = LIST_SIZE**lists
+            count = _list_size(definition) ** lists
         return min(count * (1 + self.cost(node.selection_set, named, None)), COST_CEILING)
 
     def page_size(self, node: FieldNode, definition: GraphQLField) -> int:
@@ -247,6 +251,12 @@ class _Walk:
             self.depths[name] = self.depth(fragment.selection_set, parent)
             self.active.discard(name)
         return self.depths[name]
+
+
+def _list_size(definition: GraphQLField) -> int:
+    declared = (definition.extensions or {}).get("strawberry-definition")
+    hint = (getattr(declared, "metadata", None) or {}).get(LIST_SIZE_HINT)
+    return hint if isinstance(hint, int) and 0 <= hint <= LIST_SIZE else LIST_SIZE
 
 
 def _definition(parent: Any, node: FieldNode) -> GraphQLField | None:

@@ -16,6 +16,7 @@ from strawberry import Private
 from app.models.enums import ProjectRole
 from app.resolvers import teams as resolve
 from app.schema.context import Info
+from app.schema.limits import LIST_SIZE_HINT
 from app.schema.node import as_node
 from app.schema.projects.types import ProjectType
 from app.services.project_access import AccessSource, AccessSourceKind, EffectiveRole
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from app.schema.teams.types import TeamType
 
 TeamT = Annotated["TeamType", strawberry.lazy("app.schema.teams.types")]
+SOURCES_COUNTED = 3
 
 
 @strawberry.type(name="AccessSource", description="One reason a member holds a role on a project.")
@@ -58,7 +60,10 @@ class EffectiveProjectRoleType:
     role: ProjectRole = strawberry.field(description="The highest role its sources give.")
     sources: list[AccessSourceType] = strawberry.field(
         description="Every source of a role on this project: DIRECT first, then TEAM (by team "
-        "id), then ORGANIZATION_ROLE."
+        "id), then ORGANIZATION_ROLE.",
+        # The query cost counts it at this size (typically a direct assignment, a team, the
+        # organization role); the item cap at execution bounds the real count.
+        metadata={LIST_SIZE_HINT: SOURCES_COUNTED},
     )
     project_id: Private[int]
 
