@@ -38,6 +38,7 @@ def test_the_docs_have_examples():
         "guides/ownership-transfer.md",
         "guides/verified-domains.md",
         "guides/api-keys.md",
+        "guides/teams.md",
     }
 
 
