@@ -11,13 +11,22 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from app import db
 from app.ids import pk_of
 from app.models import Member, Project, Team, TeamMember, TeamProjectRole
 from app.models.enums import ProjectRole
 from app.resolvers.context import Context
 from app.resolvers.loaders import get_loader, load_many, load_one
 from app.resolvers.members import MembersPage
-from app.resolvers.paging import Order, Page, Window, paginate
+from app.resolvers.paging import (
+    DEFAULT_PAGE,
+    Order,
+    Page,
+    Window,
+    check_window,
+    encode_cursor,
+    paginate,
+)
 from app.resolvers.search import search_term
 from app.services import teams as service
 from app.services.project_access import EffectiveRole, Holder, effective_roles
@@ -54,18 +63,110 @@ async def team_by_pk(ctx: Context, pk: int) -> Team | None:
     return await load_one(ctx, Team, pk)
 
 
+# Team members are listed by name (then id), as the members list is by default.
+MEMBER_ORDER = ("name",)
+# The first page of each of several teams' members, by name, in one statement: row numbers
+# per team (SQLite 3.25+ and PostgreSQL both have window functions).
+_FIRST_PAGES_SQL = """
+SELECT "team_id", "member_id" FROM (
+  SELECT tm."team_id", tm."member_id",
+         ROW_NUMBER() OVER (PARTITION BY tm."team_id" ORDER BY m."name", m."id") AS "rn"
+  FROM "team_members" tm JOIN "members" m ON m."id" = tm."member_id"
+  WHERE tm."team_id" IN ({teams}) AND m."status" IN ({statuses})
+) ranked WHERE "rn" <= ? ORDER BY "team_id", "rn"
+"""
+_COUNTS_SQL = """
+SELECT tm."team_id", COUNT(*) AS "n"
+FROM "team_members" tm JOIN "members" m ON m."id" = tm."member_id"
+WHERE tm."team_id" IN ({teams}) AND m."status" IN ({statuses})
+GROUP BY tm."team_id"
+"""
+# (team id, rows wanted, visible statuses): one team's first page as a viewer sees it.
+FirstPageKey = tuple[int, int, tuple[str, ...]]
+
+
+def _sql(template: str, teams: int, statuses: int) -> str:
+    return db.placeholders(
+        template.format(teams=", ".join("?" * teams), statuses=", ".join("?" * statuses))
+    )
+
+
+async def _first_pages(keys: list[FirstPageKey]) -> list[list[Member]]:
+    """Up to `size` members of each team (one statement per distinct size and statuses,
+    one for the members themselves)."""
+    groups: dict[tuple[int, tuple[str, ...]], list[int]] = defaultdict(list)
+    for team_id, size, statuses in keys:
+        groups[(size, statuses)].append(team_id)
+    ids: dict[tuple[int, int, tuple[str, ...]], list[int]] = defaultdict(list)
+    for (size, statuses), team_ids in groups.items():
+        team_ids = list(dict.fromkeys(team_ids))
+        sql = _sql(_FIRST_PAGES_SQL, len(team_ids), len(statuses))
+        rows = await db.connection().execute_query_dict(sql, [*team_ids, *statuses, size])
+        for row in rows:
+            ids[(row["team_id"], size, statuses)].append(row["member_id"])
+    wanted = {pk for found in ids.values() for pk in found}
+    members = {m.pk: m for m in await Member.filter(id__in=list(wanted))} if wanted else {}
+    return [[members[pk] for pk in ids.get(key, []) if pk in members] for key in keys]
+
+
+async def _counts(keys: list[tuple[int, tuple[str, ...]]]) -> list[int]:
+    groups: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for team_id, statuses in keys:
+        groups[statuses].append(team_id)
+    counts: dict[tuple[int, tuple[str, ...]], int] = {}
+    for statuses, team_ids in groups.items():
+        team_ids = list(dict.fromkeys(team_ids))
+        sql = _sql(_COUNTS_SQL, len(team_ids), len(statuses))
+        for row in await db.connection().execute_query_dict(sql, [*team_ids, *statuses]):
+            counts[(row["team_id"], statuses)] = int(row["n"])
+    return [counts.get(key, 0) for key in keys]
+
+
 async def team_members(ctx: Context, team: Team, *, window: Window) -> MembersPage:
     """The team's members by name, as the members list shows them to the viewer (USER and
-    VIEWER see ACTIVE ones only)."""
+    VIEWER see ACTIVE ones only).
+
+    A first page (no cursor, no `last`) loads with every other team's first page of the
+    request, in a fixed number of statements; other windows page the usual way.
+    """
     access = await ctx.access(team.organization_id)
-    statuses = visible_statuses(access, None)
+    statuses = tuple(sorted(s.value for s in visible_statuses(access, None)))
+    privileged = reads_private(access)
+    if window.after is None and window.before is None and window.last is None:
+        check_window(window.first, window.last, window.offset)
+        if not window.offset:
+            size = DEFAULT_PAGE if window.first is None else window.first
+            return MembersPage(
+                await _first_page(ctx, team.pk, size, statuses),
+                team.organization_id,
+                privileged,
+                ctx.user_id,
+            )
     queryset = Member.filter(
         organization_id=team.organization_id,
         team_memberships__team_id=team.id,
-        status__in=[s.value for s in statuses],
+        status__in=list(statuses),
     )
-    page = await paginate(queryset, Order(("name",)), window)
-    return MembersPage(page, team.organization_id, reads_private(access), ctx.user_id)
+    page = await paginate(queryset, Order(MEMBER_ORDER), window)
+    return MembersPage(page, team.organization_id, privileged, ctx.user_id)
+
+
+async def _first_page(
+    ctx: Context, team_id: int, size: int, statuses: tuple[str, ...]
+) -> Page[Member]:
+    rows: list[Member] = []
+    if size:
+        loader = get_loader(ctx, "Team.members.first", _first_pages)
+        rows = await loader.load((team_id, size + 1, statuses))
+    more = len(rows) > size
+    rows = rows[:size]
+    counter = get_loader(ctx, "Team.members.count", _counts)
+
+    async def count() -> int:
+        return await counter.load((team_id, statuses))
+
+    cursors = [encode_cursor([getattr(row, c) for c in (*MEMBER_ORDER, "id")]) for row in rows]
+    return Page(rows, cursors, has_next=more, has_previous=False, count=count)
 
 
 async def team_project_roles(ctx: Context, team: Team) -> list[TeamProjectRole]:

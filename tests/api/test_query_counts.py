@@ -117,3 +117,40 @@ async def test_members_with_teams_and_effective_roles_have_no_n_plus_one(client,
         counts[who] = (sizes[5][0], sizes[50][0])
         assert sizes[5][0] == sizes[50][0], (who, sizes[5][1], sizes[50][1])
     print(f"statements for first=5 / first=50 with teams and effective roles: {counts}")
+
+
+TEAM_PAGES = """
+query($id: ID!, $first: Int!) {
+  organization(id: $id) {
+    teams(first: $first) {
+      totalCount
+      nodes {
+        id name managedBy
+        projectRoles { role project { id name } }
+        members(first: 5) { totalCount pageInfo { hasNextPage } nodes { id name } }
+      }
+    }
+  }
+}"""
+
+
+async def test_teams_with_members_and_roles_have_no_n_plus_one(client, mailbox):
+    org = await create_org(client, "Acme")
+    owner = await Member.get(organization_id=org_pk(org), role=OrganizationRole.OWNER)
+    seeded = await seed_members(org, [f"Member {i:02d}" for i in range(30)], invited_by=owner.id)
+    project = await Project.create(organization_id=org_pk(org), name="Web", slug="web")
+    for i in range(25):
+        team = await Team.create(organization_id=org_pk(org), name=f"Team {i:02d}", slug=f"t-{i}")
+        await TeamProjectRole.create(team=team, project=project, role=ProjectRole.USE)
+        for member in seeded[i : i + 8]:
+            await TeamMember.create(team=team, member=member)
+    await gql(client, TEAM_PAGES, {"id": org.id, "first": 1}, org.owner.token)  # warm up
+    sizes = {}
+    for first in (3, 25):
+        with count_statements() as sql:
+            body = await gql(client, TEAM_PAGES, {"id": org.id, "first": first}, org.owner.token)
+        assert "errors" not in body, body
+        assert len(body["data"]["organization"]["teams"]["nodes"]) == first
+        sizes[first] = (sql.count, sql.statements)
+    assert sizes[3][0] == sizes[25][0], (sizes[3][1], sizes[25][1])
+    print(f"statements for 3 / 25 teams with members: {sizes[3][0]}, {sizes[25][0]}")

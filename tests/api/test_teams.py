@@ -389,3 +389,68 @@ async def test_scim_managed_refusals_and_the_emergency_stop(client, people):
     assert (await mutate(client, BLOCK, {"id": scim_id}, admin))["member"]["status"] == "BLOCKED"
     assert (await mutate(client, REMOVE, {"id": scim_id}, admin))["member"]["status"] == "REMOVED"
     assert not await TeamMember.exists(member_id=scim.id)
+
+
+TEAM_PAGES = """
+query($id: ID!, $first: Int) {
+  organization(id: $id) {
+    teams(first: 50) {
+      nodes {
+        name
+        members(first: $first) {
+          totalCount pageInfo { hasNextPage hasPreviousPage endCursor } nodes { name status }
+        }
+      }
+    }
+  }
+}"""
+TEAM_MEMBERS_AFTER = """
+query($id: ID!, $first: Int, $after: String) {
+  node(id: $id) {
+    ... on Team { members(first: $first, after: $after) { totalCount nodes { name } } }
+  }
+}"""
+
+
+async def test_team_member_pages_as_the_viewer_sees_them(client, people):
+    org_id = org_pk(people.org)
+    active = [await factories.make_member(org_id, name=f"Person {c}") for c in ("C", "A", "D", "B")]
+    blocked = await factories.make_member(org_id, name="Person E", status=MemberStatus.BLOCKED)
+    big = await factories.make_team(org_id, "Big", members=[*active, blocked])
+    await factories.make_team(org_id, "Empty")
+    await factories.make_team(org_id, "Solo", members=active[:1])
+    admin_view = await ok(
+        client, TEAM_PAGES, {"id": people.org.id, "first": 2}, people.token("ADMIN")
+    )
+    teams = {t["name"]: t["members"] for t in admin_view["organization"]["teams"]["nodes"]}
+    assert [n["name"] for n in teams["Big"]["nodes"]] == ["Person A", "Person B"]
+    assert teams["Big"]["totalCount"] == 5 and teams["Big"]["pageInfo"]["hasNextPage"]
+    assert teams["Empty"] == {
+        "totalCount": 0,
+        "pageInfo": {"hasNextPage": False, "hasPreviousPage": False, "endCursor": None},
+        "nodes": [],
+    }
+    assert teams["Solo"]["totalCount"] == 1 and not teams["Solo"]["pageInfo"]["hasNextPage"]
+    # The first page's cursor continues on the ordinary paging path.
+    after = teams["Big"]["pageInfo"]["endCursor"]
+    rest = await ok(
+        client,
+        TEAM_MEMBERS_AFTER,
+        {"id": gid("Team", big.id), "first": 10, "after": after},
+        people.token("ADMIN"),
+    )
+    assert [n["name"] for n in rest["node"]["members"]["nodes"]] == [
+        "Person C",
+        "Person D",
+        "Person E",
+    ]
+    # USER and VIEWER see ACTIVE members only.
+    user_view = await ok(
+        client, TEAM_PAGES, {"id": people.org.id, "first": 10}, people.token("USER")
+    )
+    teams = {t["name"]: t["members"] for t in user_view["organization"]["teams"]["nodes"]}
+    assert teams["Big"]["totalCount"] == 4
+    assert {n["status"] for n in teams["Big"]["nodes"]} == {"ACTIVE"}
+    # Refusals of the window, as for every connection.
+    body = await gql(client, TEAM_PAGES, {"id": people.org.id, "first": 101}, people.token("ADMIN"))
+    assert "errors" in body
