@@ -116,8 +116,9 @@ async def effective_roles(
     holders: Sequence[Holder | None], project_ids: Collection[int] | None = None
 ) -> list[dict[int, EffectiveRole]]:
     """For each holder (None: holds nothing), project id → their effective role, on the
-    named projects or on every project where they hold one. Holders of one organization
-    (an OWNER/ADMIN's ORGANIZATION_ROLE source lists every project of theirs)."""
+    named projects or on every project where they hold one. Named projects must belong to
+    the holders' organization: an OWNER/ADMIN's ORGANIZATION_ROLE source is given on each
+    of them (and, when none are named, on every project of their organization)."""
     moment = now()
     results: list[dict[int, EffectiveRole]] = [{} for _ in holders]
     if project_ids is not None and not project_ids:
