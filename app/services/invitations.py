@@ -31,7 +31,7 @@ from app.models import (
     User,
 )
 from app.models.enums import InvitationStatus, MemberStatus, OrganizationRole, ProjectRole
-from app.services import events, rate_limits
+from app.services import events, managed, rate_limits
 from app.services.accounts import require_verified
 from app.services.audit import Actor
 from app.services.mail import enqueue
@@ -531,6 +531,7 @@ async def accept(
             raise DomainError(ErrorCode.ALREADY_MEMBER, "You are a member already.", "token")
         if member is None:
             member = Member(organization_id=organization.id, user_id=user.id)
+        managed.release(member)
         member.name = user.name
         member.email = user.email
         member.username = invitation.username

@@ -32,3 +32,11 @@ def check_not_managed(
         f"This {what} is managed by the identity provider (SCIM): change it there.",
         field,
     )
+
+
+def release(member: Member) -> None:
+    """A member who joins again through Roster (accepting an invitation after being
+    removed) is Roster's, whatever provisioned their earlier membership."""
+    member.managed_by = ManagedBy.ROSTER
+    member.scim_connection_id = None
+    member.external_id = None

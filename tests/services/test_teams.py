@@ -11,9 +11,9 @@ import pytest
 
 from app.clock import now
 from app.errors import ErrorCode
-from app.models import AuditEvent, Member, Team, TeamMember, TeamProjectRole
+from app.models import AuditEvent, Member, Team, TeamMember, TeamProjectRole, User
 from app.models.enums import ManagedBy, MemberStatus, OrganizationRole, ProjectRole
-from app.services import members, ownership, projects, teams
+from app.services import invitations, members, ownership, projects, teams
 from app.services.project_access import AccessSourceKind, Holder, effective_roles
 from app.services.teams import TeamRoleSpec
 from tests.support import factories
@@ -450,3 +450,19 @@ async def test_team_membership_of_scim_members_and_teams_changes_only_through_sc
     assert (await effective(member))[project.id][0] == ProjectRole.USE
     event = await AuditEvent.filter(action="team.updated").get()
     assert event.data["via"] == "scim"
+
+
+async def test_a_removed_scim_member_who_accepts_an_invitation_is_rosters(crew: Crew):
+    member = await scim_member(crew)
+    member.external_id = "okta-123"
+    await member.save(update_fields=["external_id"])
+    await members.remove(await crew.actor("ADMIN"), member.id)
+    user = await User.get(id=member.user_id)
+    invitation = await factories.make_invitation(crew.organization, user.email)
+    rejoined = await invitations.accept(invitation.id, user, None)
+    assert rejoined.id == member.id
+    assert (rejoined.managed_by, rejoined.external_id) == (ManagedBy.ROSTER, None)
+    changed = await members.update_role(
+        await crew.actor("OWNER"), member.id, OrganizationRole.VIEWER
+    )
+    assert changed.role == OrganizationRole.VIEWER
