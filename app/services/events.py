@@ -48,6 +48,18 @@ Domains (target Domain)
 API keys (target ApiKey)
     api_key.created                 name, role, prefix, expiresAt
     api_key.revoked                 name, prefix
+SCIM connections (target ScimConnection; changes SCIM makes carry data.via = "scim":
+member.joined, member.updated, member.role_changed, member.blocked, member.unblocked,
+member.removed, and the scim_group.* events below)
+    scim_connection.created         name, defaultRole, roleMappings
+    scim_connection.updated         before, after (name, defaultRole, roleMappings)
+    scim_connection.revoked         name
+SCIM groups (target Team; every one via "scim")
+    scim_group.created              name, slug, externalId
+    scim_group.renamed              before, after
+    scim_group.deleted              name, membersDropped
+    scim_group.members_added        memberIds
+    scim_group.members_removed      memberIds
 """
 
 from __future__ import annotations
@@ -68,6 +80,8 @@ from app.models import (
     OwnershipTransfer,
     Project,
     ProjectAssignment,
+    ScimConnection,
+    Team,
     User,
 )
 from app.models.enums import InvitationStatus, OrganizationRole, ProjectRole
@@ -145,6 +159,13 @@ async def member_joined_by_invitation(actor: Actor, member: Member, projects: in
     return await _member(actor, "member.joined", member, data)
 
 
+async def member_joined_by_scim(actor: Actor, member: Member, *, reactivated: bool) -> AuditEvent:
+    """`member.joined` provisioned by an identity provider (SCIM), `reactivated` when a
+    removed member came back."""
+    data = {"role": member.role, "via": "scim", "reactivated": reactivated}
+    return await _member(actor, "member.joined", member, data)
+
+
 async def member_joined_by_domain(actor: Actor, member: Member, domain: Domain) -> AuditEvent:
     """`member.joined` automatically, by a verified email at the organization's domain."""
     data = {"role": member.role, "via": "domain", "domain": domain.domain}
@@ -169,30 +190,43 @@ async def member_auto_join_skipped(
     )
 
 
+def _via(data: dict[str, Any], via: str | None) -> dict[str, Any]:
+    """`data` with `via` (e.g. "scim": the change came from an identity provider)."""
+    return data if via is None else {**data, "via": via}
+
+
 async def member_role_changed(
-    actor: Actor, member: Member, before: OrganizationRole | str
+    actor: Actor, member: Member, before: OrganizationRole | str, *, via: str | None = None
 ) -> AuditEvent:
     data = {"before": before, "after": OrganizationRole(member.role).value}
-    return await _member(actor, "member.role_changed", member, data)
+    return await _member(actor, "member.role_changed", member, _via(data, via))
 
 
 async def member_updated(
-    actor: Actor, member: Member, before: dict[str, Any], after: dict[str, Any]
+    actor: Actor,
+    member: Member,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    *,
+    via: str | None = None,
 ) -> AuditEvent:
-    return await _member(actor, "member.updated", member, {"before": before, "after": after})
+    data = _via({"before": before, "after": after}, via)
+    return await _member(actor, "member.updated", member, data)
 
 
-async def member_blocked(actor: Actor, member: Member) -> AuditEvent:
-    return await _member(actor, "member.blocked", member)
+async def member_blocked(actor: Actor, member: Member, *, via: str | None = None) -> AuditEvent:
+    return await _member(actor, "member.blocked", member, _via({}, via))
 
 
-async def member_unblocked(actor: Actor, member: Member) -> AuditEvent:
-    return await _member(actor, "member.unblocked", member)
+async def member_unblocked(actor: Actor, member: Member, *, via: str | None = None) -> AuditEvent:
+    return await _member(actor, "member.unblocked", member, _via({}, via))
 
 
-async def member_removed(actor: Actor, member: Member, assignments_dropped: int) -> AuditEvent:
+async def member_removed(
+    actor: Actor, member: Member, assignments_dropped: int, *, via: str | None = None
+) -> AuditEvent:
     data = {"role": member.role, "assignmentsDropped": assignments_dropped}
-    return await _member(actor, "member.removed", member, data)
+    return await _member(actor, "member.removed", member, _via(data, via))
 
 
 async def member_left(actor: Actor, member: Member, assignments_dropped: int) -> AuditEvent:
@@ -461,3 +495,80 @@ async def api_key_created(actor: Actor, key: ApiKey) -> AuditEvent:
 
 async def api_key_revoked(actor: Actor, key: ApiKey) -> AuditEvent:
     return await _api_key(actor, "api_key.revoked", key, {"prefix": key.prefix})
+
+
+# SCIM connections ------------------------------------------------------------------------
+
+
+async def _scim_connection(
+    actor: Actor, action: str, connection: ScimConnection, data: dict[str, Any]
+) -> AuditEvent:
+    return await record(
+        actor,
+        action,
+        organization_id=connection.organization_id,
+        target_type="ScimConnection",
+        target_id=connection.id,
+        data=data,
+    )
+
+
+async def scim_connection_created(actor: Actor, connection: ScimConnection) -> AuditEvent:
+    data = {
+        "name": connection.name,
+        "defaultRole": OrganizationRole(connection.default_role).value,
+        "roleMappings": connection.role_mappings,
+    }
+    return await _scim_connection(actor, "scim_connection.created", connection, data)
+
+
+async def scim_connection_updated(
+    actor: Actor, connection: ScimConnection, before: dict[str, Any], after: dict[str, Any]
+) -> AuditEvent:
+    data = {"before": before, "after": after}
+    return await _scim_connection(actor, "scim_connection.updated", connection, data)
+
+
+async def scim_connection_revoked(actor: Actor, connection: ScimConnection) -> AuditEvent:
+    data = {"name": connection.name}
+    return await _scim_connection(actor, "scim_connection.revoked", connection, data)
+
+
+# SCIM groups (teams an identity provider manages) ----------------------------------------
+
+
+async def _scim_group(actor: Actor, action: str, team: Team, data: dict[str, Any]) -> AuditEvent:
+    return await record(
+        actor,
+        action,
+        organization_id=team.organization_id,
+        target_type="Team",
+        target_id=team.id,
+        data={**data, "via": "scim"},
+    )
+
+
+async def scim_group_created(actor: Actor, team: Team) -> AuditEvent:
+    data = {"name": team.name, "slug": team.slug, "externalId": team.external_id}
+    return await _scim_group(actor, "scim_group.created", team, data)
+
+
+async def scim_group_renamed(actor: Actor, team: Team, before: str) -> AuditEvent:
+    return await _scim_group(
+        actor, "scim_group.renamed", team, {"before": before, "after": team.name}
+    )
+
+
+async def scim_group_deleted(actor: Actor, team: Team, members_dropped: int) -> AuditEvent:
+    data = {"name": team.name, "membersDropped": members_dropped}
+    return await _scim_group(actor, "scim_group.deleted", team, data)
+
+
+async def scim_group_members_added(actor: Actor, team: Team, member_ids: list[int]) -> AuditEvent:
+    data = {"memberIds": [_gid("Member", pk) for pk in member_ids]}
+    return await _scim_group(actor, "scim_group.members_added", team, data)
+
+
+async def scim_group_members_removed(actor: Actor, team: Team, member_ids: list[int]) -> AuditEvent:
+    data = {"memberIds": [_gid("Member", pk) for pk in member_ids]}
+    return await _scim_group(actor, "scim_group.members_removed", team, data)

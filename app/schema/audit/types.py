@@ -31,7 +31,10 @@ EVENT_TYPES = (
     "ownership.transfer_requested, ownership.transfer_confirmed, "
     "ownership.transfer_cancelled; "
     "domain.added, domain.verified, domain.removed; "
-    "api_key.created, api_key.revoked"
+    "api_key.created, api_key.revoked; "
+    "scim_connection.created, scim_connection.updated, scim_connection.revoked; "
+    "scim_group.created, scim_group.renamed, scim_group.deleted, "
+    "scim_group.members_added, scim_group.members_removed"
 )
 
 
