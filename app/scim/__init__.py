@@ -8,7 +8,7 @@ scim2-models' serializations. See docs/scim.md.
 from aiohttp import web
 
 from app.scim import discovery, groups, users
-from app.scim.http import PREFIX, not_found_route, not_implemented
+from app.scim.http import PREFIX, method_not_allowed, not_found_route, not_implemented
 
 
 def add_routes(app: web.Application) -> None:
@@ -32,6 +32,18 @@ def add_routes(app: web.Application) -> None:
     router.add_put(f"{PREFIX}/Groups/{{id}}", groups.replace_group)
     router.add_patch(f"{PREFIX}/Groups/{{id}}", groups.patch_group)
     router.add_delete(f"{PREFIX}/Groups/{{id}}", groups.delete_group)
+    for path in (
+        "ServiceProviderConfig",
+        "ResourceTypes",
+        "ResourceTypes/{id}",
+        "Schemas",
+        "Schemas/{id}",
+        "Users",
+        "Users/{id}",
+        "Groups",
+        "Groups/{id}",
+    ):
+        router.add_route("*", f"{PREFIX}/{path}", method_not_allowed)
     router.add_post(f"{PREFIX}/Bulk", not_implemented)
     router.add_post(f"{PREFIX}/.search", not_implemented)
     router.add_route("*", f"{PREFIX}/{{tail:.*}}", not_found_route)

@@ -19,6 +19,7 @@ from scim2_models import (
     Meta,
     NotFoundException,
     Patch,
+    Required,
     ResourceType,
     Schema,
     ServiceProviderConfig,
@@ -53,6 +54,9 @@ def _trimmed(schema: Schema, keep: dict[str, set[str] | None]) -> Schema:
     for attribute in schema.attributes or []:
         if attribute.name not in keep:
             continue
+        if attribute.name == "active":
+            # Roster has no member without a state: active is always there, never removed.
+            attribute.required = Required.true
         subs = keep[attribute.name]
         if subs is not None and attribute.sub_attributes:
             attribute.sub_attributes = [a for a in attribute.sub_attributes if a.name in subs]

@@ -147,6 +147,14 @@ async def not_implemented(
 
 
 @scim_handler
+async def method_not_allowed(
+    request: web.Request, connection: ScimConnection, actor: Actor
+) -> web.StreamResponse:
+    error = Error(status=405, detail=f"{request.method} is not allowed on {request.path}.")
+    return scim_response(error.model_dump(), 405)
+
+
+@scim_handler
 async def not_found_route(
     request: web.Request, connection: ScimConnection, actor: Actor
 ) -> web.StreamResponse:
