@@ -19,7 +19,7 @@ from scim2_models import (
 from app import config
 from app.ids import to_global_id
 from app.models import Member, ScimConnection, Team
-from app.scim.http import query_int, read_json, scim_handler, scim_response
+from app.scim.http import query_int, read_json, refuse_sorting, scim_handler, scim_response
 from app.scim.users import dump, response_parameters
 from app.services import scim_groups as service
 from app.services.audit import Actor
@@ -95,6 +95,7 @@ async def _list(
 async def list_groups(
     request: web.Request, connection: ScimConnection, actor: Actor
 ) -> web.StreamResponse:
+    refuse_sorting(request)
     return await _list(
         connection,
         request.query.get("filter"),

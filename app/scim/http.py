@@ -128,6 +128,12 @@ async def read_json(request: web.Request) -> dict[str, Any]:
     return payload
 
 
+def refuse_sorting(request: web.Request) -> None:
+    """ServiceProviderConfig says sort is not supported: sortBy answers 501."""
+    if request.query.get("sortBy"):
+        raise NotImplementedException(detail="Sorting is not supported.")
+
+
 def query_int(request: web.Request, name: str, default: int) -> int:
     raw = request.query.get(name)
     if raw is None or raw == "":

@@ -18,7 +18,7 @@ from scim2_models import (
 from app import config
 from app.ids import to_global_id
 from app.models import Member, ScimConnection, Team
-from app.scim.http import query_int, read_json, scim_handler, scim_response
+from app.scim.http import query_int, read_json, refuse_sorting, scim_handler, scim_response
 from app.services import scim_users as service
 from app.services.audit import Actor
 from app.services.scim import base_url
@@ -113,6 +113,7 @@ async def _list(
 async def list_users(
     request: web.Request, connection: ScimConnection, actor: Actor
 ) -> web.StreamResponse:
+    refuse_sorting(request)
     return await _list(
         connection,
         request.query.get("filter"),

@@ -301,6 +301,7 @@ async def test_bad_requests(client, mailbox):
     )
     assert error["scimType"] == "noTarget"
     await scim.post("/Bulk", {"Operations": []}, status=501)
+    await scim.get("/Users?sortBy=userName", status=501)
     error = await scim.post("/Users/.search", {"sortBy": "userName"}, status=501)
     await scim.get("/Nothing", status=404)
     # Nothing of the failed requests was written.
