@@ -17,6 +17,7 @@ NODE_TYPES = frozenset(
         "Domain",
         "ApiKey",
         "OwnershipTransfer",
+        "ScimConnection",
         "Team",
     }
 )

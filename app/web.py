@@ -21,7 +21,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 from tortoise.functions import Count
 
-from app import config, db, exports, graphiql, pages
+from app import config, db, exports, graphiql, pages, scim
 from app.auth.viewer import InvalidToken, authenticate
 from app.config import Settings
 from app.http import client_ip
@@ -493,6 +493,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     exports.add_routes(app)
     pages.add_routes(app)
     graphiql.add_routes(app)
+    scim.add_routes(app)
     app.on_startup.append(_start)
     app.on_cleanup.append(_stop)
     return app

@@ -25,6 +25,7 @@ LAYERS = {
     "app.schema": 3,
     "app.web": 4,
     "app.pages": 4,
+    "app.scim": 4,
     "app.exports": 4,
     "app.__main__": 4,
 }

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -51,6 +51,11 @@ class Member(Model):
         "models.ScimConnection", related_name="members", null=True, on_delete=fields.SET_NULL
     )
     external_id = fields.CharField(max_length=255, null=True)
+    # What the identity provider calls the member (SCIM `userName`, compared
+    # case-insensitively; null: their email) and the SCIM attributes Roster keeps for it
+    # alone (name parts, displayName, emails), as the provider last sent them.
+    scim_user_name = fields.CharField(max_length=254, null=True)
+    scim_profile: dict[str, Any] | None = fields.JSONField(null=True)
     # Temporary access: at `expires_at` the member is removed; at `role_expires_at` the
     # role reverts to `role_reverts_to`. Access checks compare these with the clock.
     expires_at = fields.DatetimeField(null=True)
@@ -84,6 +89,7 @@ class Member(Model):
             ("organization_id", "username"),
             ("user_id", "status"),
             ("organization_id", "external_id"),
+            ("organization_id", "scim_user_name"),
             ("expires_at",),
             ("role_expires_at",),
         )

@@ -71,6 +71,7 @@ _ORG_COLUMN: dict[str, tuple[type[Model], str]] = {
     "AuditEvent": (models.AuditEvent, "organization_id"),
     "OwnershipTransfer": (models.OwnershipTransfer, "organization_id"),
     "Team": (models.Team, "organization_id"),
+    "ScimConnection": (models.ScimConnection, "organization_id"),
 }
 
 

@@ -33,6 +33,7 @@ from app.schema.ownership import mutations as ownership_mutations
 from app.schema.permissions import IsAuthenticated
 from app.schema.projects import mutations as project_mutations
 from app.schema.scalars import SCALAR_OVERRIDES
+from app.schema.scim import mutations as scim_mutations
 from app.schema.teams import mutations as team_mutations
 
 MAX_ALIASES = 30
@@ -82,6 +83,7 @@ _mutations: tuple[type, ...] = (
     ownership_mutations.Mutation,
     domain_mutations.Mutation,
     team_mutations.Mutation,
+    scim_mutations.Mutation,
 )
 Query = merge_types("Query", (NodeQuery, *_queries))
 Mutation = merge_types("Mutation", _mutations)

@@ -17,13 +17,16 @@ from app.services.mail import enqueue
 
 VERIFY_TTL = timedelta(hours=48)
 RESET_TTL = timedelta(hours=1)
+# An account an identity provider created has no password yet: its first link lasts longer.
+WELCOME_TTL = timedelta(days=7)
 
 
-async def _mail_token(user: User, purpose: EmailTokenPurpose) -> str:
+async def _mail_token(user: User, purpose: EmailTokenPurpose, ttl: timedelta | None = None) -> str:
     """A fresh one-use token for `user`; earlier unused ones of the purpose stop working."""
     await EmailToken.filter(user_id=user.id, purpose=purpose, used_at=None).update(used_at=now())
     token = new_token()
-    ttl = VERIFY_TTL if purpose is EmailTokenPurpose.VERIFY_EMAIL else RESET_TTL
+    if ttl is None:
+        ttl = VERIFY_TTL if purpose is EmailTokenPurpose.VERIFY_EMAIL else RESET_TTL
     await EmailToken.create(
         user=user, purpose=purpose, token_hash=hash_token(token), expires_at=now() + ttl
     )
@@ -48,5 +51,19 @@ async def send_reset(user: User) -> None:
         user.email,
         name=user.name,
         email=user.email,
+        link=config.current().link("/password/reset", token),
+    )
+
+
+async def send_welcome(user: User, organization: str) -> None:
+    """For an account created without a password (SCIM): a password-reset link, valid 7
+    days, is the "choose a password" link."""
+    token = await _mail_token(user, EmailTokenPurpose.RESET_PASSWORD, WELCOME_TTL)
+    await enqueue(
+        "scim_welcome",
+        user.email,
+        name=user.name,
+        email=user.email,
+        organization=organization,
         link=config.current().link("/password/reset", token),
     )

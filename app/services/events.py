@@ -55,6 +55,12 @@ Teams (target Team; each may carry via "scim" when SCIM made the change)
     team.members_added              memberIds (those added; never one already there)
     team.members_removed            memberIds (those removed)
     team.project_roles_set          before, after ([{projectId, role}], by project)
+SCIM connections (target ScimConnection; changes SCIM makes carry data.via = "scim":
+member.joined, member.updated, member.role_changed, member.blocked, member.unblocked,
+member.removed, and the team.* events of SCIM groups, which are teams)
+    scim_connection.created         name, defaultRole, roleMappings
+    scim_connection.updated         before, after (name, defaultRole, roleMappings)
+    scim_connection.revoked         name
 """
 
 from __future__ import annotations
@@ -75,6 +81,7 @@ from app.models import (
     OwnershipTransfer,
     Project,
     ProjectAssignment,
+    ScimConnection,
     Team,
     User,
 )
@@ -153,6 +160,13 @@ async def member_joined_by_invitation(actor: Actor, member: Member, projects: in
     return await _member(actor, "member.joined", member, data)
 
 
+async def member_joined_by_scim(actor: Actor, member: Member, *, reactivated: bool) -> AuditEvent:
+    """`member.joined` provisioned by an identity provider (SCIM), `reactivated` when a
+    removed member came back."""
+    data = {"role": member.role, "via": "scim", "reactivated": reactivated}
+    return await _member(actor, "member.joined", member, data)
+
+
 async def member_joined_by_domain(actor: Actor, member: Member, domain: Domain) -> AuditEvent:
     """`member.joined` automatically, by a verified email at the organization's domain."""
     data = {"role": member.role, "via": "domain", "domain": domain.domain}
@@ -177,30 +191,43 @@ async def member_auto_join_skipped(
     )
 
 
+def _via(data: dict[str, Any], via: str | None) -> dict[str, Any]:
+    """`data` with `via` (e.g. "scim": the change came from an identity provider)."""
+    return data if via is None else {**data, "via": via}
+
+
 async def member_role_changed(
-    actor: Actor, member: Member, before: OrganizationRole | str
+    actor: Actor, member: Member, before: OrganizationRole | str, *, via: str | None = None
 ) -> AuditEvent:
     data = {"before": before, "after": OrganizationRole(member.role).value}
-    return await _member(actor, "member.role_changed", member, data)
+    return await _member(actor, "member.role_changed", member, _via(data, via))
 
 
 async def member_updated(
-    actor: Actor, member: Member, before: dict[str, Any], after: dict[str, Any]
+    actor: Actor,
+    member: Member,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    *,
+    via: str | None = None,
 ) -> AuditEvent:
-    return await _member(actor, "member.updated", member, {"before": before, "after": after})
+    data = _via({"before": before, "after": after}, via)
+    return await _member(actor, "member.updated", member, data)
 
 
-async def member_blocked(actor: Actor, member: Member) -> AuditEvent:
-    return await _member(actor, "member.blocked", member)
+async def member_blocked(actor: Actor, member: Member, *, via: str | None = None) -> AuditEvent:
+    return await _member(actor, "member.blocked", member, _via({}, via))
 
 
-async def member_unblocked(actor: Actor, member: Member) -> AuditEvent:
-    return await _member(actor, "member.unblocked", member)
+async def member_unblocked(actor: Actor, member: Member, *, via: str | None = None) -> AuditEvent:
+    return await _member(actor, "member.unblocked", member, _via({}, via))
 
 
-async def member_removed(actor: Actor, member: Member, assignments_dropped: int) -> AuditEvent:
+async def member_removed(
+    actor: Actor, member: Member, assignments_dropped: int, *, via: str | None = None
+) -> AuditEvent:
     data = {"role": member.role, "assignmentsDropped": assignments_dropped}
-    return await _member(actor, "member.removed", member, data)
+    return await _member(actor, "member.removed", member, _via(data, via))
 
 
 async def member_left(actor: Actor, member: Member, assignments_dropped: int) -> AuditEvent:
@@ -543,3 +570,40 @@ async def team_project_roles_set(
 ) -> AuditEvent:
     data = {"before": _team_roles(before), "after": _team_roles(after)}
     return await _team(actor, "team.project_roles_set", team, data, via)
+
+
+# SCIM connections ------------------------------------------------------------------------
+
+
+async def _scim_connection(
+    actor: Actor, action: str, connection: ScimConnection, data: dict[str, Any]
+) -> AuditEvent:
+    return await record(
+        actor,
+        action,
+        organization_id=connection.organization_id,
+        target_type="ScimConnection",
+        target_id=connection.id,
+        data=data,
+    )
+
+
+async def scim_connection_created(actor: Actor, connection: ScimConnection) -> AuditEvent:
+    data = {
+        "name": connection.name,
+        "defaultRole": OrganizationRole(connection.default_role).value,
+        "roleMappings": connection.role_mappings,
+    }
+    return await _scim_connection(actor, "scim_connection.created", connection, data)
+
+
+async def scim_connection_updated(
+    actor: Actor, connection: ScimConnection, before: dict[str, Any], after: dict[str, Any]
+) -> AuditEvent:
+    data = {"before": before, "after": after}
+    return await _scim_connection(actor, "scim_connection.updated", connection, data)
+
+
+async def scim_connection_revoked(actor: Actor, connection: ScimConnection) -> AuditEvent:
+    data = {"name": connection.name}
+    return await _scim_connection(actor, "scim_connection.revoked", connection, data)

@@ -33,7 +33,8 @@ EVENT_TYPES = (
     "domain.added, domain.verified, domain.removed; "
     "api_key.created, api_key.revoked; "
     "team.created, team.updated, team.deleted, team.members_added, team.members_removed, "
-    "team.project_roles_set"
+    "team.project_roles_set; "
+    "scim_connection.created, scim_connection.updated, scim_connection.revoked"
 )
 
 

@@ -24,6 +24,7 @@ from app.resolvers import members as resolve_members
 from app.resolvers import organizations as resolve
 from app.resolvers import ownership as resolve_ownership
 from app.resolvers import projects as resolve_projects
+from app.resolvers import scim as resolve_scim
 from app.resolvers import teams as resolve_teams
 from app.resolvers.paging import Window
 from app.schema.audit.types import EVENT_TYPES, AuditEventType
@@ -38,6 +39,7 @@ from app.schema.ownership.types import OwnershipTransferType
 from app.schema.pagination import After, Before, Connection, First, Last, Offset, connection
 from app.schema.permissions import HasOrgPermission
 from app.schema.projects.types import ProjectType
+from app.schema.scim.types import ScimConnectionType
 from app.schema.selection import selected_node_fields
 from app.schema.teams.types import TeamType
 
@@ -332,6 +334,15 @@ class OrganizationType(Node):
     async def pending_ownership_transfer(self, info: Info) -> OwnershipTransferType | None:
         transfer = await resolve_ownership.pending_transfer(info.context, self.organization_id)
         return None if transfer is None else OwnershipTransferType.from_model(transfer)
+
+    @strawberry.field(
+        description="SCIM connections, revoked ones included; never their tokens. OWNER and "
+        "ADMIN only: null for anyone else, with a FORBIDDEN error on this field alone.",
+        extensions=guard(HasOrgPermission(Permission.READ_PRIVATE)),
+    )
+    async def scim_connections(self, info: Info) -> list[ScimConnectionType] | None:
+        rows = await resolve_scim.organization_connections(info.context, self.organization_id)
+        return [ScimConnectionType.from_model(row) for row in rows]
 
 
 register_node("Organization", resolve.organization_node, OrganizationType.from_model)

@@ -1,0 +1,381 @@
+"""SCIM Users: an organization's members as an identity provider provisions them.
+
+- `id` is the member's global id; `userName` is what the provider sent (compared
+  ignoring case, unique among the organization's present members), else the email.
+- POST makes an ACTIVE member with the connection's default role, seats permitting. It
+  reuses the Roster account of the address, else creates a verified account without a
+  password, mailed a link to choose one. The address is `userName` when that is an
+  address, else the work (else primary, else first) of `emails`. A REMOVED member of
+  that account is brought back (the same id), as a new member would be.
+- The account's address never changes through SCIM (the account is the person's, across
+  organizations); `emails`, `name` and `displayName` are kept as sent, and the member's
+  name in Roster follows displayName, else name.formatted, else given and family names.
+- `active: false` blocks, `active: true` unblocks (seats checked), DELETE removes (the
+  seat frees, assignments and team memberships go).
+- A member SCIM writes becomes `managedBy: SCIM`; their role follows their groups
+  (`apply_role`). The OWNER is never changed: a change to them answers 403.
+
+Every change runs under the organization's lock and writes its events with via "scim".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from scim2_models import InvalidValueException, NotFoundException, UniquenessException
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+
+from app.clock import now
+from app.errors import DomainError, ErrorCode
+from app.ids import pk_of
+from app.models import (
+    Member,
+    Organization,
+    ProjectAssignment,
+    ScimConnection,
+    Team,
+    TeamMember,
+    User,
+)
+from app.models.enums import ManagedBy, MemberStatus, OrganizationRole
+from app.services import events, ownership
+from app.services.account_mail import send_welcome
+from app.services.audit import Actor
+from app.services.invitations import ensure_seat
+from app.services.scim import role_for_groups
+from app.services.scim_filters import user_query
+from app.services.scim_patch import Shape, apply, from_body
+from app.services.tx import atomic, locked
+from app.services.validation import clean_email
+
+MAX_RESULTS = 100
+MAX_EMAILS = 20
+PRESENT = (MemberStatus.ACTIVE, MemberStatus.BLOCKED)
+
+USER = Shape(
+    urn="urn:ietf:params:scim:schemas:core:2.0:User",
+    simple=("userName", "externalId", "displayName", "active"),
+    complex={"name": ("givenName", "familyName", "formatted")},
+    multi={"emails": ("value", "type", "primary")},
+    booleans=frozenset({"active", "emails.primary"}),
+    required=frozenset({"userName", "active"}),
+)
+PROFILE_KEYS = ("name", "displayName", "emails")
+
+
+def owner_protected() -> DomainError:
+    return DomainError(ErrorCode.OWNER_PROTECTED, "SCIM never changes the organization's owner.")
+
+
+# Reading ------------------------------------------------------------------------------
+
+
+def state_of(member: Member) -> dict[str, Any]:
+    """The SCIM attributes of `member` (profile as last sent, else from Roster)."""
+    profile = member.scim_profile
+    if profile is None:
+        profile = {
+            "displayName": member.name,
+            "emails": [{"value": member.email, "type": "work", "primary": True}],
+        }
+    return {
+        "userName": member.scim_user_name or member.email,
+        "externalId": member.external_id,
+        "active": member.status == MemberStatus.ACTIVE,
+        **{key: profile.get(key) for key in PROFILE_KEYS},
+    }
+
+
+async def list_users(
+    connection: ScimConnection, filter_text: str | None, start_index: int, count: int
+) -> tuple[int, list[Member]]:
+    """The total and one page (ordered by id); `count` is capped at MAX_RESULTS."""
+    query = Member.filter(organization_id=connection.organization_id, status__in=PRESENT)
+    if filter_text:
+        query = query.filter(user_query(filter_text))
+    total = await query.count()
+    start = max(start_index, 1)
+    size = min(max(count, 0), MAX_RESULTS)
+    if size == 0:
+        return total, []
+    return total, list(await query.order_by("id").offset(start - 1).limit(size))
+
+
+async def get_member(connection: ScimConnection, member_id: str) -> Member:
+    """A present member of the connection's organization, else 404."""
+    pk = pk_of(member_id, "Member")
+    member = None
+    if pk is not None:
+        member = await Member.get_or_none(
+            id=pk, organization_id=connection.organization_id, status__in=PRESENT
+        )
+    if member is None:
+        raise NotFoundException(detail=f"No user {member_id}.")
+    return member
+
+
+async def groups_of(connection: ScimConnection, member_ids: list[int]) -> dict[int, list[Team]]:
+    """Each member's SCIM groups, by name (one query)."""
+    found: dict[int, list[Team]] = {pk: [] for pk in member_ids}
+    if not member_ids:
+        return found
+    rows = (
+        await TeamMember.filter(member_id__in=member_ids, team__managed_by=ManagedBy.SCIM)
+        .select_related("team")
+        .order_by("team__name", "team_id")
+    )
+    for row in rows:
+        found[row.member_id].append(row.team)
+    return found
+
+
+# Roles ------------------------------------------------------------------------------
+
+
+async def apply_role(actor: Actor, connection: ScimConnection, member: Member) -> None:
+    """Give a SCIM-managed member the role their groups map to (the OWNER keeps theirs)."""
+    if (
+        member.role == OrganizationRole.OWNER
+        or member.status == MemberStatus.REMOVED
+        or member.managed_by != ManagedBy.SCIM
+    ):
+        return
+    names = await Team.filter(
+        memberships__member_id=member.id, managed_by=ManagedBy.SCIM
+    ).values_list("name", flat=True)
+    role = role_for_groups(connection, [str(name) for name in names])
+    if role == member.role:
+        return
+    before = member.role
+    member.set_role(role)
+    await member.save(update_fields=["role", "role_rank"])
+    await events.member_role_changed(actor, member, before, via="scim")
+
+
+# Writing ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    user_name: str
+    email: str
+    state: dict[str, Any]
+
+
+def _display_name(state: dict[str, Any]) -> str | None:
+    name = state.get("name") or {}
+    for candidate in (
+        state.get("displayName"),
+        name.get("formatted"),
+        " ".join(p for p in (name.get("givenName"), name.get("familyName")) if p),
+    ):
+        cleaned = " ".join(str(candidate or "").split())[:200]
+        if cleaned:
+            return cleaned
+    return None
+
+
+def _address(state: dict[str, Any]) -> str:
+    """The account address: userName if it is one, else the work, primary or first email."""
+    emails: list[dict[str, Any]] = [e for e in state.get("emails") or [] if e.get("value")]
+    candidates = [str(state.get("userName") or "")]
+    candidates += [str(e["value"]) for e in emails if str(e.get("type", "")).lower() == "work"]
+    candidates += [str(e["value"]) for e in emails if e.get("primary") is True]
+    candidates += [str(e["value"]) for e in emails]
+    for candidate in candidates:
+        try:
+            return clean_email(candidate, "userName")
+        except DomainError:
+            continue
+    raise InvalidValueException(
+        detail="userName or one of emails must be an email address (the member's account)."
+    )
+
+
+def _wanted(body: dict[str, Any]) -> _Wanted:
+    state = from_body(USER, body, MAX_EMAILS)
+    user_name = " ".join(str(state.get("userName") or "").split())
+    if not user_name:
+        raise InvalidValueException(detail="userName is required.")
+    state["userName"] = user_name
+    return _Wanted(user_name, _address(state), state)
+
+
+async def _check_unique(
+    organization_id: int, user_name: str, email: str | None, except_member: int | None
+) -> None:
+    """409 uniqueness when another present member has this userName (or address)."""
+    clash = Q(scim_user_name__iexact=user_name) | Q(scim_user_name=None, email=user_name.lower())
+    if email is not None:
+        clash |= Q(email=email)
+    query = Member.filter(clash, organization_id=organization_id, status__in=PRESENT)
+    if except_member is not None:
+        query = query.exclude(id=except_member)
+    if await query.exists():
+        raise UniquenessException(detail=f"A member with userName {user_name} exists already.")
+
+
+def _profile(state: dict[str, Any]) -> dict[str, Any]:
+    return {key: state[key] for key in PROFILE_KEYS if state.get(key) is not None}
+
+
+async def _account(email: str, state: dict[str, Any], organization: Organization) -> User:
+    """The Roster account of `email`, else a new verified one with no password (it
+    cannot log in until its owner follows the mailed link)."""
+    user = await User.get_or_none(email=email)
+    if user is not None:
+        return user
+    user = await User.create(
+        email=email,
+        name=_display_name(state) or email.split("@")[0][:200],
+        password_hash="",
+        email_verified_at=now(),
+    )
+    await send_welcome(user, organization.name)
+    return user
+
+
+async def create_user(actor: Actor, connection: ScimConnection, body: dict[str, Any]) -> Member:
+    wanted = _wanted(body)
+    active = wanted.state.get("active")
+    status = MemberStatus.BLOCKED if active is False else MemberStatus.ACTIVE
+    try:
+        async with atomic():
+            organization = await locked(connection.organization_id)
+            await _check_unique(organization.id, wanted.user_name, wanted.email, None)
+            await ensure_seat(organization)
+            user = await _account(wanted.email, wanted.state, organization)
+            role = role_for_groups(connection, [])
+            member = await Member.get_or_none(organization_id=organization.id, user_id=user.id)
+            reactivated = member is not None
+            if member is None:
+                member = Member(organization_id=organization.id, user_id=user.id)
+            member.name = _display_name(wanted.state) or user.name
+            member.email = user.email
+            member.set_role(role)
+            member.status = status
+            member.blocked_at = now() if status == MemberStatus.BLOCKED else None
+            member.removed_at = None
+            member.managed_by = ManagedBy.SCIM
+            member.scim_connection_id = connection.id
+            member.external_id = wanted.state.get("externalId")
+            member.scim_user_name = wanted.user_name
+            member.scim_profile = _profile(wanted.state)
+            if reactivated:
+                member.joined_at = now()
+            await member.save()
+            await events.member_joined_by_scim(actor, member, reactivated=reactivated)
+            if status == MemberStatus.BLOCKED:
+                await events.member_blocked(actor, member, via="scim")
+    except IntegrityError:
+        # A concurrent POST of the same address won the race.
+        raise UniquenessException(detail="A member with this address exists already.") from None
+    return member
+
+
+async def _locked_member(connection: ScimConnection, member_id: str) -> tuple[Organization, Member]:
+    found = await get_member(connection, member_id)
+    organization = await locked(found.organization_id)
+    return organization, await get_member(connection, member_id)
+
+
+async def _write(
+    actor: Actor,
+    connection: ScimConnection,
+    organization: Organization,
+    member: Member,
+    state: dict[str, Any],
+) -> Member:
+    """Apply the wanted `state` to `member` (with the organization locked)."""
+    before = state_of(member)
+    changed = {k for k in ("userName", "externalId", *PROFILE_KEYS) if state.get(k) != before[k]}
+    active = state.get("active")
+    status_change = active is not None and active != before["active"]
+    if not changed and not status_change:
+        return member
+    if member.role == OrganizationRole.OWNER:
+        raise owner_protected()
+    user_name = " ".join(str(state.get("userName") or "").split())
+    if not user_name:
+        raise InvalidValueException(detail="userName is required.")
+    if "userName" in changed:
+        await _check_unique(organization.id, user_name, None, member.id)
+    fields: list[str] = []
+    if changed:
+        member.scim_user_name = user_name
+        member.external_id = state.get("externalId")
+        member.scim_profile = _profile(state)
+        fields += ["scim_user_name", "external_id", "scim_profile"]
+        name = _display_name(state)
+        if name and name != member.name:
+            member.name = name
+            fields.append("name")
+    newly_managed = member.managed_by != ManagedBy.SCIM
+    if newly_managed:
+        member.managed_by = ManagedBy.SCIM
+        member.scim_connection_id = connection.id
+        fields += ["managed_by", "scim_connection_id"]
+    if fields:
+        await member.save(update_fields=fields)
+    if changed:
+        await events.member_updated(
+            actor,
+            member,
+            {k: before[k] for k in sorted(changed)},
+            {k: state.get(k) for k in sorted(changed)},
+            via="scim",
+        )
+    if status_change:
+        if active:
+            await ensure_seat(organization, needed=0)  # a lowered limit may be passed
+            member.status = MemberStatus.ACTIVE
+            member.blocked_at = None
+            await member.save(update_fields=["status", "blocked_at"])
+            await events.member_unblocked(actor, member, via="scim")
+        else:
+            member.status = MemberStatus.BLOCKED
+            member.blocked_at = now()
+            await member.save(update_fields=["status", "blocked_at"])
+            await events.member_blocked(actor, member, via="scim")
+    if newly_managed:
+        await apply_role(actor, connection, member)
+    return member
+
+
+async def replace_user(
+    actor: Actor, connection: ScimConnection, member_id: str, body: dict[str, Any]
+) -> Member:
+    """PUT: every attribute Roster keeps takes the body's value (absent: cleared;
+    `active` absent: unchanged)."""
+    state = from_body(USER, body, MAX_EMAILS)
+    async with atomic():
+        organization, member = await _locked_member(connection, member_id)
+        return await _write(actor, connection, organization, member, state)
+
+
+async def patch_user(
+    actor: Actor, connection: ScimConnection, member_id: str, body: dict[str, Any]
+) -> Member:
+    async with atomic():
+        organization, member = await _locked_member(connection, member_id)
+        state = apply(USER, state_of(member), body, MAX_EMAILS)
+        return await _write(actor, connection, organization, member, state)
+
+
+async def delete_user(actor: Actor, connection: ScimConnection, member_id: str) -> None:
+    """REMOVED: the seat frees at once; project assignments, team memberships and any
+    pending ownership transfer go. No mail: the provider deprovisioned them."""
+    async with atomic():
+        _, member = await _locked_member(connection, member_id)
+        if member.role == OrganizationRole.OWNER:
+            raise owner_protected()
+        dropped = await ProjectAssignment.filter(member_id=member.id).delete()
+        await TeamMember.filter(member_id=member.id).delete()
+        await ownership.cancel_involving(member)
+        member.status = MemberStatus.REMOVED
+        member.removed_at = now()
+        member.blocked_at = None
+        await member.save(update_fields=["status", "removed_at", "blocked_at"])
+        await events.member_removed(actor, member, dropped, via="scim")
