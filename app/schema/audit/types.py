@@ -31,7 +31,9 @@ EVENT_TYPES = (
     "ownership.transfer_requested, ownership.transfer_confirmed, "
     "ownership.transfer_cancelled; "
     "domain.added, domain.verified, domain.removed; "
-    "api_key.created, api_key.revoked"
+    "api_key.created, api_key.revoked; "
+    "member.expiry_set, member.expired, member.role_reverted, member.role_revert_refused, "
+    "project.assignment_expiry_set, project.assignment_expired"
 )
 
 
