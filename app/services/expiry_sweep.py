@@ -234,7 +234,11 @@ class ExpirySweeper:
             except TimeoutError:
                 pass
             try:
-                while await sweep_once() >= BATCH:  # more may be due: go on at once
-                    pass
+                while True:
+                    written = await sweep_once()
+                    if written:
+                        log.info("expiry sweep: %s change(s) written", written)
+                    if written < BATCH:  # else more may be due: go on at once
+                        break
             except Exception:
                 log.exception("expiry sweep failed")
