@@ -94,33 +94,40 @@ async def _expire_member(member_id: int, organization_id: int) -> bool:
     return True
 
 
+async def settle_role(member: Member) -> bool:
+    """Write a due revert of `member`'s temporary role (or its refusal by the guardrail);
+    False when none is due. Call in a transaction with the organization locked, with
+    `member` read under the lock. Changes to a member call it first, so that the revert
+    is audited before whatever the change writes."""
+    moment = now()
+    if (
+        member.status == MemberStatus.REMOVED
+        or member.role_expires_at is None
+        or member.role_reverts_to is None
+        or member.role_expires_at > moment
+    ):
+        return False
+    until = member.role_expires_at
+    before = OrganizationRole(member.role)
+    after = OrganizationRole(member.role_reverts_to)
+    reason = await revert_refusal(member, before, after)
+    member.role_expires_at = None
+    member.role_reverts_to = None
+    if reason is not None:
+        await member.save(update_fields=["role_expires_at", "role_reverts_to"])
+        await events.member_role_revert_refused(SYSTEM, member, after, until, reason)
+        return True
+    member.set_role(after)
+    await member.save(update_fields=["role", "role_rank", "role_expires_at", "role_reverts_to"])
+    await events.member_role_reverted(SYSTEM, member, before, until)
+    return True
+
+
 async def _revert_role(member_id: int, organization_id: int) -> bool:
     async with atomic():
         await locked(organization_id)
         member = await Member.get_or_none(id=member_id)
-        moment = now()
-        if (
-            member is None
-            or member.status == MemberStatus.REMOVED
-            or member.role_expires_at is None
-            or member.role_reverts_to is None
-            or member.role_expires_at > moment
-        ):
-            return False
-        until = member.role_expires_at
-        before = OrganizationRole(member.role)
-        after = OrganizationRole(member.role_reverts_to)
-        reason = await revert_refusal(member, before, after)
-        member.role_expires_at = None
-        member.role_reverts_to = None
-        if reason is not None:
-            await member.save(update_fields=["role_expires_at", "role_reverts_to"])
-            await events.member_role_revert_refused(SYSTEM, member, after, until, reason)
-            return True
-        member.set_role(after)
-        await member.save(update_fields=["role", "role_rank", "role_expires_at", "role_reverts_to"])
-        await events.member_role_reverted(SYSTEM, member, before, until)
-    return True
+        return member is not None and await settle_role(member)
 
 
 async def revert_refusal(

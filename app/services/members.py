@@ -19,6 +19,7 @@ from app.services.expiry import (
     status_now,
     temporary_role_pending,
 )
+from app.services.expiry_sweep import settle_role
 from app.services.invitations import username_taken
 from app.services.mail import enqueue
 from app.services.tx import atomic, locked_for, locked_row_for
@@ -31,9 +32,13 @@ async def _locked_member(actor: Actor, member_id: int) -> tuple[Organization, Me
     """The member and its organization, with the organization locked, and the actor as
     they stand now: still a member (else NOT_FOUND), with their role re-read under the
     lock, which the checks below (`check_can_manage`) then judge."""
-    return await locked_row_for(
+    organization, member, actor = await locked_row_for(
         actor, Permission.READ_ORGANIZATION, Member, member_id, "Member", "memberId"
     )
+    # A temporary role past its end is written down (and audited) before any change;
+    # a refused change rolls it back with everything else.
+    await settle_role(member)
+    return organization, member, actor
 
 
 def check_not_removed(member: Member) -> None:
@@ -115,8 +120,7 @@ async def update_role(
                 f"{role.value} is the member's lasting role; a temporary role must differ.",
                 "until",
             )
-        stale_revert = member.role_expires_at is not None and not pending
-        if current == role and deadline is None and not pending and not stale_revert:
+        if current == role and deadline is None and not pending:
             return member
         if role not in ADMIN_LIKE:
             await check_admin_remains(member)

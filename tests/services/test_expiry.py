@@ -297,3 +297,20 @@ async def test_accepting_an_invitation_after_expiry_rejoins(crew: Crew):
     assert rejoined.expires_at is None
     assert await AuditEvent.filter(action="member.expired").count() == 1
     assert await expiry_sweep.sweep_once() == 0
+
+
+async def test_a_change_to_a_member_writes_their_due_revert_first(crew: Crew):
+    owner = await crew.actor("OWNER")
+    until = soon()
+    await members.update_role(owner, crew["VIEWER"].id, OrganizationRole.ADMIN, until)
+    move_to(until, 1)
+    # Refused: the revert is rolled back with the rest.
+    await refuses(
+        members.update_role(owner, crew["VIEWER"].id, OrganizationRole.OWNER),
+        ErrorCode.ROLE_NOT_ALLOWED,
+    )
+    member = await members.update_profile(owner, crew["VIEWER"].id, {"title": "Auditor"})
+    assert member.role == OrganizationRole.VIEWER and member.role_expires_at is None
+    kinds = list(await AuditEvent.all().order_by("id").values_list("action", flat=True))
+    assert kinds[-2:] == ["member.role_reverted", "member.updated"]
+    assert await expiry_sweep.sweep_once() == 0
