@@ -128,6 +128,15 @@ async def test_set_member_expiry_sets_and_clears(client, mailbox):
     events = await AuditEvent.filter(action="member.expiry_set").order_by("id")
     assert [e.data["after"] is None for e in events] == [False, True]
     assert events[1].data["before"] == at.isoformat()
+    # Omitted is null; clearing what is clear writes nothing.
+    omitted = """mutation($id: ID!) { setMemberExpiry(input: {memberId: $id}) {
+        errors { code } member { expiresAt } } }"""
+    payload = await mutate(client, omitted, {"id": member_id}, org.owner.token)
+    assert payload["member"]["expiresAt"] is None
+    assert await AuditEvent.filter(action="member.expiry_set").count() == 2
+    # Not a date-time: a GraphQL error, not a 500.
+    body = await gql(client, SET_EXPIRY, {"id": member_id, "at": "next tuesday"}, org.owner.token)
+    assert body["errors"] and body.get("data") is None
 
 
 async def test_set_member_expiry_refusals_write_nothing(client, mailbox):

@@ -44,8 +44,9 @@ class UpdateMemberRoleInput:
 class SetMemberExpiryInput:
     member_id: strawberry.ID = strawberry.field(description="The member (not the OWNER).")
     expires_at: datetime | None = strawberry.field(
+        default=None,
         description="From this instant (in the future, within 5 years: INVALID_INPUT) the "
-        "member is REMOVED; null clears it."
+        "member is REMOVED; null (or omitted) clears it.",
     )
 
 
