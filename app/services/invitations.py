@@ -31,7 +31,7 @@ from app.models import (
     User,
 )
 from app.models.enums import InvitationStatus, MemberStatus, OrganizationRole, ProjectRole
-from app.services import events, rate_limits
+from app.services import events, expiry, rate_limits
 from app.services.accounts import require_verified
 from app.services.audit import Actor
 from app.services.expiry import member_expired, present_q, status_now
@@ -49,7 +49,9 @@ from app.services.validation import (
 )
 
 MAX_PROJECT_ASSIGNMENTS = 100
-# Members who are in the organization: they hold a seat and their username.
+# The statuses of members who are in the organization. A member past `expires_at` is not,
+# whatever their stored status: filter with `expiry.present_q()`, not with these alone.
+PRESENT = expiry.PRESENT
 
 
 def pending_invitations() -> Q:
