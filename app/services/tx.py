@@ -121,8 +121,9 @@ async def locked_row(model: type[Row], pk: int, what: str, field: str) -> tuple[
 
 async def current_access(actor: Actor, organization_id: int) -> OrgAccess | None:
     """The actor's access to the organization as it stands now: their membership ACTIVE
-    now (app.services.expiry),
-    or their API key of that organization while it is neither revoked nor expired."""
+    now (not past its expiry; a temporary role past its end read as reverted: see
+    app/services/expiry.py), or their API key of that organization while it is neither
+    revoked nor expired."""
     if actor.viewer.api_key is not None:
         key = await ApiKey.get_or_none(id=actor.viewer.api_key.id)
         if (
