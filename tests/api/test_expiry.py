@@ -9,6 +9,7 @@ here is refused by the reads themselves.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -196,6 +197,15 @@ async def test_expired_member_is_refused_from_the_instant_before_any_sweep(clien
     assert datetime.fromisoformat(node["removedAt"]) == at
     data = await ok(client, SEATS, {"id": org.id}, org.owner.token)
     assert data["organization"]["seatsUsed"] == seats - 1
+    # The owner's export reads them the same way.
+    export = await client.get(
+        f"/organizations/{org.id}/members.jsonl",
+        headers={"Authorization": f"Bearer {org.owner.token}"},
+    )
+    assert export.status == 200
+    records = {r["id"]: r for r in map(json.loads, (await export.text()).splitlines())}
+    assert records[member_id]["status"] == "REMOVED" and records[member_id]["expiresAt"] is None
+    assert datetime.fromisoformat(records[member_id]["removedAt"]) == at
     # Changing them is refused as for a removed member.
     assert await refused(
         client, UPDATE_ROLE, {"id": member_id, "role": "USER"}, org.owner.token
@@ -280,6 +290,12 @@ async def test_temporary_role_reads_reverted_one_second_after_until(client, mail
     _, other_id = await add_member(client, mailbox, org, role="VIEWER", name="Vic")
     body = await gql(client, UPDATE_ROLE, {"id": other_id, "role": "USER"}, person.token)
     assert top_codes(body) == ["FORBIDDEN"]
+    export = await client.get(
+        f"/organizations/{org.id}/members.jsonl",
+        headers={"Authorization": f"Bearer {org.owner.token}"},
+    )
+    records = {r["id"]: r for r in map(json.loads, (await export.text()).splitlines())}
+    assert records[member_id]["role"] == "USER" and records[member_id]["roleExpiresAt"] is None
     # Not swept yet.
     assert (await member_row(member_id)).role == OrganizationRole.ADMIN
 
