@@ -15,11 +15,11 @@ import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 
 from aiohttp import web
 
 from app import config, db
+from app.clock import now
 from app.config import ConfigError, Settings
 from app.errors import DomainError
 from app.observability import configure_logging
@@ -113,7 +113,7 @@ async def create_user(args: argparse.Namespace) -> int:
         email=email,
         name=clean_name(args.name),
         password_hash=await passwords.hash_password(password),
-        email_verified_at=datetime.now(UTC),  # the operator vouches for the address
+        email_verified_at=now(),  # the operator vouches for the address
     )
     print(f"created user {user.email} (id {user.id}, email verified)")
     return 0
@@ -153,7 +153,7 @@ async def outbox(args: argparse.Namespace) -> int:
         else OutboxMail.filter(status__in=["FAILED", "QUEUED"])
     )
     count = await selection.update(
-        status="QUEUED", next_attempt_at=datetime.now(UTC), locked_until=None, attempts=0
+        status="QUEUED", next_attempt_at=now(), locked_until=None, attempts=0
     )
     print(f"{count} mail(s) queued for delivery now")
     return 0

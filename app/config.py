@@ -62,6 +62,8 @@ class Settings:
     slow_request_ms: float = 1000.0
     slow_query_ms: float = 200.0
     metrics_token: str | None = None
+    # How often each process's expiry sweep writes ended access (EXPIRY_SWEEP_SECONDS).
+    expiry_sweep_seconds: float = 20.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -111,11 +113,23 @@ class Settings:
             slow_request_ms=slow_request_ms,
             slow_query_ms=slow_query_ms,
             metrics_token=env.get("METRICS_TOKEN", "").strip() or None,
+            expiry_sweep_seconds=_sweep_seconds(env),
         )
 
     def link(self, path: str, token: str) -> str:
         """The link an email carries: `{PUBLIC_URL}/<path>?token=<token>`."""
         return f"{self.public_url}{path}?token={token}"
+
+
+def _sweep_seconds(env: dict[str, str]) -> float:
+    raw = env.get("EXPIRY_SWEEP_SECONDS", "").strip() or "20"
+    try:
+        seconds = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"EXPIRY_SWEEP_SECONDS is a number: {exc}") from exc
+    if not 0.1 <= seconds <= 60:
+        raise ConfigError("EXPIRY_SWEEP_SECONDS must be between 0.1 and 60")
+    return seconds
 
 
 _current: Settings | None = None

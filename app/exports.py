@@ -16,7 +16,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -24,9 +24,11 @@ from tortoise.models import Model
 
 from app.auth.roles import Permission, has_permission
 from app.auth.viewer import InvalidToken, authenticate
+from app.clock import now
 from app.ids import pk_of, to_global_id
 from app.models import AuditEvent, Member, Organization
 from app.resolvers.context import Context
+from app.services.expiry import expired_from, role_from
 
 log = logging.getLogger("roster.exports")
 
@@ -53,6 +55,17 @@ class Export:
 
 
 def _member(row: dict[str, Any]) -> dict[str, Any]:
+    """As the member reads now (app.services.expiry): past `expiresAt` REMOVED, past
+    `roleExpiresAt` in the role it reverts to, whether or not the sweep has run."""
+    moment = now()
+    expired = row["status"] is not None and expired_from(
+        row["status"], row["role"], row["expires_at"], moment
+    )
+    role = row["role"]
+    temporary = False
+    if role is not None:
+        role = role_from(role, row["role_expires_at"], row["role_reverts_to"], moment)
+        temporary = not expired and role == row["role"] and row["role_expires_at"] is not None
     return {
         "id": _gid("Member", row["id"]),
         "userId": _gid("User", row["user_id"]),
@@ -60,12 +73,15 @@ def _member(row: dict[str, Any]) -> dict[str, Any]:
         "email": row["email"],
         "username": row["username"],
         "title": row["title"],
-        "role": str(row["role"]),
-        "status": str(row["status"]),
+        "role": str(role),
+        "status": "REMOVED" if expired else str(row["status"]),
         "joinedAt": _time(row["joined_at"]),
-        "blockedAt": _time(row["blocked_at"]),
-        "removedAt": _time(row["removed_at"]),
+        "blockedAt": None if expired else _time(row["blocked_at"]),
+        "removedAt": _time(row["expires_at"] if expired else row["removed_at"]),
         "invitedById": _gid("Member", row["invited_by_id"]),
+        "expiresAt": None if expired else _time(row["expires_at"]),
+        "roleExpiresAt": _time(row["role_expires_at"]) if temporary else None,
+        "roleRevertsTo": str(row["role_reverts_to"]) if temporary else None,
     }
 
 
@@ -100,6 +116,9 @@ EXPORTS = {
             "blocked_at",
             "removed_at",
             "invited_by_id",
+            "expires_at",
+            "role_expires_at",
+            "role_reverts_to",
         ),
         _member,
     ),
@@ -207,7 +226,7 @@ async def export(request: web.Request) -> web.StreamResponse:
     if access is None or not has_permission(access.role, Permission.READ_PRIVATE):
         return _refuse(403, "Your role does not allow this.", "FORBIDDEN")
 
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    stamp = now().strftime("%Y%m%d-%H%M%S")
     filename = f"{organization.slug}-{name}-{stamp}.{fmt}"
     response = web.StreamResponse(
         headers={

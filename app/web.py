@@ -31,6 +31,7 @@ from app.observability import ANONYMOUS, METRICS, OTHER, short_name, watch_slow_
 from app.resolvers.context import Context
 from app.schema import MAX_TOKENS, schema
 from app.schema.extensions import SERVICE_UNAVAILABLE
+from app.services.expiry_sweep import ExpirySweeper
 
 log = logging.getLogger("roster.http")
 access_log = logging.getLogger("roster.access")
@@ -39,6 +40,7 @@ MAX_BODY = 1024 * 1024
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 WORKER: web.AppKey[MailWorker] = web.AppKey("mail_worker", MailWorker)
+SWEEPER: web.AppKey[ExpirySweeper] = web.AppKey("expiry_sweeper", ExpirySweeper)
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
 OPERATION: web.RequestKey[str | None] = web.RequestKey("operation_name", str)
@@ -471,10 +473,16 @@ async def _start(app: web.Application) -> None:
     worker = MailWorker(settings)
     worker.start()
     app[WORKER] = worker
+    sweeper = ExpirySweeper(settings.expiry_sweep_seconds)
+    sweeper.start()
+    app[SWEEPER] = sweeper
     log.info("ready: process %s accepts requests", os.getpid())
 
 
 async def _stop(app: web.Application) -> None:
+    sweeper = app.get(SWEEPER)
+    if sweeper is not None:
+        await sweeper.stop()
     worker = app.get(WORKER)
     if worker is not None:
         await worker.stop()

@@ -60,7 +60,9 @@ class Member(Model):
     # role reverts to `role_reverts_to`. Access checks compare these with the clock.
     expires_at = fields.DatetimeField(null=True)
     role_expires_at = fields.DatetimeField(null=True)
-    role_reverts_to = fields.CharEnumField(OrganizationRole, max_length=10, null=True)
+    role_reverts_to: OrganizationRole | None = fields.CharEnumField(  # type: ignore[assignment]
+        OrganizationRole, max_length=10, null=True
+    )
 
     # Key columns behind the relations, set by Tortoise (declared for type checkers).
     organization_id: int

@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.models import Invitation, Member, User
-from app.models.enums import InvitationStatus, MemberStatus
+from app.models.enums import InvitationStatus
 from app.resolvers.context import Context
 from app.resolvers.loaders import get_loader, load_one
 from app.services import accounts as service
 from app.services import onboarding
 from app.services.accounts import SignedIn
+from app.services.expiry import active_q, present_q
 from app.services.invitations import pending_for_email
 from app.services.visibility import may_read_user_email, reads_private, sees_invitations_to
 
@@ -33,9 +34,9 @@ async def _person_orgs(keys: list[tuple[int, str]]) -> list[PersonOrgs]:
     user_ids = [key[0] for key in keys]
     emails = [key[1] for key in keys]
     belongs: dict[int, set[int]] = {}
-    for user_id, org_id in await Member.filter(
-        user_id__in=user_ids, status__in=[MemberStatus.ACTIVE, MemberStatus.BLOCKED]
-    ).values_list("user_id", "organization_id"):
+    for user_id, org_id in await Member.filter(present_q(), user_id__in=user_ids).values_list(
+        "user_id", "organization_id"
+    ):
         belongs.setdefault(user_id, set()).add(org_id)
     invited: dict[str, set[int]] = {}
     for email, org_id in await Invitation.filter(
@@ -91,10 +92,10 @@ async def user_node(ctx: Context, pk: int) -> User | None:
 
 
 async def memberships(ctx: Context, user_id: int) -> list[Member]:
-    """The viewer's ACTIVE memberships; empty for anyone else's user."""
+    """The viewer's memberships ACTIVE now; empty for anyone else's user."""
     if not ctx.is_self(user_id):
         return []
-    return list(await Member.filter(user_id=user_id, status=MemberStatus.ACTIVE).order_by("id"))
+    return list(await Member.filter(active_q(), user_id=user_id).order_by("id"))
 
 
 async def pending_invitations(ctx: Context, user_id: int) -> list[Invitation]:

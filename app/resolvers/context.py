@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.auth.viewer import OrgAccess, Viewer
+from app.clock import now
 from app.errors import not_found
 from app.models import Member
-from app.models.enums import MemberStatus, OrganizationRole
+from app.models.enums import OrganizationRole
 from app.services.audit import Actor
+from app.services.expiry import active_q, role_from
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,8 @@ class Context:
     _access: asyncio.Future[dict[int, OrgAccess]] | None = None
 
     async def accesses(self) -> dict[int, OrgAccess]:
-        """Organization id → the viewer's access: ACTIVE memberships, or the API key's org.
+        """Organization id → the viewer's access: memberships ACTIVE now (not past their
+        expiry, with a temporary role read as reverted once due), or the API key's org.
 
         Loaded once per request; concurrent resolvers share the one query.
         """
@@ -57,12 +60,13 @@ class Context:
             return {key.organization_id: OrgAccess(key.organization_id, OrganizationRole(key.role))}
         if self.viewer.user is None:
             return {}
-        rows = await Member.filter(
-            user_id=self.viewer.user.id, status=MemberStatus.ACTIVE
-        ).values_list("id", "organization_id", "role")
+        moment = now()
+        rows = await Member.filter(active_q(moment), user_id=self.viewer.user.id).values_list(
+            "id", "organization_id", "role", "role_expires_at", "role_reverts_to"
+        )
         return {
-            org_id: OrgAccess(org_id, OrganizationRole(role), member_id)
-            for member_id, org_id, role in rows
+            org_id: OrgAccess(org_id, role_from(role, until, reverts_to, moment), member_id)
+            for member_id, org_id, role, until, reverts_to in rows
         }
 
     async def access(self, organization_id: int | None) -> OrgAccess | None:

@@ -22,6 +22,7 @@ from app.resolvers.paging import Order, Page, Window, paginate
 from app.resolvers.search import search_term
 from app.services import invitations as service
 from app.services import onboarding
+from app.services.expiry import status_now
 from app.services.invitations import InvitationLink, InviteRequest, pending_invitations
 from app.services.projects import AssignmentSpec
 from app.services.validation import check_list_size
@@ -101,7 +102,7 @@ async def invitation_invited_by(ctx: Context, invitation: Invitation) -> Member 
     the inviter)."""
     member = await load_one(ctx, Member, invitation.invited_by_id)
     if member is None or not may_see_member(
-        await ctx.access(member.organization_id), member.status
+        await ctx.access(member.organization_id), status_now(member)
     ):
         return None
     return member

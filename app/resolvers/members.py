@@ -6,10 +6,12 @@ Resolvers return models and raise DomainError; the schema wraps what they return
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from tortoise.expressions import Q
 
+from app.clock import now
 from app.errors import DomainError, ErrorCode, not_found
 from app.ids import pk_of
 from app.models import Member, Organization, ProjectAssignment, User
@@ -19,6 +21,7 @@ from app.resolvers.loaders import load_one
 from app.resolvers.paging import Order, Page, Window, paginate
 from app.resolvers.search import search_term
 from app.services import members as service
+from app.services.expiry import assignment_live_q, role_q, status_now, status_q
 from app.services.validation import check_list_size
 from app.services.visibility import (
     may_read_member_email,
@@ -38,6 +41,7 @@ ASSIGNMENT_COLUMNS = (
     "project__slug",
     "project__is_default",
     "project__created_at",
+    "expires_at",
 )
 MEMBER_ORDER = {
     "NAME": ("name",),
@@ -91,7 +95,7 @@ async def member_node(ctx: Context, pk: int | None) -> Member | None:
     """The member, if the viewer may see it."""
     member = await load_one(ctx, Member, pk)
     if member is None or not may_see_member(
-        await ctx.access(member.organization_id), member.status
+        await ctx.access(member.organization_id), status_now(member)
     ):
         return None
     return member
@@ -121,9 +125,11 @@ async def organization_members(
     access = await ctx.access(organization_id)
     privileged = reads_private(access)
     wanted = visible_statuses(access, set(statuses) if statuses is not None else None)
-    queryset = Member.filter(organization_id=organization_id, status__in=[s.value for s in wanted])
+    moment = now()
+    # Status and role as they read at this instant (app.services.expiry).
+    queryset = Member.filter(status_q(wanted, moment), organization_id=organization_id)
     if roles is not None:  # an empty list matches nobody, as for statuses
-        queryset = queryset.filter(role__in=[r.value for r in roles])
+        queryset = queryset.filter(role_q(roles, moment))
     term = search_term(search)
     if term:
         match = Q(name__icontains=term) | Q(username__icontains=term)
@@ -144,7 +150,7 @@ async def organization_members(
         ids = [m.pk for m in page.rows]
         grouped: dict[int, list[dict[str, Any]]] = {pk: [] for pk in ids}
         for row in (
-            await ProjectAssignment.filter(member_id__in=ids)
+            await ProjectAssignment.filter(assignment_live_q(moment), member_id__in=ids)
             .order_by("id")
             .values(*ASSIGNMENT_COLUMNS)
         ):
@@ -156,9 +162,16 @@ async def organization_members(
 # Changes: the permission class found the member's organization and the viewer's access.
 
 
-async def update_member_role(ctx: Context, role: OrganizationRole) -> Member:
+async def update_member_role(
+    ctx: Context, role: OrganizationRole, until: datetime | None = None
+) -> Member:
     member_id, actor = ctx.authz_actor("Member", "memberId")
-    return await service.update_role(actor, member_id, role)
+    return await service.update_role(actor, member_id, role, until)
+
+
+async def set_member_expiry(ctx: Context, expires_at: datetime | None) -> Member:
+    member_id, actor = ctx.authz_actor("Member", "memberId")
+    return await service.set_expiry(actor, member_id, expires_at)
 
 
 async def update_member(ctx: Context, changes: dict[str, str | None]) -> Member:

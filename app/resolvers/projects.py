@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import datetime
 
+from app.clock import now
 from app.ids import pk_of
 from app.models import Member, Project, ProjectAssignment
-from app.models.enums import MemberStatus, ProjectRole
+from app.models.enums import ProjectRole
 from app.resolvers.context import Context
 from app.resolvers.loaders import load_many, load_one
 from app.resolvers.paging import Order, Page, Window, paginate
 from app.resolvers.search import search_term
 from app.services import projects as service
+from app.services.expiry import UNSET, Unset, assignment_live, status_now
 from app.services.projects import AssignmentSpec
 from app.services.visibility import (
     may_see_member,
@@ -58,9 +61,11 @@ async def project_by_pk(ctx: Context, pk: int) -> Project:
 async def member_assignments(ctx: Context, member: Member) -> list[ProjectAssignment]:
     """Empty unless the viewer may see the member in its organization (an invitee may not:
     they are not a member yet)."""
-    if not may_see_member(await ctx.access(member.organization_id), member.status):
+    if not may_see_member(await ctx.access(member.organization_id), status_now(member)):
         return []
-    return await load_many(ctx, ProjectAssignment, "member_id", member.pk)
+    rows = await load_many(ctx, ProjectAssignment, "member_id", member.pk)
+    moment = now()
+    return [row for row in rows if assignment_live(row, moment)]
 
 
 async def project_assignments(
@@ -72,7 +77,12 @@ async def project_assignments(
     access = await ctx.access(organization_id)
     if not reads_organization(access):
         return []
-    rows = await load_many(ctx, ProjectAssignment, "project_id", project_id)
+    moment = now()
+    rows = [
+        row
+        for row in await load_many(ctx, ProjectAssignment, "project_id", project_id)
+        if assignment_live(row, moment)
+    ]
     if reads_private(access):
         return rows
     statuses = visible_statuses(access, None)
@@ -80,7 +90,7 @@ async def project_assignments(
     return [
         row
         for row, member in zip(rows, members, strict=True)
-        if member is not None and MemberStatus(member.status) in statuses
+        if member is not None and status_now(member, moment) in statuses
     ]
 
 
@@ -100,9 +110,10 @@ async def project_node(ctx: Context, pk: int) -> Project | None:
 
 
 async def assignment_node(ctx: Context, pk: int) -> OrgAssignment | None:
-    """The assignment, if the viewer is in its project's organization."""
+    """The assignment, if the viewer is in its project's organization (an expired one
+    is gone, as once swept)."""
     assignment = await load_one(ctx, ProjectAssignment, pk)
-    if assignment is None:
+    if assignment is None or not assignment_live(assignment):
         return None
     project = await load_one(ctx, Project, assignment.project_id)
     if project is None or await ctx.access(project.organization_id) is None:
@@ -138,6 +149,7 @@ async def assign_projects(
     member_ids: list[str],
     assignments: list[tuple[str, ProjectRole]],
     dry_run: bool,
+    expires_at: datetime | None = None,
 ) -> list[OrgAssignment]:
     """`assignments`: (project global id, role) pairs. Unknown ids go to the service as
     None, which refuses them with their index."""
@@ -147,13 +159,19 @@ async def assign_projects(
     for project_id, role in assignments:
         project_pk = pk_of(project_id, "Project")
         specs.append(AssignmentSpec(project_pk, role) if project_pk else None)
-    rows = await service.assign_projects(actor, organization_id, members, specs, dry_run=dry_run)
+    rows = await service.assign_projects(
+        actor, organization_id, members, specs, dry_run=dry_run, expires_at=expires_at
+    )
     return [OrgAssignment(row, organization_id) for row in rows]
 
 
-async def update_project_assignment(ctx: Context, role: ProjectRole) -> OrgAssignment:
+async def update_project_assignment(
+    ctx: Context, role: ProjectRole, expires_at: datetime | Unset | None = UNSET
+) -> OrgAssignment:
     authz = ctx.require_authz("Project assignment", "assignmentId")
-    row = await service.update_assignment(ctx.actor(authz.access), authz.target_id, role)
+    row = await service.update_assignment(
+        ctx.actor(authz.access), authz.target_id, role, expires_at
+    )
     return OrgAssignment(row, authz.organization_id)
 
 

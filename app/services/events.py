@@ -61,6 +61,14 @@ member.removed, and the team.* events of SCIM groups, which are teams)
     scim_connection.created         name, defaultRole, roleMappings
     scim_connection.updated         before, after (name, defaultRole, roleMappings)
     scim_connection.revoked         name
+Temporary access (the expiry sweep acts with no actor)
+    member.expiry_set               before, after (expiresAt)
+    member.role_changed             also until, revertsTo, clearedUntil (updateMemberRole)
+    member.expired                  role, assignmentsDropped, expiresAt
+    member.role_reverted            before, after, until
+    member.role_revert_refused      role, revertsTo, until, reason (an error code)
+    project.assignment_expiry_set   projectId, memberId, role, expiresAtBefore, expiresAt
+    project.assignment_expired      projectId, memberId, role, expiresAt
 """
 
 from __future__ import annotations
@@ -363,6 +371,7 @@ async def _assignment(
     project: Project,
     assignment: ProjectAssignment,
     before: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> AuditEvent:
     data: dict[str, Any] = {
         "projectId": _gid("Project", project.id),
@@ -371,6 +380,9 @@ async def _assignment(
     }
     if before is not None:
         data["before"] = before
+    if assignment.expires_at is not None:  # temporary access: when it ends
+        data["expiresAt"] = assignment.expires_at.isoformat()
+    data.update(extra or {})
     return await record(
         actor,
         action,
@@ -607,3 +619,91 @@ async def scim_connection_updated(
 async def scim_connection_revoked(actor: Actor, connection: ScimConnection) -> AuditEvent:
     data = {"name": connection.name}
     return await _scim_connection(actor, "scim_connection.revoked", connection, data)
+
+
+# Temporary access ------------------------------------------------------------------------
+
+
+def _instant(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+async def member_expiry_set(actor: Actor, member: Member, before: datetime | None) -> AuditEvent:
+    """`member.expiry_set`: `setMemberExpiry` set, moved or cleared (null) the end date."""
+    data = {"before": _instant(before), "after": _instant(member.expires_at)}
+    return await _member(actor, "member.expiry_set", member, data)
+
+
+async def member_role_changed_until(
+    actor: Actor, member: Member, before: OrganizationRole | str, cleared_until: datetime | None
+) -> AuditEvent:
+    """`member.role_changed` with its time limit: `until` and `revertsTo` for a temporary
+    role (null for a lasting one); `clearedUntil` when it ended a pending revert."""
+    data = {
+        "before": OrganizationRole(before).value,
+        "after": OrganizationRole(member.role).value,
+        "until": _instant(member.role_expires_at),
+        "revertsTo": OrganizationRole(member.role_reverts_to).value
+        if member.role_reverts_to
+        else None,
+        "clearedUntil": _instant(cleared_until),
+    }
+    return await _member(actor, "member.role_changed", member, data)
+
+
+async def member_expired(
+    actor: Actor, member: Member, assignments_dropped: int, expired_at: datetime | None
+) -> AuditEvent:
+    """`member.expired`: REMOVED at their `expiresAt` (written by the expiry sweep)."""
+    data = {
+        "role": OrganizationRole(member.role).value,
+        "assignmentsDropped": assignments_dropped,
+        "expiresAt": _instant(expired_at),
+    }
+    return await _member(actor, "member.expired", member, data)
+
+
+async def member_role_reverted(
+    actor: Actor, member: Member, before: OrganizationRole | str, until: datetime
+) -> AuditEvent:
+    """`member.role_reverted`: a temporary role ended at `until`."""
+    data = {
+        "before": OrganizationRole(before).value,
+        "after": OrganizationRole(member.role).value,
+        "until": _instant(until),
+    }
+    return await _member(actor, "member.role_reverted", member, data)
+
+
+async def member_role_revert_refused(
+    actor: Actor,
+    member: Member,
+    reverts_to: OrganizationRole | str,
+    until: datetime,
+    reason: ErrorCode,
+) -> AuditEvent:
+    """`member.role_revert_refused`: the guardrail kept the temporary role (for good)."""
+    data = {
+        "role": OrganizationRole(member.role).value,
+        "revertsTo": OrganizationRole(reverts_to).value,
+        "until": _instant(until),
+        "reason": reason.value,
+    }
+    return await _member(actor, "member.role_revert_refused", member, data)
+
+
+async def project_assignment_expiry_set(
+    actor: Actor, project: Project, assignment: ProjectAssignment, before: datetime | None
+) -> AuditEvent:
+    """`project.assignment_expiry_set`: an assignment's end date set, moved or cleared."""
+    extra = {"expiresAtBefore": _instant(before), "expiresAt": _instant(assignment.expires_at)}
+    return await _assignment(
+        actor, "project.assignment_expiry_set", project, assignment, extra=extra
+    )
+
+
+async def project_assignment_expired(
+    actor: Actor, project: Project, assignment: ProjectAssignment
+) -> AuditEvent:
+    """`project.assignment_expired`: deleted at its `expiresAt` (the expiry sweep)."""
+    return await _assignment(actor, "project.assignment_expired", project, assignment)

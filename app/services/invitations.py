@@ -31,9 +31,11 @@ from app.models import (
     User,
 )
 from app.models.enums import InvitationStatus, MemberStatus, OrganizationRole, ProjectRole
-from app.services import events, managed, rate_limits
+from app.services import events, expiry, managed, rate_limits
 from app.services.accounts import require_verified
 from app.services.audit import Actor
+from app.services.expiry import member_expired, present_q, status_now
+from app.services.expiry_sweep import expire_member_row
 from app.services.mail import enqueue
 from app.services.projects import AssignmentSpec
 from app.services.tx import atomic, locked_for, locked_row, locked_row_for
@@ -47,8 +49,9 @@ from app.services.validation import (
 )
 
 MAX_PROJECT_ASSIGNMENTS = 100
-# Members who are in the organization: they hold a seat and their username.
-PRESENT = (MemberStatus.ACTIVE, MemberStatus.BLOCKED)
+# The statuses of members who are in the organization. A member past `expires_at` is not,
+# whatever their stored status: filter with `expiry.present_q()`, not with these alone.
+PRESENT = expiry.PRESENT
 
 
 def pending_invitations() -> Q:
@@ -74,8 +77,9 @@ async def pending_for_email(email: str) -> list[Invitation]:
 
 
 async def seats_used(organization_id: int) -> int:
-    """ACTIVE + BLOCKED members (owner included) + PENDING unexpired invitations."""
-    members = await Member.filter(organization_id=organization_id, status__in=PRESENT).count()
+    """ACTIVE + BLOCKED members not past their expiry (owner included) + PENDING
+    unexpired invitations: an expired member frees their seat at that instant."""
+    members = await Member.filter(present_q(), organization_id=organization_id).count()
     invitations = await Invitation.filter(
         pending_invitations(), organization_id=organization_id
     ).count()
@@ -101,9 +105,7 @@ async def username_taken(
     except_invitation: int | None = None,
 ) -> bool:
     """Usernames are unique among the organization's members and pending invitations."""
-    members = Member.filter(
-        organization_id=organization_id, username__iexact=username, status__in=PRESENT
-    )
+    members = Member.filter(present_q(), organization_id=organization_id, username__iexact=username)
     if except_member is not None:
         members = members.exclude(id=except_member)
     invitations = Invitation.filter(
@@ -186,9 +188,7 @@ async def _check_invitable(
     EXPIRED first, so the one-pending-per-address index lets the new one in.
     """
     check_domain_allowed(organization, email)
-    if await Member.filter(
-        organization_id=organization.id, email=email, status__in=PRESENT
-    ).exists():
+    if await Member.filter(present_q(), organization_id=organization.id, email=email).exists():
         raise DomainError(ErrorCode.ALREADY_MEMBER, "This person is a member.", "email")
     await _expire_stale(organization.id, email)
     # The stored status: the one-pending-invitation-per-address index reads it.
@@ -527,8 +527,11 @@ async def accept(
                 "token",
             )
         member = await Member.get_or_none(organization_id=organization.id, user_id=user.id)
-        if member is not None and member.status != MemberStatus.REMOVED:
+        if member is not None and status_now(member) != MemberStatus.REMOVED:
             raise DomainError(ErrorCode.ALREADY_MEMBER, "You are a member already.", "token")
+        if member is not None and member_expired(member):
+            # Past its end but not swept yet: write the expiry first, then rejoin.
+            await expire_member_row(member, organization)
         if member is None:
             member = Member(organization_id=organization.id, user_id=user.id)
         managed.release(member)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from app.auth.roles import Permission, can_manage_role
 from app.clock import now
 from app.errors import DomainError, ErrorCode, not_found
@@ -10,6 +12,14 @@ from app.models.enums import MemberStatus, OrganizationRole
 from app.services import events, ownership, rate_limits
 from app.services.account_mail import send_reset
 from app.services.audit import Actor
+from app.services.expiry import (
+    admin_like_q,
+    check_deadline,
+    role_now,
+    status_now,
+    temporary_role_pending,
+)
+from app.services.expiry_sweep import settle_role
 from app.services.invitations import username_taken
 from app.services.mail import enqueue
 from app.services.managed import check_not_managed
@@ -23,13 +33,18 @@ async def _locked_member(actor: Actor, member_id: int) -> tuple[Organization, Me
     """The member and its organization, with the organization locked, and the actor as
     they stand now: still a member (else NOT_FOUND), with their role re-read under the
     lock, which the checks below (`check_can_manage`) then judge."""
-    return await locked_row_for(
+    organization, member, actor = await locked_row_for(
         actor, Permission.READ_ORGANIZATION, Member, member_id, "Member", "memberId"
     )
+    # A temporary role past its end is written down (and audited) before any change;
+    # a refused change rolls it back with everything else.
+    await settle_role(member)
+    return organization, member, actor
 
 
 def check_not_removed(member: Member) -> None:
-    if member.status == MemberStatus.REMOVED:
+    """REMOVED, or past their `expires_at` (removed from that instant)."""
+    if status_now(member) == MemberStatus.REMOVED:
         raise DomainError(
             ErrorCode.MEMBER_REMOVED, "Removed members cannot be changed.", "memberId"
         )
@@ -59,28 +74,39 @@ def check_not_self(actor: Actor, member: Member) -> None:
 
 
 async def check_admin_remains(member: Member) -> None:
-    """At least one ACTIVE OWNER-or-ADMIN other than `member` must remain."""
-    if member.role not in ADMIN_LIKE or member.status != MemberStatus.ACTIVE:
+    """At least one OWNER-or-ADMIN other than `member` must remain, ACTIVE now (roles and
+    expiry as they read now: a temporary ADMIN past `until` does not count)."""
+    if role_now(member) not in ADMIN_LIKE or status_now(member) != MemberStatus.ACTIVE:
         return
-    others = (
-        await Member.filter(
-            organization_id=member.organization_id,
-            status=MemberStatus.ACTIVE,
-            role__in=list(ADMIN_LIKE),
-        )
-        .exclude(id=member.id)
-        .exists()
-    )
-    if not others:
+    if not await admin_remains(member):
         raise DomainError(
             ErrorCode.LAST_ADMIN, "The organization needs another active admin first.", "memberId"
         )
 
 
+async def admin_remains(member: Member, at: datetime | None = None) -> bool:
+    """Is there an OWNER-or-ADMIN, ACTIVE at `at`, other than `member`?"""
+    return (
+        await Member.filter(admin_like_q(at), organization_id=member.organization_id)
+        .exclude(id=member.id)
+        .exists()
+    )
+
+
 async def update_role(
-    actor: Actor, member_id: int, role: OrganizationRole, *, via_scim: bool = False
+    actor: Actor,
+    member_id: int,
+    role: OrganizationRole,
+    until: datetime | None = None,
+    *,
+    via_scim: bool = False,
 ) -> Member:
-    """A SCIM member's role follows their groups: only SCIM changes it (`via_scim`)."""
+    """A lasting role, or with `until` a temporary one that reverts to the member's
+    lasting role at that instant. The role rules apply to the role granted. A change
+    without `until` is lasting and clears any pending revert; a new temporary grant
+    replaces the pending one and keeps the lasting role underneath. A SCIM member's role
+    follows their groups: only SCIM changes it (`via_scim`)."""
+    deadline = None if until is None else check_deadline(until, "until")
     async with atomic():
         _, member, actor = await _locked_member(actor, member_id)
         check_not_removed(member)
@@ -90,17 +116,52 @@ async def update_role(
             raise DomainError(
                 ErrorCode.ROLE_NOT_ALLOWED, "Ownership moves only by transfer.", "role"
             )
-        check_can_manage(actor, member.role)
+        current = role_now(member)
+        check_can_manage(actor, current)
         if actor.access is None or not can_manage_role(actor.access.role, role):
             raise DomainError(ErrorCode.FORBIDDEN_ROLE, "Only the owner grants ADMIN.", "role")
-        if member.role == role:
+        pending = temporary_role_pending(member)
+        lasting = member.role_reverts_to if pending and member.role_reverts_to else current
+        if deadline is not None and role == lasting:
+            raise DomainError(
+                ErrorCode.INVALID_INPUT,
+                f"{role.value} is the member's lasting role; a temporary role must differ.",
+                "until",
+            )
+        if current == role and deadline is None and not pending:
             return member
         if role not in ADMIN_LIKE:
             await check_admin_remains(member)
-        before = member.role
+        cleared = member.role_expires_at if pending and deadline is None else None
         member.set_role(role)
-        await member.save(update_fields=["role", "role_rank"])
-        await events.member_role_changed(actor, member, before)
+        member.role_expires_at = deadline
+        member.role_reverts_to = lasting if deadline is not None else None
+        await member.save(update_fields=["role", "role_rank", "role_expires_at", "role_reverts_to"])
+        if deadline is None and cleared is None:
+            await events.member_role_changed(actor, member, current)
+        else:
+            await events.member_role_changed_until(actor, member, current, cleared)
+    return member
+
+
+async def set_expiry(actor: Actor, member_id: int, expires_at: datetime | None) -> Member:
+    """When the membership ends (None: never). The rules of a removal apply: not the
+    OWNER (who never expires), not yourself, a role you manage, an admin remains."""
+    deadline = None if expires_at is None else check_deadline(expires_at, "expiresAt")
+    async with atomic():
+        _, member, actor = await _locked_member(actor, member_id)
+        check_not_removed(member)
+        check_not_owner(member)
+        check_not_self(actor, member)
+        check_can_manage(actor, role_now(member))
+        if member.expires_at == deadline:
+            return member
+        if deadline is not None:
+            await check_admin_remains(member)
+        before = member.expires_at
+        member.expires_at = deadline
+        await member.save(update_fields=["expires_at"])
+        await events.member_expiry_set(actor, member, before)
     return member
 
 
@@ -115,7 +176,7 @@ async def update_profile(actor: Actor, member_id: int, changes: dict[str, str | 
         _, member, actor = await _locked_member(actor, member_id)
         check_not_removed(member)
         if actor.member_id != member.id:
-            check_can_manage(actor, member.role)
+            check_can_manage(actor, role_now(member))
         username = cleaned.get("username")
         if username and await username_taken(
             member.organization_id, username, except_member=member.id
@@ -135,7 +196,7 @@ async def _guard_action(actor: Actor, member: Member) -> None:
     check_not_removed(member)
     check_not_owner(member)
     check_not_self(actor, member)
-    check_can_manage(actor, member.role)
+    check_can_manage(actor, role_now(member))
 
 
 async def block(actor: Actor, member_id: int) -> Member:
@@ -173,10 +234,26 @@ async def _end_membership(
     dropped = await ProjectAssignment.filter(member_id=member.id).delete()
     await TeamMember.filter(member_id=member.id).delete()
     await ownership.cancel_involving(member)
+    member.set_role(role_now(member))
     member.status = MemberStatus.REMOVED
     member.removed_at = now()
     member.blocked_at = None
-    await member.save(update_fields=["status", "removed_at", "blocked_at"])
+    # Gone for good: no end date or temporary role survives into a later rejoining.
+    member.expires_at = None
+    member.role_expires_at = None
+    member.role_reverts_to = None
+    await member.save(
+        update_fields=[
+            "role",
+            "role_rank",
+            "status",
+            "removed_at",
+            "blocked_at",
+            "expires_at",
+            "role_expires_at",
+            "role_reverts_to",
+        ]
+    )
     if removed:
         await events.member_removed(actor, member, dropped)
         await enqueue(
@@ -212,7 +289,7 @@ async def send_password_reset(actor: Actor, member_id: int) -> None:
         raise not_found("Member", "memberId")
     check_not_removed(member)
     if actor.member_id != member.id:
-        check_can_manage(actor, member.role)
+        check_can_manage(actor, role_now(member))
     user = await User.get(id=member.user_id)
     await rate_limits.check_and_record(rate_limits.ACCOUNT_MAIL, user.email)
     async with atomic():

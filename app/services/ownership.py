@@ -28,6 +28,7 @@ from app.models import Member, Organization, OwnershipTransfer, User
 from app.models.enums import MemberStatus, OrganizationRole, TransferStatus
 from app.services import events
 from app.services.audit import Actor
+from app.services.expiry import role_now, status_now
 from app.services.mail import enqueue
 from app.services.managed import check_not_managed
 from app.services.tx import atomic, locked_for, locked_row_for, locked_where
@@ -53,8 +54,8 @@ def check_target(owner: Member, target: Member, field: str) -> None:
     if (
         target.id == owner.id
         or target.organization_id != owner.organization_id
-        or target.status != MemberStatus.ACTIVE
-        or target.role not in ELIGIBLE_TARGET_ROLES
+        or status_now(target) != MemberStatus.ACTIVE
+        or role_now(target) not in ELIGIBLE_TARGET_ROLES
     ):
         raise DomainError(
             ErrorCode.TRANSFER_TARGET_INVALID,
@@ -140,12 +141,24 @@ async def confirm_transfer(actor: Actor, token: str) -> Organization:
             target = await Member.get(id=transfer.to_member_id)
             check_target(owner, target, "token")
             check_not_managed(target, "token")
-            target_before = OrganizationRole(target.role).value
+            target_before = role_now(target).value
             # Demote first: the partial unique index allows one OWNER row.
             owner.set_role(OrganizationRole.ADMIN)
             await owner.save(update_fields=["role", "role_rank"])
             target.set_role(OrganizationRole.OWNER)
-            await target.save(update_fields=["role", "role_rank"])
+            # The OWNER never expires: the new owner keeps no end date, no temporary role.
+            target.expires_at = None
+            target.role_expires_at = None
+            target.role_reverts_to = None
+            await target.save(
+                update_fields=[
+                    "role",
+                    "role_rank",
+                    "expires_at",
+                    "role_expires_at",
+                    "role_reverts_to",
+                ]
+            )
             transfer.status = TransferStatus.CONFIRMED
             transfer.confirmed_at = now()
             transfer.token_hash = None

@@ -29,12 +29,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from tortoise.expressions import Q
-
 from app.clock import now
 from app.models import Member, Project, ProjectAssignment, TeamMember, TeamProjectRole
 from app.models.enums import MemberStatus, OrganizationRole, ProjectRole
 from app.services.audit import Actor
+from app.services.expiry import assignment_live_q, role_now, status_now
 
 # Organization roles that hold project ADMIN on every project of their organization.
 ORGANIZATION_PROJECT_ROLE: dict[OrganizationRole, ProjectRole] = {
@@ -93,23 +92,9 @@ class Holder:
     @classmethod
     def of_member(cls, member: Member, moment: datetime | None = None) -> Holder | None:
         """The member, if they hold roles at all: ACTIVE and not past their expiry."""
-        moment = moment or now()
-        if member.status != MemberStatus.ACTIVE:
+        if status_now(member, moment) != MemberStatus.ACTIVE:
             return None
-        if member.expires_at is not None and member.expires_at <= moment:
-            return None
-        return cls(member.organization_id, member.id, current_org_role(member, moment))
-
-
-def current_org_role(member: Member, moment: datetime) -> OrganizationRole:
-    """The member's organization role in force at `moment`."""
-    if (
-        member.role_expires_at is not None
-        and member.role_reverts_to is not None
-        and member.role_expires_at <= moment
-    ):
-        return OrganizationRole(member.role_reverts_to)
-    return OrganizationRole(member.role)
+        return cls(member.organization_id, member.id, role_now(member, moment))
 
 
 async def effective_roles(
@@ -136,9 +121,7 @@ async def effective_roles(
 
     if by_member:
         member_ids = list(by_member)
-        direct = ProjectAssignment.filter(member_id__in=member_ids).filter(
-            Q(expires_at=None) | Q(expires_at__gt=moment)
-        )
+        direct = ProjectAssignment.filter(assignment_live_q(moment), member_id__in=member_ids)
         memberships = TeamMember.filter(member_id__in=member_ids)
         if project_ids is not None:
             direct = direct.filter(project_id__in=list(project_ids))

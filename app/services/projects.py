@@ -12,6 +12,7 @@ Deleting a project takes an organization OWNER/ADMIN or the project's OWNER.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -23,11 +24,19 @@ from app.auth.roles import (
     has_permission,
 )
 from app.clock import now
-from app.errors import DomainError, ErrorCode
+from app.errors import DomainError, ErrorCode, not_found
 from app.models import Member, Project, ProjectAssignment
 from app.models.enums import MemberStatus, OrganizationRole, ProjectRole
 from app.services import events, project_access
 from app.services.audit import Actor
+from app.services.expiry import (
+    SYSTEM_ACTOR,
+    UNSET,
+    Unset,
+    assignment_live,
+    check_deadline,
+    status_now,
+)
 from app.services.slugs import free_slug, slugify
 from app.services.tx import atomic, locked_for, locked_row_for
 from app.services.validation import check_list_size, clean_name, clean_slug
@@ -189,12 +198,13 @@ class AssignmentSpec:
 
 
 def check_assignable(member: Member, field: Field) -> None:
-    """Only ACTIVE members get new project roles."""
-    if member.status == MemberStatus.REMOVED:
+    """Only ACTIVE members get new project roles (one past `expires_at` is REMOVED)."""
+    status = status_now(member)
+    if status == MemberStatus.REMOVED:
         raise DomainError(
             ErrorCode.MEMBER_REMOVED, "Removed members cannot be assigned to projects.", field
         )
-    if member.status != MemberStatus.ACTIVE:
+    if status != MemberStatus.ACTIVE:
         raise DomainError(
             ErrorCode.MEMBER_INACTIVE,
             "Blocked members cannot be assigned to projects; unblock them first.",
@@ -245,8 +255,12 @@ async def assign_projects(
     member_ids: list[int | None],
     specs: list[AssignmentSpec | None],
     dry_run: bool = False,
+    expires_at: datetime | None = None,
 ) -> list[ProjectAssignment]:
     """Set each listed project's role for each listed member (None = an unknown id).
+
+    With `expires_at` every pair set here ends at that instant; without it, every pair
+    set here is lasting (an end date an assignment had is cleared).
 
     Returns one assignment per (member, project) pair, as it is set or, on a dry
     run, as it would be set: the same checks run and nothing is written (pairs
@@ -260,6 +274,7 @@ async def assign_projects(
             "Name at least one member and one project.",
             "memberIds" if not member_ids else "assignments",
         )
+    deadline = None if expires_at is None else check_deadline(expires_at, "expiresAt")
     member_ids = list(dict.fromkeys(member_ids))
     if len(member_ids) * len(specs) > MAX_PAIRS:
         raise DomainError(
@@ -276,8 +291,21 @@ async def assign_projects(
                 project_id__in=[p.id for p in projects], member_id__in=[m.id for m in members]
             )
         }
-        # (project, the row as it will be, its role before: None = new, "" = unchanged)
+        # An expired row not swept yet is gone: it is written down as expired first.
+        moment = now()
+        by_id = {p.id: p for p in projects}
+        for key, stale in list(existing.items()):
+            if not assignment_live(stale, moment):
+                del existing[key]
+                if not dry_run:
+                    await events.project_assignment_expired(
+                        SYSTEM_ACTOR, by_id[stale.project_id], stale
+                    )
+                    await stale.delete()
+        # (project, the row as it will be, its role before: None = new, "" = unchanged,
+        # the end date before when only that changes)
         plan: list[tuple[Project, ProjectAssignment, str | None]] = []
+        expiry_changes: list[tuple[Project, ProjectAssignment, datetime | None]] = []
         for member in members:
             for index, (project, spec) in enumerate(zip(projects, specs, strict=True)):
                 assert spec is not None  # _projects_of refused unknown ones
@@ -289,10 +317,16 @@ async def assign_projects(
                         project_id=project.id,
                         member_id=member.id,
                         role=spec.role,
-                        created_at=now(),
+                        created_at=moment,
+                        expires_at=deadline,
                     )
                     plan.append((project, row, None))
-                elif row.role != spec.role:
+                    continue
+                if row.expires_at != deadline:
+                    power.check_grant(project.id, row.role, where)
+                    expiry_changes.append((project, row, row.expires_at))
+                    row.expires_at = deadline
+                if row.role != spec.role:
                     power.check_grant(project.id, row.role, where)
                     before = ProjectRole(row.role).value
                     row.role = spec.role
@@ -305,8 +339,11 @@ async def assign_projects(
                     await row.save()
                     await events.project_assignment_set(actor, project, row)
                 elif role_before:
-                    await row.save(update_fields=["role"])
+                    await row.save(update_fields=["role", "expires_at"])
                     await events.project_assignment_changed(actor, project, row, role_before)
+            for project, row, expiry_before in expiry_changes:
+                await row.save(update_fields=["expires_at"])
+                await events.project_assignment_expiry_set(actor, project, row, expiry_before)
     return [row for _, row, _ in plan]
 
 
@@ -323,25 +360,43 @@ async def _locked_assignment(
         "Project assignment",
         "assignmentId",
     )
+    if not assignment_live(assignment):  # gone from its expiry on, as once swept
+        raise not_found("Project assignment", "assignmentId")
     project = await Project.get(id=assignment.project_id)
     return project, assignment, await Member.get(id=assignment.member_id), actor
 
 
 async def update_assignment(
-    actor: Actor, assignment_id: int, role: ProjectRole
+    actor: Actor,
+    assignment_id: int,
+    role: ProjectRole | None,
+    expires_at: datetime | Unset | None = UNSET,
 ) -> ProjectAssignment:
+    """Change the role (None: keep it) and/or the end date (UNSET: keep it; None: lasting)."""
+    deadline: datetime | Unset | None = expires_at
+    if isinstance(expires_at, datetime):
+        deadline = check_deadline(expires_at, "expiresAt")
     async with atomic():
         project, assignment, member, actor = await _locked_assignment(actor, assignment_id)
         power = await authority(actor, [project.id])
         power.check_grant(project.id, assignment.role, "assignmentId")
-        power.check_grant(project.id, role, "role")
+        if role is not None:
+            power.check_grant(project.id, role, "role")
         check_assignable(member, "assignmentId")
-        if assignment.role == role:
-            return assignment
-        before = ProjectRole(assignment.role).value
-        assignment.role = role
-        await assignment.save(update_fields=["role"])
-        await events.project_assignment_changed(actor, project, assignment, before)
+        new_role = assignment.role if role is None else role
+        role_changes = assignment.role != new_role
+        expiry_changes = not isinstance(deadline, Unset) and assignment.expires_at != deadline
+        if role_changes:
+            before = ProjectRole(assignment.role).value
+            assignment.role = new_role
+            await assignment.save(update_fields=["role"])
+            await events.project_assignment_changed(actor, project, assignment, before)
+        if expiry_changes:
+            assert not isinstance(deadline, Unset)
+            expiry_before = assignment.expires_at
+            assignment.expires_at = deadline
+            await assignment.save(update_fields=["expires_at"])
+            await events.project_assignment_expiry_set(actor, project, assignment, expiry_before)
     return assignment
 
 

@@ -27,8 +27,9 @@ from app.auth.viewer import OrgAccess
 from app.clock import now
 from app.errors import DomainError, ErrorCode, not_found
 from app.models import ApiKey, Member, Organization, ProjectAssignment
-from app.models.enums import MemberStatus, OrganizationRole
+from app.models.enums import OrganizationRole
 from app.services.audit import Actor
+from app.services.expiry import active_q, role_now
 
 Row = TypeVar("Row", bound=Model)
 
@@ -119,8 +120,10 @@ async def locked_row(model: type[Row], pk: int, what: str, field: str) -> tuple[
 
 
 async def current_access(actor: Actor, organization_id: int) -> OrgAccess | None:
-    """The actor's access to the organization as it stands now: their ACTIVE membership,
-    or their API key of that organization while it is neither revoked nor expired."""
+    """The actor's access to the organization as it stands now: their membership ACTIVE
+    now (not past its expiry; a temporary role past its end read as reverted: see
+    app/services/expiry.py), or their API key of that organization while it is neither
+    revoked nor expired."""
     if actor.viewer.api_key is not None:
         key = await ApiKey.get_or_none(id=actor.viewer.api_key.id)
         if (
@@ -133,12 +136,14 @@ async def current_access(actor: Actor, organization_id: int) -> OrgAccess | None
         return OrgAccess(organization_id, OrganizationRole(key.role))
     if actor.user_id is None:
         return None
-    member = await Member.get_or_none(
-        organization_id=organization_id, user_id=actor.user_id, status=MemberStatus.ACTIVE
+    member = (
+        await Member.filter(active_q(), organization_id=organization_id, user_id=actor.user_id)
+        .limit(1)
+        .first()
     )
     if member is None:
         return None
-    return OrgAccess(organization_id, OrganizationRole(member.role), member.id)
+    return OrgAccess(organization_id, role_now(member), member.id)
 
 
 async def recheck(

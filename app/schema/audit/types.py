@@ -34,7 +34,9 @@ EVENT_TYPES = (
     "api_key.created, api_key.revoked; "
     "team.created, team.updated, team.deleted, team.members_added, team.members_removed, "
     "team.project_roles_set; "
-    "scim_connection.created, scim_connection.updated, scim_connection.revoked"
+    "scim_connection.created, scim_connection.updated, scim_connection.revoked; "
+    "member.expiry_set, member.expired, member.role_reverted, member.role_revert_refused, "
+    "project.assignment_expiry_set, project.assignment_expired"
 )
 
 

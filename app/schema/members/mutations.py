@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import strawberry
@@ -30,6 +31,22 @@ class UpdateMemberRoleInput:
     role: OrganizationRole = strawberry.field(
         description="ADMIN, USER or VIEWER (OWNER moves only by transfer: ROLE_NOT_ALLOWED); "
         "granting ADMIN needs the OWNER (FORBIDDEN_ROLE)."
+    )
+    until: datetime | None = strawberry.field(
+        default=None,
+        description="Make the role temporary: at this instant (in the future, within 5 years: "
+        "INVALID_INPUT) it reverts to the member's lasting role. Null: the role is lasting, "
+        "and any pending revert is cleared.",
+    )
+
+
+@strawberry.input(description="When a membership ends.")
+class SetMemberExpiryInput:
+    member_id: strawberry.ID = strawberry.field(description="The member (not the OWNER).")
+    expires_at: datetime | None = strawberry.field(
+        default=None,
+        description="From this instant (in the future, within 5 years: INVALID_INPUT) the "
+        "member is REMOVED; null (or omitted) clears it.",
     )
 
 
@@ -105,15 +122,29 @@ def _manage() -> OrgInput:
 @strawberry.type
 class Mutation:
     @mutation(
-        "Change a member's role. OWNER and ADMIN (FORBIDDEN otherwise); only the OWNER manages "
-        "ADMINs or grants ADMIN. Codes: NOT_FOUND, ROLE_NOT_ALLOWED, FORBIDDEN_ROLE, "
-        "OWNER_PROTECTED, MEMBER_REMOVED, LAST_ADMIN.",
+        "Change a member's role, for good or `until` an instant. OWNER and ADMIN (FORBIDDEN "
+        "otherwise); only the OWNER manages ADMINs or grants ADMIN. Codes: NOT_FOUND, "
+        "ROLE_NOT_ALLOWED, FORBIDDEN_ROLE, OWNER_PROTECTED, MEMBER_REMOVED, LAST_ADMIN, "
+        "INVALID_INPUT.",
         _manage(),
     )
     async def update_member_role(
         self, info: Info, input: Annotated[UpdateMemberRoleInput, INPUT]
     ) -> MemberPayload:
-        member = await resolve.update_member_role(info.context, input.role)
+        member = await resolve.update_member_role(info.context, input.role, input.until)
+        return MemberPayload(member=MemberType.from_model(member))
+
+    @mutation(
+        "Set or clear when a membership ends: from `expiresAt` on the member has no access and "
+        "no seat, and is REMOVED (mailed as for a removal) within a minute. The rules of "
+        "`removeMember` apply; the OWNER never expires. Codes: NOT_FOUND, INVALID_INPUT, "
+        "OWNER_PROTECTED, SELF_ACTION, FORBIDDEN_ROLE, MEMBER_REMOVED, LAST_ADMIN.",
+        _manage(),
+    )
+    async def set_member_expiry(
+        self, info: Info, input: Annotated[SetMemberExpiryInput, INPUT]
+    ) -> MemberPayload:
+        member = await resolve.set_member_expiry(info.context, input.expires_at)
         return MemberPayload(member=MemberType.from_model(member))
 
     @mutation(

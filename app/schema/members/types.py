@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry import Private
 
+from app.clock import now
 from app.ids import to_global_id
 from app.models import Member
 from app.models.enums import ManagedBy, MemberStatus, OrganizationRole
@@ -22,6 +23,7 @@ from app.schema.node import Node, as_node, register_node
 from app.schema.pagination import Connection, connection
 from app.schema.projects.types import ProjectAssignmentType
 from app.schema.teams.access import EffectiveProjectRoleType
+from app.services.expiry import removed_at_now, role_now, status_now, temporary_role_pending
 
 if TYPE_CHECKING:
     from app.schema.organizations.types import OrganizationType
@@ -50,7 +52,19 @@ class MemberType(Node):
         description="When they were blocked; null unless BLOCKED."
     )
     removed_at: datetime | None = strawberry.field(
-        description="When they were removed or left; null unless REMOVED."
+        description="When they were removed, left or their membership expired; null unless REMOVED."
+    )
+    expires_at: datetime | None = strawberry.field(
+        description="When the membership ends (`setMemberExpiry`): from that instant they are "
+        "REMOVED. Null when it does not end, and once REMOVED."
+    )
+    role_expires_at: datetime | None = strawberry.field(
+        description="When a temporary role (`updateMemberRole(until:)`) ends; null for a "
+        "lasting role."
+    )
+    role_reverts_to: OrganizationRole | None = strawberry.field(
+        description="The lasting role a temporary role reverts to at `roleExpiresAt`; null for "
+        "a lasting role."
     )
     managed_by: ManagedBy = strawberry.field(
         description="SCIM for a member an identity provider provisioned: their role and team "
@@ -70,16 +84,24 @@ class MemberType(Node):
 
     @classmethod
     def from_model(cls, member: Member) -> MemberType:
+        """As the member reads now: past `expiresAt` REMOVED, past `roleExpiresAt` in the
+        role it reverts to (app.services.expiry), whether or not the sweep has run."""
+        moment = now()
+        status = status_now(member, moment)
+        temporary = status != MemberStatus.REMOVED and temporary_role_pending(member, moment)
         return cls(
             id=strawberry.ID(to_global_id("Member", member.pk)),
             name=member.name,
             username=member.username,
             title=member.title,
-            role=OrganizationRole(member.role),
-            status=MemberStatus(member.status),
+            role=role_now(member, moment),
+            status=status,
             joined_at=member.joined_at,
-            blocked_at=member.blocked_at,
-            removed_at=member.removed_at,
+            blocked_at=member.blocked_at if status == MemberStatus.BLOCKED else None,
+            removed_at=removed_at_now(member, moment),
+            expires_at=None if status == MemberStatus.REMOVED else member.expires_at,
+            role_expires_at=member.role_expires_at if temporary else None,
+            role_reverts_to=member.role_reverts_to if temporary else None,
             managed_by=ManagedBy(member.managed_by),
             model=member,
         )

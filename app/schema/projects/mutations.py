@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import strawberry
@@ -17,6 +18,7 @@ from app.schema.projects.types import (
     ProjectAssignmentType,
     ProjectType,
 )
+from app.services.expiry import UNSET
 
 
 @strawberry.input(description="A new project.")
@@ -64,12 +66,22 @@ class AssignProjectsInput:
     dry_run: bool = strawberry.field(
         default=False, description="Run every check and return what would be set; write nothing."
     )
+    expires_at: datetime | None = strawberry.field(
+        default=None,
+        description="When every pair set here ends (in the future, within 5 years: "
+        "INVALID_INPUT); null: they do not end (an end date a pair had is cleared).",
+    )
 
 
-@strawberry.input(description="A new role for one assignment.")
+@strawberry.input(description="A new role, and optionally a new end date, for one assignment.")
 class UpdateProjectAssignmentInput:
     assignment_id: strawberry.ID = strawberry.field(description="The assignment.")
     role: ProjectRole = strawberry.field(description="The new role on the project.")
+    expires_at: datetime | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="When the assignment ends (in the future, within 5 years: INVALID_INPUT); "
+        "null: it does not end; omitted: unchanged.",
+    )
 
 
 @strawberry.input(description="The assignment to remove.")
@@ -187,20 +199,23 @@ class Mutation:
             list(input.member_ids),
             [(item.project_id, item.role) for item in input.assignments],
             input.dry_run,
+            input.expires_at,
         )
         return AssignProjectsPayload(
             assignments=[ProjectAssignmentType.from_org_assignment(f) for f in found]
         )
 
     @mutation(
-        "Change one member's role on a project. As for `assignProjects`. Codes: NOT_FOUND, "
-        "FORBIDDEN_ROLE, MEMBER_INACTIVE, MEMBER_REMOVED.",
+        "Change one member's role on a project, and optionally when it ends. As for "
+        "`assignProjects`. Codes: NOT_FOUND, FORBIDDEN_ROLE, MEMBER_INACTIVE, MEMBER_REMOVED, "
+        "INVALID_INPUT.",
         _assignment_manager(),
     )
     async def update_project_assignment(
         self, info: Info, input: Annotated[UpdateProjectAssignmentInput, INPUT]
     ) -> ProjectAssignmentPayload:
-        found = await resolve.update_project_assignment(info.context, input.role)
+        expires_at = UNSET if input.expires_at is strawberry.UNSET else input.expires_at
+        found = await resolve.update_project_assignment(info.context, input.role, expires_at)
         return ProjectAssignmentPayload(assignment=ProjectAssignmentType.from_org_assignment(found))
 
     @mutation(

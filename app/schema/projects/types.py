@@ -74,6 +74,11 @@ class ProjectAssignmentType(Node):
     )
     role: ProjectRole = strawberry.field(description="The member's role on the project.")
     created_at: datetime = strawberry.field(description="When the member got the project.")
+    expires_at: datetime | None = strawberry.field(
+        default=None,
+        description="When the assignment ends: from that instant it is gone. Null when it "
+        "does not end.",
+    )
     pk: Private[int | None]
     project_id: Private[int]
     member_id: Private[int]
@@ -93,6 +98,7 @@ class ProjectAssignmentType(Node):
             ),
             role=ProjectRole(assignment.role),
             created_at=assignment.created_at,
+            expires_at=assignment.expires_at,
             pk=assignment.pk,
             project_id=assignment.project_id,
             member_id=assignment.member_id,
@@ -110,6 +116,7 @@ class ProjectAssignmentType(Node):
             id=strawberry.ID(to_global_id("ProjectAssignment", row["id"])),
             role=ProjectRole(row["role"]),
             created_at=row["created_at"],
+            expires_at=row.get("expires_at"),
             pk=row["id"],
             project_id=row["project_id"],
             member_id=row["member_id"],
