@@ -70,6 +70,7 @@ _ORG_COLUMN: dict[str, tuple[type[Model], str]] = {
     "ApiKey": (models.ApiKey, "organization_id"),
     "AuditEvent": (models.AuditEvent, "organization_id"),
     "OwnershipTransfer": (models.OwnershipTransfer, "organization_id"),
+    "JoinRequest": (models.JoinRequest, "organization_id"),
 }
 
 

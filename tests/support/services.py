@@ -16,6 +16,7 @@ from app.models import (
     EmailToken,
     Invitation,
     InvitationProjectAssignment,
+    JoinRequest,
     Member,
     Organization,
     OutboxMail,
@@ -44,6 +45,7 @@ MODELS = (
     ApiKey,
     AuditEvent,
     OutboxMail,
+    JoinRequest,
 )
 
 

@@ -31,6 +31,7 @@ CREATE TABLE "domains" (
     "verification_email" VARCHAR(254) NOT NULL,
     "verified_at" TIMESTAMP,
     "auto_join" INT NOT NULL,
+    "join_policy" VARCHAR(10) NOT NULL /* OFF: OFF\\nREQUEST: REQUEST\\nAUTO_JOIN: AUTO_JOIN */,
     "auto_join_role" VARCHAR(10) NOT NULL /* OWNER: OWNER\\nADMIN: ADMIN\\nUSER: USER\\nVIEWER: VIEWER */,
     "token_hash" VARCHAR(64) UNIQUE,
     "token_expires_at" TIMESTAMP,
@@ -184,6 +185,8 @@ CREATE TABLE "invitations" (
     "accepted_at" TIMESTAMP,
     "ended_at" TIMESTAMP,
     "send_count" INT NOT NULL,
+    "send_email" INT NOT NULL,
+    "membership_expires_at" TIMESTAMP,
     "invited_by_id" BIGINT REFERENCES "members" ("id") ON DELETE SET NULL,
     "last_mail_id" BIGINT REFERENCES "outbox_mails" ("id") ON DELETE SET NULL,
     "organization_id" BIGINT NOT NULL REFERENCES "organizations" ("id") ON DELETE CASCADE
@@ -193,6 +196,22 @@ CREATE INDEX "idx_invitations_organiz_98fa9b" ON "invitations" ("organization_id
 CREATE INDEX "idx_invitations_organiz_643791" ON "invitations" ("organization_id", "created_at", "id");
 CREATE INDEX "idx_invitations_organiz_b92b64" ON "invitations" ("organization_id", "expires_at", "id");
 CREATE INDEX "idx_invitations_email_dae27f" ON "invitations" ("email", "status");
+CREATE TABLE "join_requests" (
+    "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    "status" VARCHAR(10) NOT NULL /* PENDING: PENDING\\nAPPROVED: APPROVED\\nDENIED: DENIED\\nWITHDRAWN: WITHDRAWN\\nEXPIRED: EXPIRED */,
+    "message" TEXT,
+    "created_at" TIMESTAMP NOT NULL,
+    "expires_at" TIMESTAMP NOT NULL,
+    "decided_at" TIMESTAMP,
+    "role" VARCHAR(10) /* OWNER: OWNER\\nADMIN: ADMIN\\nUSER: USER\\nVIEWER: VIEWER */,
+    "decision_token_hash" VARCHAR(64) UNIQUE,
+    "decided_by_id" BIGINT REFERENCES "members" ("id") ON DELETE SET NULL,
+    "organization_id" BIGINT NOT NULL REFERENCES "organizations" ("id") ON DELETE CASCADE,
+    "user_id" BIGINT NOT NULL REFERENCES "users" ("id") ON DELETE CASCADE
+) /* A person's request to join an organization through its verified REQUEST domain. */;
+CREATE INDEX "idx_join_reques_organiz_a2ea30" ON "join_requests" ("organization_id", "status", "created_at", "id");
+CREATE INDEX "idx_join_reques_organiz_a9cda9" ON "join_requests" ("organization_id", "created_at", "id");
+CREATE INDEX "idx_join_reques_user_id_f97086" ON "join_requests" ("user_id", "status");
 CREATE TABLE "ownership_transfers" (
     "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     "status" VARCHAR(10) NOT NULL /* PENDING: PENDING\\nCONFIRMED: CONFIRMED\\nCANCELLED: CANCELLED\\nREPLACED: REPLACED */,
@@ -267,6 +286,7 @@ CREATE UNIQUE INDEX "uq_members_one_owner" ON "members" ("organization_id") WHER
 CREATE UNIQUE INDEX "uq_invitations_one_pending" ON "invitations" ("organization_id", "email") WHERE "status" = 'PENDING';
 CREATE UNIQUE INDEX "uq_domains_verified_once" ON "domains" ("domain") WHERE "verified_at" IS NOT NULL;
 CREATE UNIQUE INDEX "uq_transfers_one_pending" ON "ownership_transfers" ("organization_id") WHERE "status" = 'PENDING';
+CREATE UNIQUE INDEX "uq_join_requests_one_pending" ON "join_requests" ("organization_id", "user_id") WHERE "status" = 'PENDING';
 """
 
 POSTGRES = """
@@ -285,6 +305,7 @@ CREATE TABLE "domains" (
     "verification_email" VARCHAR(254) NOT NULL,
     "verified_at" TIMESTAMPTZ,
     "auto_join" BOOL NOT NULL,
+    "join_policy" VARCHAR(10) NOT NULL,
     "auto_join_role" VARCHAR(10) NOT NULL,
     "token_hash" VARCHAR(64) UNIQUE,
     "token_expires_at" TIMESTAMPTZ,
@@ -293,6 +314,7 @@ CREATE TABLE "domains" (
     CONSTRAINT "uid_domains_organiz_a05b29" UNIQUE ("organization_id", "domain")
 );
 CREATE INDEX "idx_domains_domain_31796d" ON "domains" ("domain");
+COMMENT ON COLUMN "domains"."join_policy" IS 'OFF: OFF\\nREQUEST: REQUEST\\nAUTO_JOIN: AUTO_JOIN';
 COMMENT ON COLUMN "domains"."auto_join_role" IS 'OWNER: OWNER\\nADMIN: ADMIN\\nUSER: USER\\nVIEWER: VIEWER';
 CREATE TABLE "outbox_mails" (
     "id" BIGSERIAL NOT NULL PRIMARY KEY,
@@ -453,6 +475,8 @@ CREATE TABLE "invitations" (
     "accepted_at" TIMESTAMPTZ,
     "ended_at" TIMESTAMPTZ,
     "send_count" INT NOT NULL,
+    "send_email" BOOL NOT NULL,
+    "membership_expires_at" TIMESTAMPTZ,
     "invited_by_id" BIGINT REFERENCES "members" ("id") ON DELETE SET NULL,
     "last_mail_id" BIGINT REFERENCES "outbox_mails" ("id") ON DELETE SET NULL,
     "organization_id" BIGINT NOT NULL REFERENCES "organizations" ("id") ON DELETE CASCADE
@@ -465,6 +489,25 @@ CREATE INDEX "idx_invitations_email_dae27f" ON "invitations" ("email", "status")
 COMMENT ON COLUMN "invitations"."role" IS 'OWNER: OWNER\\nADMIN: ADMIN\\nUSER: USER\\nVIEWER: VIEWER';
 COMMENT ON COLUMN "invitations"."status" IS 'PENDING: PENDING\\nACCEPTED: ACCEPTED\\nDECLINED: DECLINED\\nREVOKED: REVOKED\\nEXPIRED: EXPIRED';
 COMMENT ON TABLE "invitations" IS 'An invitation by email.';
+CREATE TABLE "join_requests" (
+    "id" BIGSERIAL NOT NULL PRIMARY KEY,
+    "status" VARCHAR(10) NOT NULL,
+    "message" TEXT,
+    "created_at" TIMESTAMPTZ NOT NULL,
+    "expires_at" TIMESTAMPTZ NOT NULL,
+    "decided_at" TIMESTAMPTZ,
+    "role" VARCHAR(10),
+    "decision_token_hash" VARCHAR(64) UNIQUE,
+    "decided_by_id" BIGINT REFERENCES "members" ("id") ON DELETE SET NULL,
+    "organization_id" BIGINT NOT NULL REFERENCES "organizations" ("id") ON DELETE CASCADE,
+    "user_id" BIGINT NOT NULL REFERENCES "users" ("id") ON DELETE CASCADE
+);
+CREATE INDEX "idx_join_reques_organiz_a2ea30" ON "join_requests" ("organization_id", "status", "created_at", "id");
+CREATE INDEX "idx_join_reques_organiz_a9cda9" ON "join_requests" ("organization_id", "created_at", "id");
+CREATE INDEX "idx_join_reques_user_id_f97086" ON "join_requests" ("user_id", "status");
+COMMENT ON COLUMN "join_requests"."status" IS 'PENDING: PENDING\\nAPPROVED: APPROVED\\nDENIED: DENIED\\nWITHDRAWN: WITHDRAWN\\nEXPIRED: EXPIRED';
+COMMENT ON COLUMN "join_requests"."role" IS 'OWNER: OWNER\\nADMIN: ADMIN\\nUSER: USER\\nVIEWER: VIEWER';
+COMMENT ON TABLE "join_requests" IS 'A person''s request to join an organization through its verified REQUEST domain.';
 CREATE TABLE "ownership_transfers" (
     "id" BIGSERIAL NOT NULL PRIMARY KEY,
     "status" VARCHAR(10) NOT NULL,
@@ -543,109 +586,120 @@ CREATE UNIQUE INDEX "uq_members_one_owner" ON "members" ("organization_id") WHER
 CREATE UNIQUE INDEX "uq_invitations_one_pending" ON "invitations" ("organization_id", "email") WHERE "status" = 'PENDING';
 CREATE UNIQUE INDEX "uq_domains_verified_once" ON "domains" ("domain") WHERE "verified_at" IS NOT NULL;
 CREATE UNIQUE INDEX "uq_transfers_one_pending" ON "ownership_transfers" ("organization_id") WHERE "status" = 'PENDING';
+CREATE UNIQUE INDEX "uq_join_requests_one_pending" ON "join_requests" ("organization_id", "user_id") WHERE "status" = 'PENDING';
 """
 
 MODELS_STATE = (
-    "eJztXW1z4jgS/isqvlymipmakJeZy+1tFUmYXW4SyAGZ2bvlyjgggg8jc7ZIwu3Nfz9Jtv"
-    "GbbGxjE+HoSwK2WjZP21L3063WH7WFMYG69aG51L7Cde0C/FFD6gKSD6EzdVBTl0vvOD2A"
-    "1QedNVWXmjKHa3ZQfbCwqY4xOT5VdQuSQxNojU1tiTUDkaNopev0oDEmDTX06B1aIe0/K6"
-    "hg4xHiGTTJid//RQ5raAJfoOV+Xc6VqQb1SeBmtQm9Njuu4PWSHbvUHtsIf2Ft6QUflLGh"
-    "rxbIa79c45mBNgIawvToI0TQVDGkV8Dmiv4CeoPOj3V/lH2zXhP7Ln0yEzhVVzr2/eIHxT"
-    "tWU5ROd6D0WwNFqWXAaGwgii+5VYsB8Ehv4f2fG42Tk0+Njyfnn89OP306+/zxM2nL7jd6"
-    "6tMP+2Y8tOyuGGbtX9qdAb0hgyjR1i498IPJqFi1pZgyPPTZ/wj+VzPV5KPvtg/hT35YGH"
-    "8X7SQFuAc8DXgP3j5UsFBfFB2iRzwjXxsfPybA+63Zu/q12Tsird4FQe44pxr2OYq3h69p"
-    "6DH4ttBqwTBuk3tS0RhGsHZlRca61v3eafUuAPs3RM3r23bnArB/Q3Tfp6fo3yH61m59p9"
-    "/s/7Uc+jlOo57jeO0cR5SzNOFUe8ny+HsSIisl5wtwfJ4G4PN4gM/DAFtwbEKszFRrlgXl"
-    "kFgxUL/uYB8A+vw0BdDnp7FA01NBoAleFApFxVGcr8kZrC0gH+ugZAjqiSP6wf1wiM84+Y"
-    "GTLtLXjsoToB+0b1v9QfP2jl5uYVn/0Rl+zUGLnmmwo+vQ0aPw+7DpBHxvD34F9Cv4Z7fT"
-    "YvAaFn402RW9doN/1ug9qStsKMh4VtSJ7+l0j7qoBbQOX5Ya6S2H1oOSBWjduV1RlH4gSn"
-    "YxSdSyrlpYWVm53u6wrNS0yJo24ZMxz6XnoKTUsshadmfch7WS1feNiG53g8XX7T4dYU8L"
-    "hvmoIu2/Kr3bzHrgCOfShHC20t5UQemg6ZxLSfjBjarli2FC7RF9heuI8xxSgcOCdUPdHZ"
-    "hKfrjPnnvUe4FN9XnDp/EeSfKBIACx7W01+1fN61YtZigqAOh7C6ZxzAQbfdLiGxl6A+iS"
-    "uwCd+5ubGnuwH9Tx/Fk1J0rME66uJhpW4BOk9xAdeBzpL197UN88tnzMm7SnFu2oOsgzCI"
-    "2G4YMuAGr01KKxCB9RkfrIfhK9Nr1SFDAeYx6AM4E1DymwVOb8d967Tf6SZtxT5D6cZya5"
-    "kWFSz8Dc3iFWTXJz9qPnfd0qFmQWkvp/8XUm4wRCxgm8hyotiedJVJAqLZ7BC71kaVEOiV"
-    "UQ6pNGCqhPGrFQ01NcqLMOKAEx6XjldbzoEBMF/m/9bocPu9s+TGpoYwz+B3TNKs3Rqv00"
-    "XSE2ioGHlaZjDVkf6GV/rpVrEfGwpfgECA73AT+6bf4WfvavbrqXYeaCdnAZUoW2zDLU2K"
-    "1zjTCiPfiBAeb0LMUAc3oWO8DQUzIaI6MxGzM2w5TyIgZ7dGUsFhq+MyyN6vPo3cFNKrY7"
-    "4yQzZVYDT1pO8LvpwudaZlWET1Rq4aD57TerCWHpbcE0Uiq77Y0mkt3egm9k4I1ht2Pn3A"
-    "IQ9tKVq4xx0MrIHEQokxu/Nhbk9mscXtw5U0/ixCesTQl0OJcztq9m08Uyy1yEKa+ewB5P"
-    "Ns9PWrLBkyiL0ny99M/G2UmaRPOzk/hEc3ouaO89QVObamP7HYEEPD0L3HzpCrLJjbM0zD"
-    "1plYB9hLu30ctF+IREZeaWyJlb7OS/Dd5IdmkYOlRRjFvrlwup+IEIlvVWbY7sV6+X3e5N"
-    "QKWX7dCM0bm/vWz1jo6ZLkkjDcdxCS5yyi4LaaK97G9kq9HlLxkDBge9qAYbc4gyL/kISh"
-    "USZKj0gg8br/wLAHjycvIRefKRQaX4l626QSUhaFzh9C15XNFUUjiR+zoUWIu6vgM6N9Y4"
-    "NJjvbD2JCmMOtMKm2HR8WK0JDATfrywImBSgHcAJ+QJUQFnZC8D6BH4/HRgmWKqW9WyYE0"
-    "BGHIg/hC3AIvtNk6jqj9ytTDIUQpnQKSgl5+onp0vlExeZJap9a/XaX/6htG6b7RviJ/m+"
-    "DVGvRaXumv3+927v+gIEv+fxphrpKkgkFJAQxpsS7J2R6+elcV3l9fOiaf1AtJzKc865dl"
-    "4umz8c/WZPNds1yUy0F1YIn3i/uTaiqSCtDxyXZvPKvm8bPWlYdX50xPf1na0n+b7apl1a"
-    "1xcBTwY8rG2PlOPK8tsN0RCNyAOFV9YIaBYgvimwMHniJoAehX8hnu5dq3Pd7vwCTOOZer"
-    "YYjLz5ewSofWMB1Rqi1m937V7rGkDiDq+fiZMLwZEFSX/QfNLG0Prg+3Ef4HQKx1h7gop9"
-    "9XepvWQOB2J3QT8FLYuEVZObKH0RSzD5V91cwrk96cuL6ctnTveQGR4ZMzzokJ21VKZfpn"
-    "qrpor3wWWpTIGj+t4ElUc9nvQeEy+cWb+WUUuO2IVrNRBNXV217gata6Is59MQXbeubtod"
-    "esz9RPnEb92vLUYksg8bg+ICOB/E0OUCWhYxAaPKHMCXmPnaJ1KFoSzJ+239Ngg4vpGFth"
-    "vn96bb+cVtHl59KwiL+6ZyYiSJGw+9JHEliSuqltPl3o7HcJnv7Q6JSjJXZD1DAmEeJfvl"
-    "pIZF1rBFVEUUt0IcHccSRkGh/TH2H8uakG3iqHF8+un088n56YYv2hxJoomiifKMmcxXVD"
-    "YiKpd6ZyPmQqW6WfJXViWEJaUO8upAZsyKGh2UGbN7K33gjekFAH0LFw9VLn4QmQBTFD/Y"
-    "jNdFPMgr/GC83DqdVRPj8Py2Q/XkpWn8G46xoloWgXmxexFlL7R9Z3fd3PRcoXGl1LLKSR"
-    "AmJhNwEU+TXaDEPAZF157wXdGxB5zrusWKZfUJEcyOekJ4/K0HFllcUcywYuTtyui2SkO9"
-    "EJ/JN6Zl0kFQTiqgKE9JCyTb7WheBjP3DkwdmWz4bD6S8/AWgPCd11NF4Q2+6CJlrTrOKc"
-    "fI9NzWeHtywdqkXqRJU7r+ZAFHaqYtgTGlKyyB30nnrcJMJ8hyWemvGAEVTcCIpemRzyYE"
-    "Y2OpwQmYmsaCpbjSDsHzDCL6bQ1ocRNgGeSLiumRIXIuxQqkg6mmY/KlTpqY2GKdLwmcFr"
-    "kF4Dx5wB7VLffGGETkjkbUAlJMFc1HYKGZpkH6ZMdG4Ogj+KttdLwDU8Mkv2UC6U+mybm0"
-    "xV+ABTF4MPBsiPDMNFaPMzAih1gVllFcuiw3P9VNmQ5b3FuSad30u4TM1xRN0mTaUgWkSb"
-    "TdoLml3SZ5kDXwZYy7qbixibyYCjI3287h9YLc7Du7Af9B6bQI6bTIjdnL3Zhd5kzLnOnD"
-    "T3nDGo7jNmJyCl2B6qFbyjDx1rkjoZPSA8ZUUEP9harrsaZKQLBKtMVJ49P5xkyhX5IMk/"
-    "5t8+YmSgYdYKp/82rQ/taqZXz0bSma1U//D9HlTfeK5e87H2hG/233m53Rzz6I8dgHfI0s"
-    "OXIBwQrmu1Y4y/lBN8b5toYPSsrUSJFTI024MJ5yaTkoKbUsspYdLpObnJNukg32sMeJtt"
-    "ftD7KXM7alyCzK/g9R/6p9ewHoXzEmVD9plsGXColV0KM6S7M1ImmVQAtENkcUaL2OYOBX"
-    "aYwL08xZp7OouNS38Po2aeEUbCnY2IUyCXUj8LB60OSJXDEiQuaNXK0gjCqssbagmRAIjn"
-    "Npgy8vX428+pBl/URJR5MLd/a2cEdWUEwD7dYKinIt1B7XQoUmvgJQ7pMerwIdVhNtvsmw"
-    "w9ooX4FKxYK8Ffb5FkZVRwWcoQHuuH6samNCMMPEVJE1haal0NzT3YDqPiM7+3XgdFqhKS"
-    "oGNB4VIiHjQOZkmFuKU4trN9jSZ+Qf4jtZ+ArYSq97DbyYUF0oXhb+jrANSG+pB/+DwavM"
-    "1RoB14+zZiPsGsav3PB7VyUs/JUre0XhJepAJsm/Vvarpa8es+Drtpc7ToWwjWZu+xYsYq"
-    "wrE3XNmYySs1hjutgf7/mp3MGliGRWgp/xDCeKvSXjxCD/EAfov/W7HT7IsR2E49HaGIP/"
-    "seV2ZcFd+2m6QmN7+4uVpmNyIx/o9X6ulWsi8OCmgAVi05EyyeGKyPVg0Jl2EC6TbBHLX9"
-    "G1hZatMqBfqELhlsJqA8q6yPFQVytjOBLDScMZqktNmUPe9JPFF2outa9wfYCPQCq/UV1N"
-    "NKzAp91d7SbtqfWUzscWbGBKBVXsHJsFpWvWSVWfptAeWXsi6A8SKl+Bhj0Q9AcJ0YZslk"
-    "xzJqZ5XwzzQYIUikzuCFbmeO5BYkbJ5QIY5SrBUyqX7JVN5THJgaKqCTwya8dKk6YuA0Qb"
-    "g2dTwxjS+jn2npPk8oANxartoqv2XpTjmYoeoV2Yhxaxt4CGeRWCdu6TFg8akJPPhjmHJh"
-    "jrqrawwGQF6baXFjiyF+aCv9+37lvXdYDgCyZ+HYaLJf1Pd8Ecz+CkDnSoWnCI7OT7ybs6"
-    "IJBpT7SUELn0AhC8LG0CgYrWwVtDE9LH2DAn9j2SdmODOIe1ehp+/Xd/0Z7gnckKNYKS73"
-    "Py47OQw277CpLvJ40U9PBJI5YepqfCO4YpmSvU+GUqCHIpRWqs1QO/CGBCkMMTqSTKJaz5"
-    "w3RIfzAmnAzM+D0HA0KVQDqJXSxj28EZXuiZYQ8ISdhzwH6ABVRsqzBjHMmRunBsyiHqtz"
-    "qDC0D/DtGXZvuGnrP/hw3eNCNR8UveHKOSo5pYk9EvInedCkeWwqZ6BNfk8BJHvIIxpgOJ"
-    "KbmYJC7zdWrJrBDmmabJ2g7LygXdQmuabtgCab3fLMZDUErgpdvCGg8yWB8/e1UrWB/aEz"
-    "PPBOoTk6OpyKPpVNX0XC91QFDqWDQd50q4eZ3wv5ia33PIKBLj5kWOeIHwhACS21wJBOJL"
-    "XY6QtO2BDJeIGS45QFbortW5bnd+yUoLOWIXwPkwRFfdzpd275byQZuP5Gizc9W6YSzR5i"
-    "OtuXt307yyi+7an8Qgj7Axh0iZqdYsW0zGL1WIQ1TpZRHS/YmHvrruj0A1IUXT+oFoOZUX"
-    "RH7aVDMX+V7vkKz0hUTWNK0V4ayzzlzCKyorK3lltEJlfUEBVUFel5xvRFhSKiGTEiIkja"
-    "xsl42TqRdR2c43rBeAdOWWdIQxjs6C2yHejBMS4O0AhwdVkTa1dReXcNhJ37qTeE7Sv8Sl"
-    "WCKSzzzSsg+ptmb177YqeUoheUpZU6XKNVWEwreEqirW5p6jQ4hh6FBFMWNIQDCE9QORLA"
-    "vszZH9MgqX3e5NgEy4bIeTU+5vL1u9o2OGPmmk4Ri/RlK28Y97dSlbV3c5to+IiFaoaIuk"
-    "d96SKiSzIAKz4I0n+/R7BRt/0iIcGXwLqTZeXClaL6fpzRSllWV8c5XxpXuFFVBuwQGt52"
-    "zWXhW49kBP+Z6zeKIq+DBupazCA0nR7JV7GXvs8wjAKHsVjLh4YqTh7/60A8ljicljmc4L"
-    "nSfbzpUVmXPZtvkg23tQzK0HJWMQD311GQOBkrzEtN1FV3KqzJ+cKQ4yv6EYQiho36THPy"
-    "gnFVAUDbT0wrU7EhPVKzhYD1ETwWdwO+8jcx3SIitsokOPYH1Da7f/qnGdyMD5epL/SLVm"
-    "l4FXZlpK37HWRRCMjRUiCgesuDOYGiZQAe0MsM7AHK7BET0KX9TFUofkrL0mE+jG43sNvY"
-    "sW8yus1zQLweZ20W2fYSwdUjEdUkdTaeP+TnORXdCcYf+TVGkVJwlpFSfRtArpU26bJQ7W"
-    "vciwyLrMuSpUxJgzW0XLHMfPV7wCy9snLFrglS0pBJoFrJnxjIBBTBtWfdXCxO6Z0BqxZP"
-    "4D/V+b7xtn54AuPayTWWdOG4HmXZvOPX+yorNWcV3TSrTfZwZwXiwiQ7t0atqynRRo5VhN"
-    "B0cqsF9D8Gys9AlYqHM2E9r223s6SY7X5CEDzxqeDdHIttM+hKAbvWNXHFHSTlkQxMkPsk"
-    "b0kirbjgcYUzD6Y1h7NI3Vckh+6k/9q/YtYF/BRLOWurruEEX+XAdDxvyxNvTDzz9Gqedh"
-    "TuQyOLDIlEdhZ2aZ8lhuyuOrLZ0W7GEvOfnRuWFll8hHuI89Vhu47zvxieJiID0WBOmJGQ"
-    "UJzFdRfcVvSRcRlFvRBczXIraik+5E/HtR3RAVK1+4snLpPSwrw1Si+ZGBwRc+GfNceg5K"
-    "Si2LrGWZHi1qXEymR5eaHp0me3e/W+uJOcqJsqHXoaBTKr8KLSuOWHVO1RMZVbtR+dUXJY"
-    "snJIsnWSZZoU96xm/DMxZN8wei6VROE9FU9vxNn5B0kopykiioBThH91alk9t8j55IqW3M"
-    "8ufYsq5HEG/IbtwOYUv30CVQnCbwBUMTqboiY93CWsky1i3L+xys7+G/rQjG8btShcTktl"
-    "TZt6VypjlujYV0mQXBHvaYV9Dr9gfZMwtsqQtg/x8imjN2AejfWo5XofjsAf9cm2G4CYlV"
-    "4VXYw/7FkvOIR7+6nIeMHgqzrDGU8ptZG3x5WXdMRnMPIZqb8CYUgHZ01cJhvQFp4eaPAT"
-    "uUv3IC6DNtWUCQuHJrULnL0mXNpteKrvuesRhS0nsCk6lJxZc4UjRDyfrPWJvJlZGMo5iM"
-    "o3Se4hVUXedJ1oF53c2GvIE0Pfg+IQl9Ub4RduJ9O1rpKRMJRVNBWuPc9+jJwi9voPBL2I"
-    "qPsUlDhv4WwzTiZZRonvorgkbs02AlI2mgvv4AnWSgykqhwlYKleXspB35lqCXduQ+7UhZ"
-    "nLHY4oyvY0qy9FaO/eimvcYbjTRzVC4XeqNWH1yoms43+2JSZ1yByi0SapylydQjrRJyZi"
-    "K5ejLRtNxE06VqWc8GGTyzrniLCFYR8TKywNgAoDxBUyOd5olncDuQFSREXgwlg1fxb1y1"
-    "glcR1ytNCoi61JQ5XO+Y0tBcal/tar8H+aJv2d2MFvxUWB3sXWGiPbWe0u1rdohQ2fMDW5"
-    "G+I1Qt2tOAdnSAA0sqrApLvqpcDCiYLugripEfI1/9jaqAVCYj0SQW3nhW43ASzpl6Eiuh"
-    "em2EoSXeCifROD79dPr55Px0Q0VsjiQxENvZBmL0u29QWj/NJyI9tHQeGn2pMiDsNK8gus"
-    "epGIfjBMbhmLPFgoGwY3wFEY4vVesT2X+R2tdxcQsrR5vBISl+Mvvxf7r9bm4="
+    "eJztXW1z4ji2/isqvky6is7tkJfuzc5OFUnoGboTyALpnrvDLeOACBqMzNomCXe2//tKso"
+    "3fZMc2hsiOviTG1pHt58iSznOOjv6qLfQJ1MzD5hJ9hevaOfirhtUFJAehK3VQU5dL7zw9"
+    "Yan3GiuqLpEyh2t2Ur03LUMdW+T8VNVMSE5NoDk20NJCOiZn8UrT6El9TAoi/OCdWmH07x"
+    "VULP0BWjNokAt//B85jfAEPkPT/bmcK1MEtUngYdGE3pudV6z1kp27QA9tbH1mZekN75Wx"
+    "rq0W2Cu/XFszHW8EELbo2QeIoaFakN7BMlb0DegDOi/rvpT9sF4R+yl9MhM4VVea5Xvje8"
+    "U7V1OUTneg9FsDRallwGisY4oveVSTAfBAH+H93xqN4+OPjQ/HZ59OTz5+PP304RMpy543"
+    "eunjD/thPLTsqhhm7V/bnQF9IJ0o0dYuPfGDyaiWaksxZXjos/8R/C9nqsFH3y0fwp+8WB"
+    "h/F+0kBbgnPA14DW8fKlioz4oG8YM1Iz8bHz4kwPut2bv8rdk7IKXeBUHuOJca9jWKt4ev"
+    "oWsx+LbwasEwbpNnUvEYRrB2ZUXGutb93mn1zgH7N8TNq5t25xywf0N816eX6N8h/tZufa"
+    "e/7P+1HPo5SqOeo3jtHEWUszTgFD1naf6ehMhKyfkBHJ2lAfgsHuCzMMAmHBvQUmaqOcuC"
+    "ckisGKhft7MPAH12kgLos5NYoOmlINAELwqFolpRnK/IFQstIB/roGQI6okjeugelLGNkx"
+    "ecdLG2dlSeAP2gfdPqD5o3t/R2C9P8t8bwaw5a9EqDnV2Hzh6Ev4dNJeB7e/AboD/Bv7qd"
+    "FoNXN60Hg93RKzf4V40+k7qydAXrT4o68bVO96yLWkDr8HmJSG05tB6ULEDrzuOKovSSKN"
+    "nFJFHLmmpaysrM9XWHZaWmRda0AR/1eS49ByWllkXWsjvi3q+VrLZvRPRlM1h83e7TEPa0"
+    "oBsPKkb/r9KnzawHjnAuTQg3V9qbKigdNJ1zKQk/uFG1fNYNiB7wV7iOGM8hFTgsWDdUXc"
+    "lU8sNte+5Z7wM21KcNn8ZrkuSAIAAt29pq9i+bV61aTFdUANB3JkxjmAnW+6TFN9L1BtAl"
+    "TwE6d9fXNdaw79Xx/Ek1JkpMC1dXE2Qp8BHSZ4h2PI705689qG2aLR/zJq2pRSuqDvIMQr"
+    "2h+6ALgBq9tGgswmdUrD6wV6L3pneKAsZjzANwJrDmIQXulDn/g/dtk7+kGPcSeQ6nzSQX"
+    "0g1qGRgvV2ipBnk4u+l5P18UCzILSfU/+yqTfgIh/QReo0pL4nkSFaRKi2fwQh9ZWpRDYh"
+    "WE+riRAurjRizU9BIX6qwdSkBMGl55DS/axUSB/9Lvdviwu+XDpAYaW+A/QEPmzgyt2s/T"
+    "FWa9GLhfIc1C2Dykt/2lttsZEQ9bik+A4HAb+MFN8/dw27+87l6EmQtawUVIFWiZpauxS+"
+    "fqYURr+IEO5uQ0RQdzchrbwdBL0hsjvTGbaWyGIeVZDPboUl8skHWrm4jq8+Bd6QYV25xx"
+    "gpkyq4EnLQf47XThMy2zKsInKrVQan77zWpCWHpbMI3slN32ehPJbr+Ab6TjjWG3Y8fcAh"
+    "D2wpWrjHFwlpHZibBLbvxKX5DHr3F4cedKPYkTn7AyO6DDuZyxfTebLpZR5iIMefUE9niy"
+    "aT9pyQZPYleU5uuFfzZOj9MEmp8exwea02vB+d4jNNAUje1vBBLwtCxw86UryCY3TtMw96"
+    "RUAvYR7t5GLxfhExKVkVsiR26xi3/qvJ7sQtc1qOIYs9YvF1LxPRHc1Ve1ObNfvV50u9cB"
+    "lV60QyNG5+7motU7OGK6JIWQFWPFUtCUpa6hMWeGmW4VTaiK/fVpte7nzxk9BVTkHJA/Q9"
+    "xr/fOONNhz4BwMcfNu0FW+dNn6GvewlqMLLH4dzaZ9K9ssd4rWskdd0UVKmZVV4qVPlj6H"
+    "OPPCnKBUIa6gSi/LsfHKv0yDJy+nCCJPEaTrL/5jq67rTwiyXTh9S7ZdNJUUTre/DlHZog"
+    "TFgI6NNQ5Z6btaTyIsGc2hsCE2HWtZawIdw/crEwImBWgFcEJ+ABVQ7vwcsDqBn00BugGW"
+    "qmk+6cYEkB4HWofhGWCR9aYJJ/b7V1cG6QqhDLsVlDh19ZPTpPKJi8zl1b61eu3P/6u0bp"
+    "rta2In+X5RQ5hK3Tb7/e/d3hW1h/2/81hTjXR5PhLSfAhjTQn2zcgsB3JyXeUsB6JpvSRa"
+    "TmU558xwIJMblEe/2QMCtw0FFO2DFcIm3m9ElGgqSGsDxwVDvbLt28aPyFKdl47Yvr6r9S"
+    "TbF23KpTV9MfBkwP3atkg5piy/3BAP8Yg0KGtljgAyAbFNgWmRFjcB9Cz8O7F0b1udq3bn"
+    "V2DoT9SytcDIG79HgM5vTKCaQ9z6/bbda10BSMzh9RMxciE4MCGpDxqPaAzNQ9/LHcLpFI"
+    "4t9AgV++7vUlvJHA7EroIeBWcWCWtbN7EURSyU5d91cwvn8aQtL6YtnzkoR8bhZIzDoV12"
+    "1oSmfpnqrW0r3gaXCU0F9up7A1Qe9XjSewy8cEb9WkYtOWLn7qyBaOrysnU7aF0RZTlHQ3"
+    "zVurxud+g594jyid+6X1uMSGQHmwnFOXAOxNDlApommQJGlTmAzzHjtU+kCl1ZkvXb+n0Q"
+    "MHwjy6E3xu91t/OrWzy8RloQFvdNxcRIEjceekniShJXVC2ni5Aej+Ey39cdEpVkrsh6hg"
+    "TCPEr2y0kNi6xhk6iKKG6FOTqOJYyCQvtj7D/sakC2iaPG0cnHk0/HZycbvmhzJokmii5n"
+    "YPjE8ECJK0iCgntcQuLOPEu7gmQBF/fQMGdouUUcdmwlsg8TuQ9jjoB8mbYjojL/RTYePL"
+    "R/AYu1zKqEsKTUQV4dyAB1UZ3xMkB9b/lgvD69AKBv2JSgfP1PWoQjA2CKjDCb/rqIhryy"
+    "7vXnG6eyamIcHt+2SCm/NPQ/4dhSVNMkMC+2zyzvRZLc2lU3NzVXqF/Zaa75JAgTY3e4iK"
+    "cJ5lFimkHRCXl8d3TmA8593QzuMiWPCNOOOoiPRnnrfnzmxhfTix/5ujKarXKiXojN5OvT"
+    "MukgKCcVUJSlhAKxrVtOL4OBsiVTR6Y5fDYbyWm8BSB869VUUXiDH7pIQeJfdIR7kIBpcm"
+    "ea/suJM0s7G49dMvUa6SU0TB3/ZAJHkK5jphUBlS5a9ux2YM0MffUwA8gygZsHzU13BOwE"
+    "gLy10oXWX1xguhs9NsTBwHQnKD0AJScsHZAXUw0LqRqwvwPAWv8QH9jwmv9D96CYKAgjWk"
+    "hZoAeDvebhcv0OzCFcmnQVufvwgWeGhgMagWgyxH6QDsFoAsfIpH2EF8k0AvoSYhsN9zIB"
+    "XCPiRA3kQR+I5p9maDyjRYbYLcNWrgMN4TmR1YsJtU8dHc8v6FvGIePjX314T7JI3nTw6u"
+    "1tr/uNBa86RzR4tdO2Q1fp/yGm/rKrXvM7MWM2hzJ4VXAOcG/BqzKsMpcqyubSlnGUb0LN"
+    "dEKVL8IuKCnjU0TW8qtxsPvRaamXUnGsIr6q4j9DjrhcHhLEPbo8xO2/csRsRURlvJCMFy"
+    "q9KmTeFFEcEDJUa2+hWjJFTSEpavgDawHAVj36LTKVEGqjLgd9jmfH00u8U8dZzJDWnUMb"
+    "2U8m8JZAAH3KPA0BNwLHT5NOkDlg6FuMqHMCjNgiF3JsQDDWl9RjMzX0BfNE0ArB0wxSzw"
+    "5c2z4fUyc/VMt2Qzi3YpuCgynSLPKjTooYlskqp34L6iUBTusD9oBpug/GICJPNKLGlWKo"
+    "eD4CC2QYOqmTnRuBgw/gH7ZB8w5MdYO8ywTSV6apjmiJvwMTWuBet2ZD7PqfRuQU29NiFO"
+    "cR4foz3K87HFD1gr/ETWaS4ClJUSRN3iKqgDSOmQ2aL5TbpGKJc9zEpkWyqCCLorQzInlU"
+    "F/vNHsB/UnqAhPQAZc3ds1XeHtEG/XCO4nRJipOyFEc4DZmBSmagKj9DZCErjjblA7wRqB"
+    "66O+km3nposNC8dGAyFdRQf6FqWuxUJSBYJVLouPHxbDNNoT+SJib9m+b1NWdhfvliT5qX"
+    "g/a3Vi1j07elaI40+n+IL667lywbmnNA86Pd2JEozoEYzT5ga2TxhwYEK+j1rnDOqHtNH8"
+    "9zKT0oKZ3gQjvB4UJ/zKXloKTUsshadrhMLvucbpAN1rDHgbbX7Q+ybw5rS5FRlP0f4v5l"
+    "++Yc0L9iDKh+0iyDLRUSq6BFdXqaihY4TaAFTqNgCxO1Jxj4VerjwjRz1uEsKi71Lby+Db"
+    "raxzIVS9+GMglVI3C3WmryRCYEEyGiSQaXCaMKc4wWNBoC09WIObTBl5efhgz2KwX0MthP"
+    "BvuVBdpMwX4y1d2OU92FBr4CUO6TGi8DFVYTbf6UYYvUd77t/hQT8vKV58t7Vx0VRDxpm0"
+    "QUihPouh1moXwiFQTN7iLgljkVq9aRBsNyDBWbU2iYCg3Y3Q6o7hO2Q4YHTqUVGtdjQOPx"
+    "RxIyDmRO1iVTcfIWbAdb+ixVZfwmC88KW+lcsIEPE6oLxVu6sCVsA1Jb6s6/NHjtcolLwF"
+    "7mLHQJ29Pxy138JukOkuGGFmfIlQVyZYFoH/AeQoZNbfWQBV+3fDH4Vjohgi+Jp2VpykRd"
+    "cwaj5NDfmCr2RxZ/3G3nUkQEMMFPf4LOJluKnR2SA/SXfrfDBzm2grATH40t8B+2RnFXcN"
+    "d+nq4wY1cATRppkQc5pPf7pbbbKQIPbgpYwKEfSXYWzmtWD3rqaQXhZGcmmfkrGlqgbJvT"
+    "+YUq5KMqbHs6mUMuHupqhVlHHF9piFZ1iZQ55A0/WWyh5hJ9hesSNoFUdqO6miBLgY/bm9"
+    "pNWlPrMZ2NLVjHlAqq2DE2C0pXrJKqtiafa2OPXo1SQhVJVb4vd0Yp0fLlANmDO6OUEG2o"
+    "ecnLZ+Ll98XHlxKkkPN7S7AyhwyUEjNKxRfAv1cJnp0y797GizzePbAtYwLrzsqxzQ1TZ5"
+    "pim0c8GciyIE3RZO/FQW4PWFes2oSGau9KMZ6p+AHauZ/o5ugmQBYvCdXWddL8VANy8Uk3"
+    "5tAAY01FCxNMVpBurWGCA3vtN/jnXeuudVUHGD5bxAq24GJJ/9PdQcYzOKkDDaomHGJ7fc"
+    "fkXR0QyNAjzVZFbr0ABC8TTSBQ8Tr4aHhC6hjrxsR+RlJurBNTulZP4434w58XKvhkMgmS"
+    "oK6KOXn5LFS6W76CrorjRgoy/bgRS6bTS6HcMbqSOQmSX6aCIO8kD5K5uudvI5bgEvJEKo"
+    "nyDpaVWrRLv9cnnCDf+H1WAkKVQDqJi93FVisza6Flhj0gJGHPAXsJc/TYs8KMXjdH6tyZ"
+    "Uw5xv9UZnAP6d4g/N9vX9Jr9PzzhTdMTFb+q0plUclQTO2X0i+zPDf1htxPHwvxw4al6BN"
+    "dkZxxHvIIeuZJ44FxMEleSO+mKVtjiTU2TtR2WlTkDhNa0aloKpCmls0weglICZwcQdvIg"
+    "QxviR69qhTYE44RwngHUJyZ7U5F706mKtFwfdUBQ6lg0HecKT3qdYAkxNb9nl1HEx83zHP"
+    "Ec4QkOJLe4EnDE73TxRtLOGtJdIqa7pISsUGG7hl92O5/bvRvKB20Oydlm57J1zViizSFN"
+    "63x73by08zrbR2KQR/m215S7amZbRCLNn3joq2v+CJR2VDStl0TLqawg8mpTZCzyfd4hWW"
+    "kLiaxpmlnDWZWeOUtcVFYmi8s4C5UpLAVUBflccn4RYUmphExKiJA0MnliNk6mXkTyRF+3"
+    "XgDSlVvSEcY4Ogq+DPGmn5AAvwxwuFPlwxvP5+6Sp3QXl3DYSd+6k3hO0r/EpVgiks880i"
+    "QZqXb/9W/oK3lKIXlKmYGmyhlohMJ3BzlozM0zR7sQXdegimP6kIBgCOt7IrkrsDdn9sso"
+    "XHS71wEy4aIdDk65u7lo9Q6OGPqkELJi7BpJ2cY39+pStq7ucuxQEhGtUIobSe+8JVVIZk"
+    "EEZsHrT/Zp9wrW/6RFONL5FpLQvrjEvV5M05tJ4SuTHudKeky3oysg3YIDWo/UViW49kBP"
+    "+dpZPFEVbIwvUlbhjqRo9sq9jd33eQRglL0Kelw8MVLwD3/YgeSxxOSxDOeDzhNt58qKzL"
+    "m8tL8l295SzN0tJWMQD311GQOBgrzEnLuLruRUkT85QxxkfEMxhFBwfpMe/6CcVEBRNNDS"
+    "c9duSUxUL+FgPURNBNvgy7yPjHVIi6ywgQ49gvU1zXT/G+IakYHr9ST7kWrNTpqvzFBK27"
+    "HWxRCM9RUmCgcsFTaY6gZQAa0MsMrAHK7BAT0Ln9XFUoPkqr0mE2j6w3uE30WT+RVWa5qF"
+    "YHM7RblvYiwNUjENUkdTaf3+TnGRTdCcbv/jVGEVxwlhFcfRsAppU740SpTWvMiwyHqXY1"
+    "UoiTFntIqmOY4fr3gJll8esGiCV7akECATmDP9CQOdTG1Y9lXTIvOeCc0RS8Y/0P+t+b5x"
+    "egbo0sM6GXXmtBBo3rbp2POTGR21iquaZqL9PtOB82ERGVqlk9OW7TtBM8ciDRyowP4MwZ"
+    "O+0iZgoc7ZSGjP397TQXK8Jo0MPCFrNsQje552GIJu9I7dcURJO2VBECcvZI7oLVW2eRHQ"
+    "p2D017D2YOir5ZC86s/9y/YNYD/BBJlLTV13iCJ/qYMhY/5YGXrwy49R6nGY47kMdiwy5F"
+    "HYkVmGPO425PHVlk4L1th3HPzoPLCyjecjXMcesw3c9R3/RHE+kB5zgvTE9IIExquovuI3"
+    "8IsIyo37AtPXIjbuk+ZE/HdRXRcVS1+4MnPpPSwr3VSi2ZGBzhc+6vNceg5KSi2LrGUZHi"
+    "2qX0yGR+80PDpN9O5+t9YTs5cTZUOvsqCzU34VmmYcsepcqicyqnah3WdflCyekCyeZJlk"
+    "hj5pGb8Ny1g0zZdE06mMJqKp7PGbPiFpJBVlJFFQCzCO7sxKB7f5mp5IoW1s5s+Zy7oWQf"
+    "xEdmN2CJu6hy6B4hSBzxY0sKop0tct7CxZ+rplep/S2h7+x4pgHL8rVUhMbkuVfVsqZ5jj"
+    "5lhIF1kQrGGPcQW9bn+QPbLAljoH9v8hpjFj54D+reX4FIqPHvCPtRm6m5BYFT6FPexfLD"
+    "mPePSry3lI76EwyxpDIb+ZtcGXl3nHpDe3DN7chC+hALSjqxbK9QWkhZvfB2yR/spxoM/Q"
+    "sgAnceXWoHKXpcucTa/lXfe1sRhS0muBydSk4gscKZqhZPVnzM3kykjGUUzGURpP8Qqqrv"
+    "Ek88C87mZDXkeaHnyfkIS+KNvIcvx9W87SUwYSiqaCtJNzX9OTiV/eQOKX8Cw+Zk4amui/"
+    "MDGNWBk7nJ76M4JG5qfBTEZygvr6HXTSBFVmChU2U6hMZyfnkW8JejmP3Oc8UiZnLDY54+"
+    "tMJVl4K2f+6Ia9xk8aaeSoXC70Rmd9cKEijT/tiwmdcQUqt0iocZomUo+USoiZicTqyUDT"
+    "3QaaLlXTfNJJ55l1xVtEsIqI7yIKjHUAyiM0EKk0jz+DW4HMICHyYijpvIr/4qrlvIqYXm"
+    "lCQNQlUuZwvWVIQ3OJvtrZfkv5ob+wuxlN+KmwPNjbwkRraj2m29esjFDZ4wNbkb4lVC1a"
+    "04BWVMKOJRVWf+oIKwYkD2xu266+kKp6dk1VRauwULXKecyCwZW+FCL5MfJlK6kKSLvkb5"
+    "pkPjye1TgMjnOlnsThqF4ZYUict8LgNI5OPp58Oj472RA3mzNJfM3L3AwxkdwvKK1V6xOR"
+    "9mw6e5Z+VBkQdopXEN2jVPzMUQI/c8TZkELHljNVDSIcn9jXJ7L/lL6vQwgUlrw3g/lW/G"
+    "D247/qT5cY"
 )
