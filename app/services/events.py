@@ -55,6 +55,9 @@ Join policy and join requests (target Domain; JoinRequest; Member for member.joi
     join_request.denied             userId, email
     join_request.withdrawn          userId, email
     member.joined                   role, via "join_request" (joinRequestId)
+Invitations without mail and temporary membership (target Invitation)
+    invitation.created              also sendEmail (false, only when not mailed) and
+                                    membershipExpiresAt (only when set)
 """
 
 from __future__ import annotations
@@ -238,12 +241,16 @@ def _projects(specs: Sequence[AssignmentSpec]) -> list[dict[str, Any]]:
 async def invitation_created(
     actor: Actor, invitation: Invitation, projects: Sequence[AssignmentSpec]
 ) -> AuditEvent:
-    data = {
+    data: dict[str, Any] = {
         "email": invitation.email,
         "role": OrganizationRole(invitation.role).value,
         "expiresAt": invitation.expires_at.isoformat(),
         "projects": _projects(projects),
     }
+    if not invitation.send_email:
+        data["sendEmail"] = False
+    if invitation.membership_expires_at is not None:
+        data["membershipExpiresAt"] = invitation.membership_expires_at.isoformat()
     return await _invitation(actor, "invitation.created", invitation, data)
 
 
