@@ -604,6 +604,8 @@ async def accept(
         member.removed_at = None
         member.invited_by_id = invitation.invited_by_id
         member.expires_at = invitation.membership_expires_at
+        member.role_expires_at = None  # a temporary role of an earlier membership ends here
+        member.role_reverts_to = None  # type: ignore[assignment]  # a nullable column
         await member.save()
         specs = await InvitationProjectAssignment.filter(invitation_id=invitation.id)
         await ProjectAssignment.bulk_create(

@@ -263,6 +263,10 @@ async def approve(actor: Actor, request_id: int, role: OrganizationRole | None) 
         member.blocked_at = None
         member.removed_at = None
         member.invited_by_id = actor.member_id
+        # A membership that comes back starts afresh: no end or temporary role carried over.
+        member.expires_at = None
+        member.role_expires_at = None
+        member.role_reverts_to = None  # type: ignore[assignment]  # a nullable column
         await member.save()
         token = await _decide(request, JoinRequestStatus.APPROVED, actor, granted)
         await _mail_decision("join_request_approved", organization, user, token, granted)

@@ -633,3 +633,32 @@ async def test_request_to_join_is_rate_limited_per_account(client, mailbox, monk
         "RATE_LIMITED"
     ]
     assert await User.exists(id=pk_of(person.user_id, "User"))
+
+
+QUEUE_FULL = """
+query($id: ID!, $first: Int!) {
+  organization(id: $id) {
+    joinRequests(first: $first) {
+      totalCount
+      nodes { id status message user { id name email } organization { id name } decidedBy { id } }
+    }
+  }
+}"""
+
+
+async def test_the_queue_costs_the_same_statements_for_3_and_30_requests(client, mailbox):
+    from tests.support.sqlcount import count_statements
+
+    org = await create_org(client)
+    await policy_domain(org, "REQUEST")
+    for _ in range(30):
+        await ask(client, org, await person_at(client))
+    counts = []
+    await gql(client, QUEUE_FULL, {"id": org.id, "first": 1}, org.owner.token)  # warm up
+    for first in (3, 30):
+        with count_statements() as sql:
+            body = await gql(client, QUEUE_FULL, {"id": org.id, "first": first}, org.owner.token)
+        assert "errors" not in body, body
+        assert len(body["data"]["organization"]["joinRequests"]["nodes"]) == first
+        counts.append(sql.count)
+    assert counts[0] == counts[1], counts

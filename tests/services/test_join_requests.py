@@ -294,3 +294,17 @@ async def test_a_request_expires_at_the_instant_30_days_on(crew, monkeypatch):
     fresh = await ask(crew, user)
     assert fresh.status == JoinRequestStatus.PENDING
     assert (await JoinRequest.get(id=request.id)).status == JoinRequestStatus.EXPIRED
+
+
+async def test_a_membership_that_comes_back_carries_no_old_end_or_temporary_role(crew):
+    await policy_domain(crew, DomainJoinPolicy.REQUEST)
+    user = await person()
+    request = await ask(crew, user)
+    old = await factories.make_member(crew.organization, user, status=MemberStatus.REMOVED)
+    old.expires_at = datetime.now(UTC) - timedelta(days=1)
+    old.role_expires_at = datetime.now(UTC) - timedelta(days=2)
+    old.role_reverts_to = OrganizationRole.VIEWER
+    await old.save()
+    member = await join_requests.approve(await crew.actor("OWNER"), request.id, None)
+    stored = await Member.get(id=member.id)
+    assert (stored.expires_at, stored.role_expires_at, stored.role_reverts_to) == (None, None, None)
