@@ -19,6 +19,8 @@ NODE_TYPES = frozenset(
         "OwnershipTransfer",
         "ScimConnection",
         "Team",
+        "JoinRequest",
+        "OrganizationSuggestion",
     }
 )
 

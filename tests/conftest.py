@@ -40,6 +40,7 @@ TABLES = [
     "team_members",
     "teams",
     "audit_events",
+    "join_requests",
     "invitation_project_assignments",
     "project_assignments",
     "ownership_transfers",

@@ -16,6 +16,7 @@ Typing, so that mypy sees what an instance holds:
 from app.models.accounts import EmailToken, Session, User
 from app.models.audit import AuditEvent
 from app.models.invitations import Invitation, InvitationProjectAssignment
+from app.models.join_requests import JoinRequest
 from app.models.members import Member
 from app.models.organizations import ApiKey, Domain, Organization, OwnershipTransfer
 from app.models.outbox import OutboxMail, RateLimitHit
@@ -30,6 +31,7 @@ __all__ = [
     "EmailToken",
     "Invitation",
     "InvitationProjectAssignment",
+    "JoinRequest",
     "Member",
     "Organization",
     "OutboxMail",

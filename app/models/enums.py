@@ -74,3 +74,19 @@ class ManagedBy(StrEnum):
 
     ROSTER = "ROSTER"
     SCIM = "SCIM"
+
+
+class DomainJoinPolicy(StrEnum):
+    """How people whose verified email is at a verified domain may join its organization."""
+
+    OFF = "OFF"
+    REQUEST = "REQUEST"
+    AUTO_JOIN = "AUTO_JOIN"
+
+
+class JoinRequestStatus(StrEnum):
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    DENIED = "DENIED"
+    WITHDRAWN = "WITHDRAWN"
+    EXPIRED = "EXPIRED"

@@ -39,6 +39,11 @@ class Invitation(Model):
         "models.Member", related_name="invitations_sent", null=True, on_delete=fields.SET_NULL
     )
     send_count = fields.IntField(default=0)
+    # False for an invitation whose link was handed to the inviter instead of mailed
+    # (`inviteMember(sendEmail: false)`); a resend mails it and turns this on.
+    send_email = fields.BooleanField(default=True)
+    # Becomes the member's `expires_at` on acceptance (temporary access).
+    membership_expires_at = fields.DatetimeField(null=True)
     last_mail: fields.ForeignKeyNullableRelation[OutboxMail] = fields.ForeignKeyField(
         "models.OutboxMail", related_name="invitations", null=True, on_delete=fields.SET_NULL
     )

@@ -5,12 +5,13 @@ from typing import TYPE_CHECKING
 from tortoise import fields
 from tortoise.models import Model
 
-from app.models.enums import OrganizationRole, TransferStatus
+from app.models.enums import DomainJoinPolicy, OrganizationRole, TransferStatus
 
 if TYPE_CHECKING:
     from app.models.accounts import User
     from app.models.audit import AuditEvent
     from app.models.invitations import Invitation
+    from app.models.join_requests import JoinRequest
     from app.models.members import Member
     from app.models.projects import Project
     from app.models.scim import ScimConnection
@@ -36,6 +37,7 @@ class Organization(Model):
     audit_events: fields.ReverseRelation[AuditEvent]
     teams: fields.ReverseRelation[Team]
     scim_connections: fields.ReverseRelation[ScimConnection]
+    join_requests: fields.ReverseRelation[JoinRequest]
 
     class Meta:
         table = "organizations"
@@ -49,7 +51,9 @@ class Domain(Model):
     domain = fields.CharField(max_length=253, db_index=True)
     verification_email = fields.CharField(max_length=254)
     verified_at = fields.DatetimeField(null=True)
+    # `auto_join` mirrors `join_policy == AUTO_JOIN`; set both through `set_join_policy`.
     auto_join = fields.BooleanField(default=False)
+    join_policy = fields.CharEnumField(DomainJoinPolicy, max_length=10, default="OFF")
     auto_join_role = fields.CharEnumField(OrganizationRole, max_length=10, default="USER")
     token_hash = fields.CharField(max_length=64, null=True, unique=True)
     token_expires_at = fields.DatetimeField(null=True)
@@ -65,6 +69,10 @@ class Domain(Model):
     @property
     def verified(self) -> bool:
         return self.verified_at is not None
+
+    def set_join_policy(self, policy: DomainJoinPolicy) -> None:
+        self.join_policy = DomainJoinPolicy(policy)
+        self.auto_join = self.join_policy == DomainJoinPolicy.AUTO_JOIN
 
 
 class ApiKey(Model):

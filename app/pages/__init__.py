@@ -7,7 +7,7 @@ scanners fetch links). See docs/link-pages.md.
 
 from aiohttp import web
 
-from app.pages import accounts, domains, invitations, ownership
+from app.pages import accounts, domains, invitations, join_requests, ownership
 from app.pages.render import STYLESHEET_PATH, stylesheet
 
 
@@ -23,3 +23,4 @@ def add_routes(app: web.Application) -> None:
     ):
         router.add_get(path, show)
         router.add_post(path, submit)
+    router.add_get(join_requests.PATH, join_requests.show)

@@ -86,6 +86,8 @@ async def _preview(
         ("Role", str(invitation.role)),
         ("Expires", when(invitation.expires_at)),
     ]
+    if invitation.membership_expires_at is not None:
+        details.append(("Membership ends", when(invitation.membership_expires_at)))
     if invitation.message:
         details.append(("Message", invitation.message))
     forms = [

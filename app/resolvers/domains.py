@@ -6,7 +6,7 @@ Resolvers return models and raise DomainError; the schema wraps what they return
 from __future__ import annotations
 
 from app.models import Domain
-from app.models.enums import OrganizationRole
+from app.models.enums import DomainJoinPolicy, OrganizationRole
 from app.resolvers.context import Context
 from app.resolvers.loaders import load_one
 from app.services import domains as service
@@ -34,11 +34,19 @@ async def add_domain(
     verification_email: str,
     auto_join: bool,
     auto_join_role: OrganizationRole,
+    join_policy: DomainJoinPolicy | None = None,
 ) -> Domain:
     organization_id, actor = ctx.authz_actor("Organization", "organizationId")
     return await service.add_domain(
-        actor, organization_id, domain, verification_email, auto_join, auto_join_role
+        actor, organization_id, domain, verification_email, auto_join, auto_join_role, join_policy
     )
+
+
+async def update_domain(
+    ctx: Context, join_policy: DomainJoinPolicy | None, auto_join_role: OrganizationRole | None
+) -> Domain:
+    domain_id, actor = ctx.authz_actor("Domain", "domainId")
+    return await service.update_domain(actor, domain_id, join_policy, auto_join_role)
 
 
 async def verify_domain(ctx: Context, token: str) -> Domain:

@@ -159,7 +159,10 @@ async def invite_member(
     expires_in_days: int | None,
     message: str | None,
     add_to_default_projects: bool,
-) -> Invitation:
+    send_email: bool = True,
+    membership_expires_at: datetime | None = None,
+) -> tuple[Invitation, str | None]:
+    """The invitation, and its accept link when it was not mailed."""
     organization_id, actor = ctx.authz_actor("Organization", "organizationId")
     request = InviteRequest(
         email=email,
@@ -169,8 +172,10 @@ async def invite_member(
         expires_in_days=expires_in_days,
         message=message,
         add_to_default_projects=add_to_default_projects,
+        send_email=send_email,
+        membership_expires_at=membership_expires_at,
     )
-    return await service.invite(actor, organization_id, request)
+    return await service.invite_with_link(actor, organization_id, request)
 
 
 async def invite_members(

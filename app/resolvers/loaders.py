@@ -72,6 +72,7 @@ _ORG_COLUMN: dict[str, tuple[type[Model], str]] = {
     "OwnershipTransfer": (models.OwnershipTransfer, "organization_id"),
     "Team": (models.Team, "organization_id"),
     "ScimConnection": (models.ScimConnection, "organization_id"),
+    "JoinRequest": (models.JoinRequest, "organization_id"),
 }
 
 

@@ -23,6 +23,7 @@ from app.schema.execution import FastLeafExecutionContext, mark_fast_fields
 from app.schema.extensions import ErrorMasking, ExecutionStarted
 from app.schema.invitations import mutations as invitation_mutations
 from app.schema.invitations import queries as invitation_queries
+from app.schema.join_requests import mutations as join_request_mutations
 from app.schema.limits import LIMIT_RULES, QueryCostWithVariables
 from app.schema.limits import MAX_DEPTH as MAX_DEPTH  # the contract's limit, for tests
 from app.schema.members import mutations as member_mutations
@@ -84,6 +85,7 @@ _mutations: tuple[type, ...] = (
     domain_mutations.Mutation,
     team_mutations.Mutation,
     scim_mutations.Mutation,
+    join_request_mutations.Mutation,
 )
 Query = merge_types("Query", (NodeQuery, *_queries))
 Mutation = merge_types("Mutation", _mutations)

@@ -83,6 +83,30 @@ DeliveryStatus = _described(
 )
 
 
+DomainJoinPolicy = _described(
+    enums.DomainJoinPolicy,
+    "How people whose verified email is at a verified domain may join its organization.",
+    {
+        "OFF": "They may not join through the domain (invitations only).",
+        "REQUEST": "They see the organization in `me.suggestedOrganizations` and may "
+        "`requestToJoin`; OWNER and ADMINs approve or deny.",
+        "AUTO_JOIN": "They join as `autoJoinRole` when their email gets verified, seats "
+        "permitting (`autoJoin: true`).",
+    },
+)
+JoinRequestStatus = _described(
+    enums.JoinRequestStatus,
+    "Where a join request stands.",
+    {
+        "PENDING": "Waiting for an OWNER or ADMIN, until `expiresAt`.",
+        "APPROVED": "Approved: the requester is a member.",
+        "DENIED": "Denied by an OWNER or ADMIN.",
+        "WITHDRAWN": "Withdrawn by the requester.",
+        "EXPIRED": "PENDING past `expiresAt` (30 days): it can no longer be decided.",
+    },
+)
+
+
 @strawberry.enum(description="Sort order.")
 class SortDirection(Enum):
     ASC = strawberry.enum_value("ASC", description="Ascending: A to Z, oldest first.")

@@ -21,7 +21,7 @@ from app.auth.viewer import Viewer
 from app.clock import now
 from app.errors import DomainError, ErrorCode
 from app.models import Domain, Invitation, Member, Organization, User
-from app.models.enums import OrganizationRole
+from app.models.enums import DomainJoinPolicy, OrganizationRole
 from app.services import events
 from app.services.accounts import require_verified
 from app.services.audit import Actor
@@ -97,13 +97,32 @@ def clean_new_domain(
             f"The verification address must be an address at {domain}.",
             "verificationEmail",
         )
-    if OrganizationRole(auto_join_role) not in AUTO_JOIN_ROLES:
+    check_join_role(auto_join_role)
+    return domain, email
+
+
+def check_join_role(role: OrganizationRole) -> None:
+    if OrganizationRole(role) not in AUTO_JOIN_ROLES:
         raise DomainError(
             ErrorCode.ROLE_NOT_ALLOWED,
             "People join by domain as USER or VIEWER only.",
             "autoJoinRole",
         )
-    return domain, email
+
+
+def join_policy_of(auto_join: bool, join_policy: DomainJoinPolicy | None) -> DomainJoinPolicy:
+    """addDomain's policy: `joinPolicy` when given, else AUTO_JOIN for `autoJoin: true`,
+    else OFF. Both given and at odds (`autoJoin: true` with another policy) is refused."""
+    if join_policy is None:
+        return DomainJoinPolicy.AUTO_JOIN if auto_join else DomainJoinPolicy.OFF
+    policy = DomainJoinPolicy(join_policy)
+    if auto_join and policy != DomainJoinPolicy.AUTO_JOIN:
+        raise DomainError(
+            ErrorCode.INVALID_INPUT,
+            "`autoJoin: true` means joinPolicy AUTO_JOIN; give one or the other.",
+            "joinPolicy",
+        )
+    return policy
 
 
 async def add_domain(
@@ -113,10 +132,12 @@ async def add_domain(
     verification_email: str,
     auto_join: bool,
     auto_join_role: OrganizationRole,
+    join_policy: DomainJoinPolicy | None = None,
 ) -> Domain:
     """Record the domain unverified and mail the verification link."""
     require_verified(actor)
     domain, email = clean_new_domain(domain, verification_email, auto_join_role)
+    policy = join_policy_of(auto_join, join_policy)
     token = new_token()
     async with atomic():
         organization, actor = await locked_for(
@@ -130,15 +151,16 @@ async def add_domain(
                 "This organization has added this domain already; remove it to start over.",
                 "domain",
             )
-        row = await Domain.create(
+        row = Domain(
             organization_id=organization.id,
             domain=domain,
             verification_email=email,
-            auto_join=auto_join,
             auto_join_role=OrganizationRole(auto_join_role),
             token_hash=hash_token(token),
             token_expires_at=now() + VERIFY_TTL,
         )
+        row.set_join_policy(policy)
+        await row.save()
         await enqueue(
             "domain_verify",
             email,
@@ -205,6 +227,36 @@ async def remove_domain(actor: Actor, domain_id: int) -> None:
         await events.domain_removed(actor, row)
 
 
+async def update_domain(
+    actor: Actor,
+    domain_id: int,
+    join_policy: DomainJoinPolicy | None,
+    auto_join_role: OrganizationRole | None,
+) -> Domain:
+    """Change how people at the domain join; null arguments stay as they are. Pending join
+    requests stay pending whatever the policy becomes: admins still decide them."""
+    if auto_join_role is not None:
+        check_join_role(auto_join_role)
+    async with atomic():
+        _, row, actor = await locked_row_for(
+            actor, Permission.MANAGE_ORGANIZATION, Domain, domain_id, "Domain", "domainId"
+        )
+        before: dict[str, str] = {}
+        after: dict[str, str] = {}
+        if join_policy is not None and DomainJoinPolicy(join_policy) != row.join_policy:
+            before["joinPolicy"] = DomainJoinPolicy(row.join_policy).value
+            row.set_join_policy(join_policy)
+            after["joinPolicy"] = row.join_policy.value
+        if auto_join_role is not None and OrganizationRole(auto_join_role) != row.auto_join_role:
+            before["autoJoinRole"] = OrganizationRole(row.auto_join_role).value
+            row.auto_join_role = OrganizationRole(auto_join_role)
+            after["autoJoinRole"] = row.auto_join_role.value
+        if after:
+            await row.save(update_fields=["join_policy", "auto_join", "auto_join_role"])
+            await events.domain_updated(actor, row, before, after)
+    return row
+
+
 async def auto_join(user: User, ip: str | None) -> None:
     """Join `user` to organizations with a verified auto-join domain matching their email.
 
@@ -217,7 +269,9 @@ async def auto_join(user: User, ip: str | None) -> None:
     if not user.email_verified:
         return
     domains = await Domain.filter(
-        domain=email_domain(user.email), verified_at__not_isnull=True, auto_join=True
+        domain=email_domain(user.email),
+        verified_at__not_isnull=True,
+        join_policy=DomainJoinPolicy.AUTO_JOIN,
     ).order_by("organization_id")  # lock organizations in one order: no deadlocks
     actor = Actor.for_user(user, ip)
     for domain in domains:

@@ -69,6 +69,16 @@ Temporary access (the expiry sweep acts with no actor)
     member.role_revert_refused      role, revertsTo, until, reason (an error code)
     project.assignment_expiry_set   projectId, memberId, role, expiresAtBefore, expiresAt
     project.assignment_expired      projectId, memberId, role, expiresAt
+Join policy and join requests (target Domain; JoinRequest; Member for member.joined)
+    domain.updated                  before, after (joinPolicy, autoJoinRole)
+    join_request.created            userId, email, expiresAt
+    join_request.approved           userId, email, role, memberId
+    join_request.denied             userId, email
+    join_request.withdrawn          userId, email
+    member.joined                   role, via "join_request" (joinRequestId)
+Invitations without mail and temporary membership (target Invitation)
+    invitation.created              also sendEmail (false, only when not mailed) and
+                                    membershipExpiresAt (only when set)
 """
 
 from __future__ import annotations
@@ -84,6 +94,7 @@ from app.models import (
     AuditEvent,
     Domain,
     Invitation,
+    JoinRequest,
     Member,
     Organization,
     OwnershipTransfer,
@@ -273,12 +284,16 @@ def _projects(specs: Sequence[AssignmentSpec]) -> list[dict[str, Any]]:
 async def invitation_created(
     actor: Actor, invitation: Invitation, projects: Sequence[AssignmentSpec]
 ) -> AuditEvent:
-    data = {
+    data: dict[str, Any] = {
         "email": invitation.email,
         "role": OrganizationRole(invitation.role).value,
         "expiresAt": invitation.expires_at.isoformat(),
         "projects": _projects(projects),
     }
+    if not invitation.send_email:
+        data["sendEmail"] = False
+    if invitation.membership_expires_at is not None:
+        data["membershipExpiresAt"] = invitation.membership_expires_at.isoformat()
     return await _invitation(actor, "invitation.created", invitation, data)
 
 
@@ -471,6 +486,7 @@ async def domain_added(actor: Actor, domain: Domain) -> AuditEvent:
         "verificationEmail": domain.verification_email,
         "autoJoin": domain.auto_join,
         "autoJoinRole": domain.auto_join_role,
+        "joinPolicy": domain.join_policy,
     }
     return await _domain(actor, "domain.added", domain, data)
 
@@ -707,3 +723,58 @@ async def project_assignment_expired(
 ) -> AuditEvent:
     """`project.assignment_expired`: deleted at its `expiresAt` (the expiry sweep)."""
     return await _assignment(actor, "project.assignment_expired", project, assignment)
+
+
+# Join policy and join requests ------------------------------------------------------------
+
+
+async def domain_updated(
+    actor: Actor, domain: Domain, before: dict[str, Any], after: dict[str, Any]
+) -> AuditEvent:
+    """`before` and `after` hold the changed settings among joinPolicy, autoJoinRole."""
+    return await _domain(actor, "domain.updated", domain, {"before": before, "after": after})
+
+
+async def _join_request(
+    actor: Actor, action: str, request: JoinRequest, user: User, data: dict[str, Any]
+) -> AuditEvent:
+    return await record(
+        actor,
+        action,
+        organization_id=request.organization_id,
+        target_type="JoinRequest",
+        target_id=request.id,
+        data={"userId": _gid("User", user.id), "email": user.email, **data},
+    )
+
+
+async def join_request_created(actor: Actor, request: JoinRequest, user: User) -> AuditEvent:
+    data = {"expiresAt": request.expires_at.isoformat()}
+    return await _join_request(actor, "join_request.created", request, user, data)
+
+
+async def join_request_approved(
+    actor: Actor, request: JoinRequest, user: User, member: Member
+) -> AuditEvent:
+    data = {"role": OrganizationRole(member.role).value, "memberId": _gid("Member", member.id)}
+    return await _join_request(actor, "join_request.approved", request, user, data)
+
+
+async def join_request_denied(actor: Actor, request: JoinRequest, user: User) -> AuditEvent:
+    return await _join_request(actor, "join_request.denied", request, user, {})
+
+
+async def join_request_withdrawn(actor: Actor, request: JoinRequest, user: User) -> AuditEvent:
+    return await _join_request(actor, "join_request.withdrawn", request, user, {})
+
+
+async def member_joined_by_request(
+    actor: Actor, member: Member, request: JoinRequest
+) -> AuditEvent:
+    """`member.joined` by an approved join request."""
+    data = {
+        "role": OrganizationRole(member.role).value,
+        "via": "join_request",
+        "joinRequestId": _gid("JoinRequest", request.id),
+    }
+    return await _member(actor, "member.joined", member, data)

@@ -8,7 +8,7 @@ A PENDING invitation past its expiry reads as EXPIRED everywhere
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 
@@ -128,6 +128,32 @@ class InviteRequest:
     expires_in_days: int | None = None
     message: str | None = None
     add_to_default_projects: bool = False
+    # False: no mail; the accept link is handed back once, to the inviter.
+    send_email: bool = True
+    # Becomes the member's `expires_at` on acceptance.
+    membership_expires_at: datetime | None = None
+
+
+# How far ahead a membership granted by invitation may end.
+MAX_MEMBERSHIP_TERM = timedelta(days=5 * 365)
+
+
+def clean_membership_expiry(value: datetime | None) -> datetime | None:
+    """A membership end must lie in the future, at most five years ahead."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise DomainError(
+            ErrorCode.INVALID_INPUT, "Give a time with its UTC offset.", "membershipExpiresAt"
+        )
+    moment = now()
+    if value <= moment or value > moment + MAX_MEMBERSHIP_TERM:
+        raise DomainError(
+            ErrorCode.INVALID_INPUT,
+            "The membership must end in the future, at most five years from now.",
+            "membershipExpiresAt",
+        )
+    return value
 
 
 def check_role_grantable(actor: Actor, role: OrganizationRole) -> None:
@@ -275,10 +301,27 @@ async def _send(invitation: Invitation, organization: Organization) -> None:
     invitation.token_hash = hash_token(token)
     invitation.send_count += 1
     invitation.last_mail_id = mail.id
-    await invitation.save(update_fields=["token_hash", "send_count", "last_mail_id"])
+    invitation.send_email = True  # a resend of a mail-less invitation mails it
+    await invitation.save(update_fields=["token_hash", "send_count", "last_mail_id", "send_email"])
+
+
+async def _issue_link(invitation: Invitation) -> str:
+    """A fresh token, mailed to nobody: the accept link to hand to the inviter once."""
+    token = new_token()
+    invitation.token_hash = hash_token(token)
+    await invitation.save(update_fields=["token_hash"])
+    return config.current().link("/invitations/accept", token)
 
 
 async def invite(actor: Actor, organization_id: int, request: InviteRequest) -> Invitation:
+    return (await invite_with_link(actor, organization_id, request))[0]
+
+
+async def invite_with_link(
+    actor: Actor, organization_id: int, request: InviteRequest
+) -> tuple[Invitation, str | None]:
+    """inviteMember: the invitation, and its accept link when it was not mailed
+    (`send_email` false): the one time the link is handed out. None when mailed."""
     require_verified(actor)
     return await _invite(actor, organization_id, request)
 
@@ -292,7 +335,8 @@ async def invite_many(
     results: list[tuple[str, Invitation | DomainError]] = []
     for request in requests:
         try:
-            results.append((request.email, await _invite(actor, organization_id, request)))
+            invitation, _ = await _invite(actor, organization_id, request)
+            results.append((request.email, invitation))
         except DomainError as error:
             results.append((request.email, error))
     return results
@@ -305,10 +349,13 @@ async def _take_invitation_mail(actor: Actor, organization_id: int) -> None:
     )
 
 
-async def _invite(actor: Actor, organization_id: int, request: InviteRequest) -> Invitation:
+async def _invite(
+    actor: Actor, organization_id: int, request: InviteRequest
+) -> tuple[Invitation, str | None]:
     email = clean_email(request.email)
     username = clean_username(request.username)
     message = clean_message(request.message)
+    membership_expires_at = clean_membership_expiry(request.membership_expires_at)
     role = OrganizationRole(request.role)
     check_role_grantable(actor, role)
     async with atomic():
@@ -335,15 +382,21 @@ async def _invite(actor: Actor, organization_id: int, request: InviteRequest) ->
                 message=message,
                 expires_at=now() + timedelta(days=ttl),
                 invited_by_id=actor.member_id,
+                send_email=request.send_email,
+                membership_expires_at=membership_expires_at,
             )
         except IntegrityError as exc:  # a concurrent invitation of the same email won
             raise DomainError(
                 ErrorCode.ALREADY_INVITED, "This email has a pending invitation.", "email"
             ) from exc
         await _assign_projects(invitation, specs)
-        await _send(invitation, organization)
+        link = None
+        if request.send_email:
+            await _send(invitation, organization)
+        else:
+            link = await _issue_link(invitation)
         await events.invitation_created(actor, invitation, specs)
-    return invitation
+    return invitation, link
 
 
 async def _locked_invitation(invitation_id: int) -> tuple[Organization, Invitation]:
@@ -526,6 +579,15 @@ async def accept(
                 "This invitation was sent to another address.",
                 "token",
             )
+        if (
+            invitation.membership_expires_at is not None
+            and invitation.membership_expires_at <= now()
+        ):
+            raise DomainError(
+                ErrorCode.INVITATION_EXPIRED,
+                "The membership this invitation offers has already ended; ask for a new one.",
+                "token",
+            )
         member = await Member.get_or_none(organization_id=organization.id, user_id=user.id)
         if member is not None and status_now(member) != MemberStatus.REMOVED:
             raise DomainError(ErrorCode.ALREADY_MEMBER, "You are a member already.", "token")
@@ -545,6 +607,9 @@ async def accept(
         member.blocked_at = None
         member.removed_at = None
         member.invited_by_id = invitation.invited_by_id
+        member.expires_at = invitation.membership_expires_at
+        member.role_expires_at = None  # a temporary role of an earlier membership ends here
+        member.role_reverts_to = None
         await member.save()
         specs = await InvitationProjectAssignment.filter(invitation_id=invitation.id)
         await ProjectAssignment.bulk_create(

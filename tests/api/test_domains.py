@@ -131,6 +131,7 @@ async def test_add_mails_a_link_that_verifies_the_domain(client, mailbox):
         "verificationEmail": "it@acme-corp.com",
         "autoJoin": True,
         "autoJoinRole": "VIEWER",
+        "joinPolicy": "AUTO_JOIN",
     }
     assert trail[1]["actor"]["id"] == org.owner.user_id
     assert trail[0]["actor"] is None and trail[0]["targetId"] == payload["domain"]["id"]

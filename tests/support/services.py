@@ -16,6 +16,7 @@ from app.models import (
     EmailToken,
     Invitation,
     InvitationProjectAssignment,
+    JoinRequest,
     Member,
     Organization,
     OutboxMail,
@@ -50,6 +51,7 @@ MODELS = (
     Team,
     TeamMember,
     TeamProjectRole,
+    JoinRequest,
 )
 
 

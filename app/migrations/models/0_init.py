@@ -31,6 +31,7 @@ CREATE TABLE "domains" (
     "verification_email" VARCHAR(254) NOT NULL,
     "verified_at" TIMESTAMP,
     "auto_join" INT NOT NULL,
+    "join_policy" VARCHAR(10) NOT NULL /* OFF: OFF\\nREQUEST: REQUEST\\nAUTO_JOIN: AUTO_JOIN */,
     "auto_join_role" VARCHAR(10) NOT NULL /* OWNER: OWNER\\nADMIN: ADMIN\\nUSER: USER\\nVIEWER: VIEWER */,
     "token_hash" VARCHAR(64) UNIQUE,
     "token_expires_at" TIMESTAMP,
@@ -187,6 +188,8 @@ CREATE TABLE "invitations" (
     "accepted_at" TIMESTAMP,
     "ended_at" TIMESTAMP,
     "send_count" INT NOT NULL,
+    "send_email" INT NOT NULL,
+    "membership_expires_at" TIMESTAMP,
     "invited_by_id" BIGINT REFERENCES "members" ("id") ON DELETE SET NULL,
     "last_mail_id" BIGINT REFERENCES "outbox_mails" ("id") ON DELETE SET NULL,
     "organization_id" BIGINT NOT NULL REFERENCES "organizations" ("id") ON DELETE CASCADE
@@ -196,6 +199,22 @@ CREATE INDEX "idx_invitations_organiz_98fa9b" ON "invitations" ("organization_id
 CREATE INDEX "idx_invitations_organiz_643791" ON "invitations" ("organization_id", "created_at", "id");
 CREATE INDEX "idx_invitations_organiz_b92b64" ON "invitations" ("organization_id", "expires_at", "id");
 CREATE INDEX "idx_invitations_email_dae27f" ON "invitations" ("email", "status");
+CREATE TABLE "join_requests" (
+    "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    "status" VARCHAR(10) NOT NULL /* PENDING: PENDING\\nAPPROVED: APPROVED\\nDENIED: DENIED\\nWITHDRAWN: WITHDRAWN\\nEXPIRED: EXPIRED */,
+    "message" TEXT,
+    "created_at" TIMESTAMP NOT NULL,
+    "expires_at" TIMESTAMP NOT NULL,
+    "decided_at" TIMESTAMP,
+    "role" VARCHAR(10) /* OWNER: OWNER\\nADMIN: ADMIN\\nUSER: USER\\nVIEWER: VIEWER */,
+    "decision_token_hash" VARCHAR(64) UNIQUE,
+    "decided_by_id" BIGINT REFERENCES "members" ("id") ON DELETE SET NULL,
+    "organization_id" BIGINT NOT NULL REFERENCES "organizations" ("id") ON DELETE CASCADE,
+    "user_id" BIGINT NOT NULL REFERENCES "users" ("id") ON DELETE CASCADE
+) /* A person's request to join an organization through its verified REQUEST domain. */;
+CREATE INDEX "idx_join_reques_organiz_a2ea30" ON "join_requests" ("organization_id", "status", "created_at", "id");
+CREATE INDEX "idx_join_reques_organiz_a9cda9" ON "join_requests" ("organization_id", "created_at", "id");
+CREATE INDEX "idx_join_reques_user_id_f97086" ON "join_requests" ("user_id", "status");
 CREATE TABLE "ownership_transfers" (
     "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     "status" VARCHAR(10) NOT NULL /* PENDING: PENDING\\nCONFIRMED: CONFIRMED\\nCANCELLED: CANCELLED\\nREPLACED: REPLACED */,
@@ -270,6 +289,7 @@ CREATE UNIQUE INDEX "uq_members_one_owner" ON "members" ("organization_id") WHER
 CREATE UNIQUE INDEX "uq_invitations_one_pending" ON "invitations" ("organization_id", "email") WHERE "status" = 'PENDING';
 CREATE UNIQUE INDEX "uq_domains_verified_once" ON "domains" ("domain") WHERE "verified_at" IS NOT NULL;
 CREATE UNIQUE INDEX "uq_transfers_one_pending" ON "ownership_transfers" ("organization_id") WHERE "status" = 'PENDING';
+CREATE UNIQUE INDEX "uq_join_requests_one_pending" ON "join_requests" ("organization_id", "user_id") WHERE "status" = 'PENDING';
 """
 
 POSTGRES = """
@@ -288,6 +308,7 @@ CREATE TABLE "domains" (
     "verification_email" VARCHAR(254) NOT NULL,
     "verified_at" TIMESTAMPTZ,
     "auto_join" BOOL NOT NULL,
+    "join_policy" VARCHAR(10) NOT NULL,
     "auto_join_role" VARCHAR(10) NOT NULL,
     "token_hash" VARCHAR(64) UNIQUE,
     "token_expires_at" TIMESTAMPTZ,
@@ -296,6 +317,7 @@ CREATE TABLE "domains" (
     CONSTRAINT "uid_domains_organiz_a05b29" UNIQUE ("organization_id", "domain")
 );
 CREATE INDEX "idx_domains_domain_31796d" ON "domains" ("domain");
+COMMENT ON COLUMN "domains"."join_policy" IS 'OFF: OFF\\nREQUEST: REQUEST\\nAUTO_JOIN: AUTO_JOIN';
 COMMENT ON COLUMN "domains"."auto_join_role" IS 'OWNER: OWNER\\nADMIN: ADMIN\\nUSER: USER\\nVIEWER: VIEWER';
 CREATE TABLE "outbox_mails" (
     "id" BIGSERIAL NOT NULL PRIMARY KEY,
@@ -459,6 +481,8 @@ CREATE TABLE "invitations" (
     "accepted_at" TIMESTAMPTZ,
     "ended_at" TIMESTAMPTZ,
     "send_count" INT NOT NULL,
+    "send_email" BOOL NOT NULL,
+    "membership_expires_at" TIMESTAMPTZ,
     "invited_by_id" BIGINT REFERENCES "members" ("id") ON DELETE SET NULL,
     "last_mail_id" BIGINT REFERENCES "outbox_mails" ("id") ON DELETE SET NULL,
     "organization_id" BIGINT NOT NULL REFERENCES "organizations" ("id") ON DELETE CASCADE
@@ -471,6 +495,25 @@ CREATE INDEX "idx_invitations_email_dae27f" ON "invitations" ("email", "status")
 COMMENT ON COLUMN "invitations"."role" IS 'OWNER: OWNER\\nADMIN: ADMIN\\nUSER: USER\\nVIEWER: VIEWER';
 COMMENT ON COLUMN "invitations"."status" IS 'PENDING: PENDING\\nACCEPTED: ACCEPTED\\nDECLINED: DECLINED\\nREVOKED: REVOKED\\nEXPIRED: EXPIRED';
 COMMENT ON TABLE "invitations" IS 'An invitation by email.';
+CREATE TABLE "join_requests" (
+    "id" BIGSERIAL NOT NULL PRIMARY KEY,
+    "status" VARCHAR(10) NOT NULL,
+    "message" TEXT,
+    "created_at" TIMESTAMPTZ NOT NULL,
+    "expires_at" TIMESTAMPTZ NOT NULL,
+    "decided_at" TIMESTAMPTZ,
+    "role" VARCHAR(10),
+    "decision_token_hash" VARCHAR(64) UNIQUE,
+    "decided_by_id" BIGINT REFERENCES "members" ("id") ON DELETE SET NULL,
+    "organization_id" BIGINT NOT NULL REFERENCES "organizations" ("id") ON DELETE CASCADE,
+    "user_id" BIGINT NOT NULL REFERENCES "users" ("id") ON DELETE CASCADE
+);
+CREATE INDEX "idx_join_reques_organiz_a2ea30" ON "join_requests" ("organization_id", "status", "created_at", "id");
+CREATE INDEX "idx_join_reques_organiz_a9cda9" ON "join_requests" ("organization_id", "created_at", "id");
+CREATE INDEX "idx_join_reques_user_id_f97086" ON "join_requests" ("user_id", "status");
+COMMENT ON COLUMN "join_requests"."status" IS 'PENDING: PENDING\\nAPPROVED: APPROVED\\nDENIED: DENIED\\nWITHDRAWN: WITHDRAWN\\nEXPIRED: EXPIRED';
+COMMENT ON COLUMN "join_requests"."role" IS 'OWNER: OWNER\\nADMIN: ADMIN\\nUSER: USER\\nVIEWER: VIEWER';
+COMMENT ON TABLE "join_requests" IS 'A person''s request to join an organization through its verified REQUEST domain.';
 CREATE TABLE "ownership_transfers" (
     "id" BIGSERIAL NOT NULL PRIMARY KEY,
     "status" VARCHAR(10) NOT NULL,
@@ -549,110 +592,121 @@ CREATE UNIQUE INDEX "uq_members_one_owner" ON "members" ("organization_id") WHER
 CREATE UNIQUE INDEX "uq_invitations_one_pending" ON "invitations" ("organization_id", "email") WHERE "status" = 'PENDING';
 CREATE UNIQUE INDEX "uq_domains_verified_once" ON "domains" ("domain") WHERE "verified_at" IS NOT NULL;
 CREATE UNIQUE INDEX "uq_transfers_one_pending" ON "ownership_transfers" ("organization_id") WHERE "status" = 'PENDING';
+CREATE UNIQUE INDEX "uq_join_requests_one_pending" ON "join_requests" ("organization_id", "user_id") WHERE "status" = 'PENDING';
 """
 
 MODELS_STATE = (
-    "eJztXW1z4jgS/isqvlymipmakJeZy+1tFUmYXW4SyAGZ2bvlyjhYBB9G5myRhNub/36SbO"
-    "N3YxubyI6+JGCrZfO0LXU/6m790VjqCtTMD+2V+hVuGhfgjwaSl5B8CJxpgoa8WrnH6QEs"
-    "P2isqbxSpQXcsIPyg4kNeYrJ8ZmsmZAcUqA5NdQVVnVEjqK1ptGD+pQ0VNGje2iN1P+soY"
-    "T1R4jn0CAnfv8XOawiBb5A0/m6WkgzFWqK72ZVhV6bHZfwZsWOXaqPXYS/sLb0gg/SVNfW"
-    "S+S2X23wXEdbARVhevQRImjIGNIrYGNNfwG9QfvHOj/Kulm3iXWXHhkFzuS1hj2/+EFyjz"
-    "UkqdcfScPOSJIaGTCa6ojiS27VZAA80lt4/+dW6+TkU+vjyfnns9NPn84+f/xM2rL7DZ/6"
-    "9MO6GRctqyuGWfeXbm9Eb0gnSrS0Sw/8YDIyli0ppgwXffY/hP/VXDai0XfaB/AnPyyIv4"
-    "N2kgKcA64G3AfvECpYyi+SBtEjnpOvrY8fE+D91h5c/doeHJFW7/wg9+xTLescxdvF19C1"
-    "GHw7aL1kGHfJPcloCkNYO7I8Y93of+91BheA/Ruj9vVtt3cB2L8xuh/SU/TvGH3rdr7Tb9"
-    "b/Rg79HKdRz3G8do5DylkZcKa+ZHn8XQmelZLzBTg+TwPweTzA50GATTg1IJbmsjnPgnJA"
-    "rBioX3ew9wF9fpoC6PPTWKDpKT/QBC8KhSTjMM7X5AxWlzAaa79kAGrFFv3gfKjiM05+oN"
-    "JH2sZWeQL0o+5tZzhq397Ryy1N8z8aw6896tAzLXZ0Ezh6FHwftp2A793Rr4B+Bf/s9zoM"
-    "Xt3Ejwa7ottu9M8GvSd5jXUJ6c+SrHieTueog5pP6/BlpZLecmjdL1mA1u3b5UXpFVGyg0"
-    "miljXZxNLazPV2B2WFpnnWtAGf9EUuPfslhZZ51rIz4z5spKy+b0h0txvMv24P6Qi7WtCN"
-    "Rxmp/5Xp3WbWQ4RwLk1wZysdTBWUDpotIikJL7hhtXzRDag+oq9wE3KeAyqwWbB+oLuKqe"
-    "SH8+w5R90X2JCft3xa1CNJPhAEILa8rfbwqn3dacQMRQUAfW/CNI4ZZ6NPWnxDQ68PXXIX"
-    "oHd/c9NgD/aDPF08y4YixTzh8lpRsQSfIL2H8MBjS3/5OoDa9rGNxrxNe+rQjuqDPINQb+"
-    "ke6Hyghk8tW8vgERnJj+wn0WvTK4UBi2LMfXAmsOYBBZbKnP8e9W6Tv6RZ5ClyH/Yzk9xI"
-    "N6hnYOzuEMsGuTnr0XO/7hTzMwtJ/b94OhPrBFyuE7gPVVoSz5WoIVVaPIMXeMnSohwQqy"
-    "HUJ60UUJ+0YqGmpyKhzjqg+MSE45XX8aJDTBj4vw37vWjYnfZBUkOdYvA/oKlmaY5W46fZ"
-    "GrFRDDysVQ2ryPxAL/tzo1yLKApbio+P4HAe8KPb9m/BZ//qpn8ZZC5oB5cBVairLEON1T"
-    "rXCMPbg+8bYE7PUgwwp2exAww9JVZjxGrM1ozNMKW88MEeXenLpYrvdFOl+jx6V7lJxXJn"
-    "7GCmzGqIkhYT/H668LiWWRXhERVaqDS//WY1wS29zZlGSmW33dFEsNs78A0NvDHsduycWw"
-    "DCbrhynTH2WxmZFxHK5Mav9SW5/UYEL26faSZx4gprUwIdHskZW1ez6GIRZc7DlNdMYI+V"
-    "7fOTlmxwJcqiNF8v/LN1dpIm0PzsJD7QnJ7z23tP0FBn6tR6RyABT8sCd7R0Ddnk1lka5p"
-    "60SsA+xN1b6OUifAKiInKL58gtdvLfetRIdqnrGpRRjFvrlQuo+IEIlvVWbY8cVq+X/f6N"
-    "T6WX3cCM0bu/vewMjo6ZLkkjFcdxCQ5y0j6JNOFeDjeyNWj6S8YFg0on1WB9AVHmlA+/VC"
-    "GLDLVO+LDwyp8AECUvJh+eJx+xqBT/stV3UYkLGpc7fQselzeVFE7kvg4F1qGu74jOjY0I"
-    "GsxztplEhTEHWmJTbDo+rNEGOoLv1yYETArQDqBCvgAZUFb2ArA+gddPB7oBVrJpPuuGAs"
-    "iIA/GHoAVYZL9pAlW9K3drgwyFUAR0ckrJOfrJ6VJ5xHlmiRrfOoPul39Indt294b4SZ5v"
-    "YzToUKm79nD4vT+4vgD+73m8qVa6ChIJBSS48aY4e2dE/rwwruucP8+b1iui5VSec87ceZ"
-    "E2Xx39Zg812zfIjLcXlguf+LCxNrypIK0PHBdm88q+bxc9qVi2f3TI9/WcbSb5vuq2XVrX"
-    "FwFXBjxsLI80wpWNbjdGYzQhDxRemxOgmoD4psDE5IlTAD0K/0I83btO77rb+wUY+jP1bD"
-    "GYuPP3BFD7xgSyOUad3+66g841gMQd3jwTJxeCIxOS/qDxpE6h+cHz4z7A2QxOsfoEJevq"
-    "71J7yREciNUF/eS3LBKyJrer9EWkYEZfdXsJ+/aEL8+nL5853ENEeGSM8KBDdtZSmV6Z+m"
-    "VNFe+Di1KZHK/quxNUHvW40gcMvLBn/UZGLdliF47VQDR1ddW5G3WuibLsT2N03bm66fbo"
-    "MecT5RO/9b92GJHIPmwNigtgf+BDl0tomsQEDCtzBF9i5muPSB2GsiTvt/PbyOf4hhJtt8"
-    "7vTb/3i9M8mH3LCYv7pmJiBIkbD70gcQWJy6uW08XeTqdwle/tDogKMpdnPUMCYR4le+WE"
-    "hnnWsElURRS3RhE6jiWM/EKHY+w/ljUhW8RR6/j00+nnk/PTLV+0PZJEE4UD5Rkzma+obE"
-    "hUpHpnI+YCpbpZ8FdWJQQlhQ7y6kBEzPK6OigiZg9W+sAd0wsA+hYuH+pc/CA0AaYofrAd"
-    "r4t4kNf4QX+5tTurJ8bB+W2P6skrQ/83nGJJNk0C83L/Isru0vad1XV723ONxpVSyyonQZ"
-    "gYTBCJeJroAinmMSi69oTnirY9YF/XKVYsqk/wYHY0E5bH3/rCIltX5HNZMfR2ZXRbhaFe"
-    "iM/kGdMy6cAvJxRQlKek+oLt9jQv/ZF7FVNHJhs+m49kP7wFIHzn9lRTeP0vOk9Rq7ZzGm"
-    "Fkum5rvD25ZG1SJ2nSkK4/mcCWmqsroM9ohiXwOulRWZjpBFksK/0VEyAjBUxYmB75bEAw"
-    "1VcqVMDM0JcsxJV2CJ7nENFvG0CLmwBTJ19kTI+MkX0pViAdzFQNky9N0sTAJut8ReA0yS"
-    "0A+8kD1qhuOjfGICJ3NKEWkGTIaDEBS9UwdNInOzYBRx/BXy2j4x2Y6Qb5LQqkP5kG59IW"
-    "fwEmxOBBx/MxwnNDXz/OwYQcYlVYJnHhspHxqU7IdNDi3hFM64TfJUS+pmiSJtKWKiBNoO"
-    "0WzR3ttsGDrIEnYtwJxY0N5MVUkLnZcW3Mqbq0aj26V/CshbPv7D69B4Vvw6VvI/ZvL3f/"
-    "dhFaLUKrqx8Zh1UcR4HEhB46AvVDt5Rh4q1TTFzHrvtsLr+GhktZ02JNFZ9gndiNk9an86"
-    "2ZQr8kGSbD2/bNTZgzqmBGQPtq1P3WaWR89C0pGvxP/4/R5U3/ioX52x9o4P9t/5sV+M8+"
-    "8PHY+1ySLKF0PsEahsXWOBj6QdOn+XaQ90uKCEqeIygNuNSfcmnZLym0zLOWbcozMoYn3S"
-    "Tr7+GAE+2gPxxlr3psSZFZlP0fo+FV9/YC0L98TKhebi2DLxUQq6FHdZZmB0XSKoEWCO2h"
-    "GCApM+Adlqwj5CUwMQy4laHP1ChnNn6H1qDcXju1cgZ7AsqlbMnKUTZbdTRRuak9uLqS1Y"
-    "oLiwt9c69vg5YVwqaE9X2YwkA3HE9tleYMRT4VD3FpIpeHG1UwI4/cCaJFz3JoI1pevBp5"
-    "9SGKXvISrCnS2g6W1ibqi6aBdmd9UZEpeMBMwcDEVwDKQ9Ljla/DeqIdbTLskTnoKd8qmT"
-    "Cq/kS+tMH6qCBiaIB7ZlfWbUzwB1YZMjJn0DAlGpm9H1D9Z2TFho/sTms0RcWAFkWFCMgi"
-    "ILPzL0zJrlS3H2zp81Wq+E4Wnh9e66xw34sJ5aXk5qjsCduI9JZ68K8MXmXmMvlcv4iMpq"
-    "BrGJ/X5PWuSkiLF3nvvPASTSByQ14r6NvU1o+ZAhPs9mI/tgC24YQFTzovxpqkyJuIySg5"
-    "eDumi8Pxnp/KHVyKiOEm+OnPUJGsDUsVnfxDEUDHh37EdrBXDEi+oLOfZms0tTaHWasaJj"
-    "fygV7v50a5JsLBQkNMYvlLmrpUs9XN9ArVaLmlsMqZomp4PNT1CpQPreGk4QzllSotYNT0"
-    "k8UXaq/Ur3BTwUcgld8orxUVS/Bpf1e7TXvqPKXzsTkbmFJBFTvHZkHpmnVS16cpsIPcgQ"
-    "j6SkLlKV9yAIK+khBtyWbBNGdimg/FMFcSpMDK5J5gZV7PrSRmlFwugFGuEzylcsluUeEo"
-    "JtlXcjiBR2btWOHe1EWyaGPwbKgYQ1pdytqRlVwesKFYtlx02dqpdTqX0SO0ylbRLR5MoO"
-    "Ko+ll790lLa43IyWfdWEADTDVZXZpAWUO6KawJjqx8dPD3+85957oJEHzBxK/DcLmi/+ke"
-    "sdM5VJpAg7IJx8gKvlfeNQGBTH2ihbbIpZeA4GWqCgQy2vhvDSmkj6luKNY9knZTnTiHjW"
-    "Yafv13b0kr/52Jwkycku8L8uOzkMNO+xqS7yetFPTwSSuWHqangvvpSZkLM3llaghyORmB"
-    "64foEpkJixyuSC1RLiHVFdMh/UFXIiIw43fk9AnVAukkdrGMTTnneKllht0nJGDPAXsF6w"
-    "ZZVmHGdSRb6sK2Kcdo2OmNLgD9O0Zf2t0bes76HzR404xExae82UZlhGpiTUaviNiTLbiy"
-    "FDTVQ7gmLy9FiNdwjakia0oOJolpvnYJpTXCUaZpsraDsiKhm2tN0+2MIK2GncV48EtxnL"
-    "rNrfEgFuvjZ696LdYHdozNM4F6xMRoyvNoOpNVLddL7RMUOuZNx7kCbl5n+Z9PzR94ySi0"
-    "xh21chS1EJ6wgOQ0l3wL8aWmIyRtCiKWS/hcLqkgK3TX6V13e79kpYVssQtgfxijq37vS3"
-    "dwS/mg7UdytN276twwlmj7kZaavrtpX1m1pq1PfJBHWF9AJM1lc55tTcYrVYhDVOu0COH+"
-    "xENfX/eHo5qQvGm9IlpO5QWRnzZTjWW+1zsgK3whnjVNa0XYedaZS3iFZUUlr4xWqKgvyK"
-    "EqyOuS840ISgolZFJCiKQRle2ycTLNIirbeYb1ApCuXUpHEOPwLLgb4u04IQDeDXBwUOVp"
-    "y2cnuSSCnfTkncRzkt4Ul2KJyGjmkZZ9SLVxsXcvYsFTcslTipoqda6pwhW+JVRVMbf3HB"
-    "5CdF2DMooZQ3yCAawfiGRZYG+PHJZRuOz3b3xkwmU3GJxyf3vZGRwdM/RJIxXH+DWCso1/"
-    "3OtL2Tq6y7F9REi0RkVbBL3zllQhmAUemAV3PDmk38vZ+JMW4dDgW0i18eJK0boxTW+mKK"
-    "0o45urjC/dK6yAcgs2aAPSW53gOgA95XnO4okq/8O4k7IKDiRFs1fOZayxzyUAw+yVf8XF"
-    "FSMNf/eGHQgei08ey7Bf6DzRdo4sz5zLrs0H2d6DfG49KBiDeOjryxhwFOTFp+3Ou5JTRf"
-    "7kDHEQ8Q3FEEJ++yY9/n45oYCiaKCVu1y7JzFRv4KDzQA14X8Gd/M+ItYhLbLcBjoMCNY3"
-    "tHb7r2qkE+k730zyH6nWrDLw0lxN6Ts2+giCqb5GROGAFXcGM90AMqCdAdYZWMANOKJH4Y"
-    "u8XGmQnLVyMoGmP75X0btwMb/Cek2TCLawim57DGPhkPLpkNqaSrvubzfn2QXNuex/kiqs"
-    "4iQhrOIkHFYhfMpds0Rl3YsMSdZlzlWBIsYRs1W4zHH8fBVVYHn3hEULvLKUQqCawJzrzw"
-    "joxLRh1VdNTOwehdaIJfMfGP7aft86Owc09bBJZp0FbQTad1069/zJDM9axXVNK9F+n+vA"
-    "frGIDO3SrmnLdlKglWNVDRzJwHoNwbO+1hSwlBdsJrTst/d0kpxuyEMGnlU8H6OJZad9CE"
-    "A3eceuOKGknbQkiJMfZE7oJWW2HQ/QZ2Dyx7jxaOjr1Zj81J+GV91bwL4CRTVXmrzpEUX+"
-    "3ARjxvyxNvTDzz8mqefhiJVL/8AiQh65nZlFyGO5IY+vljrN2cNecvCjfcPSPisfwT4OWG"
-    "3gfmivTxS3BjJgiyADPldBfPNVWF/xW9KFBMVWdD7ztYit6IQ7Ef9e1HeJipUvXJu59B6U"
-    "FctUvPmRvsEXPumLXHr2Swot86xlER7N67qYCI8uNTw6TfTuYbfW43OU42VDr6qgUyq/Ck"
-    "0zjli1TzUTGVWrUfnVFwWLxyWLJ1gmUaFPeMZvwzPmTfMV0XQqp4loKnv8pkdIOElFOUkU"
-    "1AKco3uz1sFtnkePp9A2ZvlH2LKORxBvyG7dDm5L99AUqIgm8AVDA8maJNa6ubWSxVq3KO"
-    "9TWd/De1shjON3pQqIiW2psm9LZU9zkTUW0kUW+Hs4YFzBoD8cZY8ssKQugPV/jGjM2AWg"
-    "fxs5XoXiowe8c22G4SYgVodX4QD7FwvOIx79+nIeYvWQm7TGQMhvZm1Ey4u6Y2I1twqruQ"
-    "lvQgFoh7MWqvUGpIU7egzYo/yVvYA+V1cFLBLXLgc1Mi1d1Gx6rdV1zzMWQ0q6T2AyNSl5"
-    "AkeKZihZ/xlrMzkygnHkk3EUzlO8gurrPIk6MK+72ZA7kKYH3yMkoC/KN8L2et+eVnrKQE"
-    "LeVJDWOPc8eqLwyxso/BK04mNs0oChv8MwDXkZJZqn3oqgIfvUX8lIGKivP0AnGaiiUii3"
-    "lUJFOTthR74l6IUdeUg7UhRnLLY44+uYkiy8NcJ+dMJe441GGjkq0oXeqNUHl7KqRZt9Ma"
-    "EzjkDtkoRaZ2ki9UirhJiZUKyeCDQtN9B0JZvms04Gz6wZbyHBOiJeRhQYGwCkJ2iopNM8"
-    "6xmRHYgKEjwnQ4nFq/g3rl6LVyHXK00IiLxSpQXc7BnS0F6pX61qv5V80XfsbkYLfkqsDv"
-    "a+MNGeOk/p9jWrIlTW/MAy0veEqkN7GtGOKjiwpMKqsOCr2q0B+cMFPUUx8mPkqb9RF5DK"
-    "ZCTaxMKbzhsRnIR9ppnESshuG25oibfCSbSOTz+dfj45P91SEdsjSQzEbraBGP3OG5TWT/"
-    "OICA8tnYdGX6oMCNvNa4jucSrG4TiBcTiO2GJBR9g2vvwIx5eq9Ygcvkjt67i4hZWjzeCQ"
-    "FD+Z/fg/gxRvGA=="
+    "eJztXW1z4ji2/isqvky6is7tkJfuzc5OFUnoGboTyALpnrvDLeOACBqMzNomCXe2//tKso"
+    "3fZMc2hsiOviTG1pHt58iSznOOjv6qLfQJ1MzD5hJ9hevaOfirhtUFJAehK3VQU5dL7zw9"
+    "Yan3GiuqLpEyh2t2Ur03LUMdW+T8VNVMSE5NoDk20NJCOiZn8UrT6El9TAoi/OCdWmH07x"
+    "VULP0BWjNokAt//B85jfAEPkPT/bmcK1MEtUngYdGE3pudV6z1kp27QA9tbH1mZekN75Wx"
+    "rq0W2Cu/XFszHW8EELbo2QeIoaFakN7BMlb0DegDOi/rvpT9sF4R+yl9MhM4VVea5Xvje8"
+    "U7V1OUTneg9FsDRallwGisY4oveVSTAfBAH+H93xqN4+OPjQ/HZ59OTz5+PP304RMpy543"
+    "eunjD/thPLTsqhhm7V/bnQF9IJ0o0dYuPfGDyaiWaksxZXjos/8R/C9nqsFH3y0fwp+8WB"
+    "h/F+0kBbgnPA14DW8fKlioz4oG8YM1Iz8bHz4kwPut2bv8rdk7IKXeBUHuOJca9jWKt4ev"
+    "oWsx+LbwasEwbpNnUvEYRrB2ZUXGutb93mn1zgH7N8TNq5t25xywf0N816eX6N8h/tZufa"
+    "e/7P+1HPo5SqOeo3jtHEWUszTgFD1naf6ehMhKyfkBHJ2lAfgsHuCzMMAmHBvQUmaqOcuC"
+    "ckisGKhft7MPAH12kgLos5NYoOmlINAELwqFolpRnK/IFQstIB/roGQI6okjeugelLGNkx"
+    "ecdLG2dlSeAP2gfdPqD5o3t/R2C9P8t8bwaw5a9EqDnV2Hzh6Ev4dNJeB7e/AboD/Bv7qd"
+    "FoNXN60Hg93RKzf4V40+k7qydAXrT4o68bVO96yLWkDr8HmJSG05tB6ULEDrzuOKovSSKN"
+    "nFJFHLmmpaysrM9XWHZaWmRda0AR/1eS49ByWllkXWsjvi3q+VrLZvRPRlM1h83e7TEPa0"
+    "oBsPKkb/r9KnzawHjnAuTQg3V9qbKigdNJ1zKQk/uFG1fNYNiB7wV7iOGM8hFTgsWDdUXc"
+    "lU8sNte+5Z7wM21KcNn8ZrkuSAIAAt29pq9i+bV61aTFdUANB3JkxjmAnW+6TFN9L1BtAl"
+    "TwE6d9fXNdaw79Xx/Ek1JkpMC1dXE2Qp8BHSZ4h2PI705689qG2aLR/zJq2pRSuqDvIMQr"
+    "2h+6ALgBq9tGgswmdUrD6wV6L3pneKAsZjzANwJrDmIQXulDn/g/dtk7+kGPcSeQ6nzSQX"
+    "0g1qGRgvV2ipBnk4u+l5P18UCzILSfU/+yqTfgIh/QReo0pL4nkSFaRKi2fwQh9ZWpRDYh"
+    "WE+riRAurjRizU9BIX6qwdSkBMGl55DS/axUSB/9Lvdviwu+XDpAYaW+A/QEPmzgyt2s/T"
+    "FWa9GLhfIc1C2Dykt/2lttsZEQ9bik+A4HAb+MFN8/dw27+87l6EmQtawUVIFWiZpauxS+"
+    "fqYURr+IEO5uQ0RQdzchrbwdBL0hsjvTGbaWyGIeVZDPboUl8skHWrm4jq8+Bd6QYV25xx"
+    "gpkyq4EnLQf47XThMy2zKsInKrVQan77zWpCWHpbMI3slN32ehPJbr+Ab6TjjWG3Y8fcAh"
+    "D2wpWrjHFwlpHZibBLbvxKX5DHr3F4cedKPYkTn7AyO6DDuZyxfTebLpZR5iIMefUE9niy"
+    "aT9pyQZPYleU5uuFfzZOj9MEmp8exwea02vB+d4jNNAUje1vBBLwtCxw86UryCY3TtMw96"
+    "RUAvYR7t5GLxfhExKVkVsiR26xi3/qvJ7sQtc1qOIYs9YvF1LxPRHc1Ve1ObNfvV50u9cB"
+    "lV60QyNG5+7motU7OGK6JIWQFWPFUtCUpa6hMWeGmW4VTaiK/fVpte7nzxk9BVTkHJA/Q9"
+    "xr/fOONNhz4BwMcfNu0FW+dNn6GvewlqMLLH4dzaZ9K9ssd4rWskdd0UVKmZVV4qVPlj6H"
+    "OPPCnKBUIa6gSi/LsfHKv0yDJy+nCCJPEaTrL/5jq67rTwiyXTh9S7ZdNJUUTre/DlHZog"
+    "TFgI6NNQ5Z6btaTyIsGc2hsCE2HWtZawIdw/crEwImBWgFcEJ+ABVQ7vwcsDqBn00BugGW"
+    "qmk+6cYEkB4HWofhGWCR9aYJJ/b7V1cG6QqhDLsVlDh19ZPTpPKJi8zl1b61eu3P/6u0bp"
+    "rta2In+X5RQ5hK3Tb7/e/d3hW1h/2/81hTjXR5PhLSfAhjTQn2zcgsB3JyXeUsB6JpvSRa"
+    "TmU558xwIJMblEe/2QMCtw0FFO2DFcIm3m9ElGgqSGsDxwVDvbLt28aPyFKdl47Yvr6r9S"
+    "TbF23KpTV9MfBkwP3atkg5piy/3BAP8Yg0KGtljgAyAbFNgWmRFjcB9Cz8O7F0b1udq3bn"
+    "V2DoT9SytcDIG79HgM5vTKCaQ9z6/bbda10BSMzh9RMxciE4MCGpDxqPaAzNQ9/LHcLpFI"
+    "4t9AgV++7vUlvJHA7EroIeBWcWCWtbN7EURSyU5d91cwvn8aQtL6YtnzkoR8bhZIzDoV12"
+    "1oSmfpnqrW0r3gaXCU0F9up7A1Qe9XjSewy8cEb9WkYtOWLn7qyBaOrysnU7aF0RZTlHQ3"
+    "zVurxud+g594jyid+6X1uMSGQHmwnFOXAOxNDlApommQJGlTmAzzHjtU+kCl1ZkvXb+n0Q"
+    "MHwjy6E3xu91t/OrWzy8RloQFvdNxcRIEjceekniShJXVC2ni5Aej+Ey39cdEpVkrsh6hg"
+    "TCPEr2y0kNi6xhk6iKKG6FOTqOJYyCQvtj7D/sakC2iaPG0cnHk0/HZycbvmhzJokmii5n"
+    "YPjE8ECJK0iCgntcQuLOPEu7gmQBF/fQMGdouUUcdmwlsg8TuQ9jjoB8mbYjojL/RTYePL"
+    "R/AYu1zKqEsKTUQV4dyAB1UZ3xMkB9b/lgvD69AKBv2JSgfP1PWoQjA2CKjDCb/rqIhryy"
+    "7vXnG6eyamIcHt+2SCm/NPQ/4dhSVNMkMC+2zyzvRZLc2lU3NzVXqF/Zaa75JAgTY3e4iK"
+    "cJ5lFimkHRCXl8d3TmA8593QzuMiWPCNOOOoiPRnnrfnzmxhfTix/5ujKarXKiXojN5OvT"
+    "MukgKCcVUJSlhAKxrVtOL4OBsiVTR6Y5fDYbyWm8BSB869VUUXiDH7pIQeJfdIR7kIBpcm"
+    "ea/suJM0s7G49dMvUa6SU0TB3/ZAJHkK5jphUBlS5a9ux2YM0MffUwA8gygZsHzU13BOwE"
+    "gLy10oXWX1xguhs9NsTBwHQnKD0AJScsHZAXUw0LqRqwvwPAWv8QH9jwmv9D96CYKAgjWk"
+    "hZoAeDvebhcv0OzCFcmnQVufvwgWeGhgMagWgyxH6QDsFoAsfIpH2EF8k0AvoSYhsN9zIB"
+    "XCPiRA3kQR+I5p9maDyjRYbYLcNWrgMN4TmR1YsJtU8dHc8v6FvGIePjX314T7JI3nTw6u"
+    "1tr/uNBa86RzR4tdO2Q1fp/yGm/rKrXvM7MWM2hzJ4VXAOcG/BqzKsMpcqyubSlnGUb0LN"
+    "dEKVL8IuKCnjU0TW8qtxsPvRaamXUnGsIr6q4j9DjrhcHhLEPbo8xO2/csRsRURlvJCMFy"
+    "q9KmTeFFEcEDJUa2+hWjJFTSEpavgDawHAVj36LTKVEGqjLgd9jmfH00u8U8dZzJDWnUMb"
+    "2U8m8JZAAH3KPA0BNwLHT5NOkDlg6FuMqHMCjNgiF3JsQDDWl9RjMzX0BfNE0ArB0wxSzw"
+    "5c2z4fUyc/VMt2Qzi3YpuCgynSLPKjTooYlskqp34L6iUBTusD9oBpug/GICJPNKLGlWKo"
+    "eD4CC2QYOqmTnRuBgw/gH7ZB8w5MdYO8ywTSV6apjmiJvwMTWuBet2ZD7PqfRuQU29NiFO"
+    "cR4foz3K87HFD1gr/ETWaS4ClJUSRN3iKqgDSOmQ2aL5TbpGKJc9zEpkWyqCCLoowrY47R"
+    "wt7f0LuDjxFjv9lz+k9KR5GQjqKsKX62Su8j2twgnMo4XS7jpGTGEepDJqqSiarKTyRZyI"
+    "pjV/kAbwSqh+5Ouom3HkEsNH0dmHMFNdRfqJoWO1UJCFaJOzpufDzbTFPoj6SJSf+meX3N"
+    "Wb9fvhCV5uWg/a1Vy9j0bSmaSo3+H+KL6+4lS5rmHNA0ajd2wIpzIEazD5gkWdymAcEKOs"
+    "crnFrqXtPH81xKD0pKX7nQvnK40B9zaTkoKbUsspYdypNLUqcbZIM17HGg7XX7g+x7yNpS"
+    "ZBRl/4e4f9m+OQf0rxgDqp9by2BLhcQqaFGdnqaiBU4TaIHTSPreIEmZAe+oZBUh3wETw4"
+    "BbGvoU8YzZL/1uJwFwn1x4WEFjC/yHOSLKB3sCyhSQwFgSCV0ORymHBglaQTh0WaCY1vJo"
+    "onRDe9i7knUWFxWX+hZe3wZdC2eZiqVvwxSGqhF4aCs1ZyjT5YkQ7ydDL4VRBZvkkSfBdK"
+    "1uDm3w5eWnIUNhSwG9DIWVobBlgTZTKKxMBLnjRJChga8AlPukxstAhdVEmz9l2CIxpG8z"
+    "TMWEvGz++bJCVkcFEQfyJk2L4oSBb4dZKNtOBUGzuwi4ZcbRqnWkwWg0Q8XmFBqmQsPZtw"
+    "Oq+4TtgPqBU2mFxvUY0Hj8kYSMA5mTk8xUnKwe28GWPodbGb/JwnMmVzpTcuDDhOpC8Rb2"
+    "bAnbgNSWuvMvDV67XAAWsJc5y8DC9nT8YjC/SbqDVNGhpUtyQY1cUCPaB7yHSHlTWz1kwd"
+    "ctXwy+lU4X4ktxa1maMlHXnMEoOeI9por9kcUfd9u5FBH4TvDTn6CzBZ1i507lAB0fLxNb"
+    "wVaBM/ki9X6erjBjVwBNqWqRBzmk9/ulttspwt7iaUwy81c0tEDZtm70C1XIR1XY5o0yw2"
+    "I81NVaXRBxfKUhWtUlUuaQN/xksYWaS/QVrkvYBFLZjepqgiwFPm5vajdpTa3HdDa2YB1T"
+    "Kqhix9gsKF2xSqramnyujT16NUoJVSSR/77cGaVEy5chZw/ujFJCtKHmJS+fiZffFx9fSp"
+    "BCzu8twcocMlBKzCgVXwD/XiV4dsq8e9uS8nj3wKalCaw7K8e2/kydh41trfJkIMuCNIGZ"
+    "vVMNuT1gXbFqExqqvWfLeKbiB2hnRjMhnpgAWbwUbVvXSbO3DcjFJ92YQwOMNRUtTDBZQb"
+    "rxjAkO7JQH4J93rbvWVR1g+GwRK9iCiyX9T/fOGc/gpA40qJpwiO31HZN3dUAgQ480lxu5"
+    "9QIQvEw0gUDF6+Cj4QmpY6wbE/sZSbmxTkzpWj2NN+IPf9a04JPJ3F+Cuirm5OWzUOlu+Q"
+    "q6Ko4bKcj040YsmU4vhVIm6Urm3F9+mQqCvJtFp6t7/iZ7CS4hT6SSKO9gNbVFu/R7fcIJ"
+    "8o3fhSggVAmkk7jYXWxENLMWWmbYA0IS9hywlzA1lT0rzOh1c6TOnTnlEPdbncE5oH+H+H"
+    "OzfU2v2f/DE940PVHxqyqdSSVHNbFTRr/I/tzQH3Y7cSzMDxeeqkdwTXbGccQr6JEriQfO"
+    "xSRxJbmTpWuFLd7UNFnbYVmZM0BoTaumpUCacD3L5CEoJXB2AGEnDzK0IX70qlZoQzBOCO"
+    "cZQH1isjcVuTedqkjL9VEHBKWORdNxrvCk1wmWEFPze3YZRXzcPM8RzxGe4EByiysBR/xO"
+    "F28k7Tsj3SViuktKyArdtjpX7c6vWWkhR+wcOAdDfNntfG73bigftDkkZ5udy9Y1Y4k2hz"
+    "Sb+e1189JOZ24fiUEe5dt8Vu45m20RiTR/4qGvrvkjUNpR0bReEi2nsoLIq02Rscj3eYdk"
+    "pS0ksqZpZg1nVXrmLHFRWZksLuMsVKawFFAV5HPJ+UWEJaUSMikhQtLI5InZOJl6EckTfd"
+    "16AUhXbklHGOPoKPgyxJt+QgL8MsDhTpUPbzyfu0ue0l1cwmEnfetO4jlJ/xKXYolIPvNI"
+    "k2Sk2hvbv9215CmF5CllBpoqZ6ARCt8d5KAxN88c7UJ0XYMqjulDAoIhrO+J5K7A3pzZL6"
+    "Nw0e1eB8iEi3Y4OOXu5qLVOzhi6JNCyIqxayRlG9/cq0vZurrLsUNJRLRCKW4kvfOWVCGZ"
+    "BRGYBa8/2afdK1j/kxbhSOdbSEL74hL3ejFNbyaFr0x6nCvpMd2OroB0Cw5oPVJbleDaAz"
+    "3la2fxRFWwMb5IWYU7kqLZK/c2dt/nEYBR9irocfHESME//GEHkscSk8cynA86T7SdKysy"
+    "5/LS/pZse0sxd7eUjEE89NVlDAQK8hJz7i66klNF/uQMcZDxDcUQQsH5TXr8g3JSAUXRQE"
+    "vPXbslMVG9hIP1EDURbIMv8z4y1iEtssIGOvQI1tc00/1viGtEBq7Xk+xHqjU7ab4yQylt"
+    "x1oXQzDWV5goHLBU2GCqG0AFtDLAKgNzuAYH9Cx8VhdLDZKr9ppMoOkP7xF+F03mV1itaR"
+    "aCze0U5b6JsTRIxTRIHU2l9fs7xUU2QXO6/Y9ThVUcJ4RVHEfDKqRN+dIoUVrzIsMi612O"
+    "VaEkxpzRKprmOH684iVYfnnAogle2ZJCgExgzvQnDHQytWHZV02LzHsmNEcsGf9A/7fm+8"
+    "bpGaBLD+tk1JnTQqB526Zjz09mdNQqrmqaifb7TAfOh0VkaJVOTlu27wTNHIs0cKAC+zME"
+    "T/pKm4CFOmcjoT1/e08HyfGaNDLwhKzZEI/sedphCLrRO3bHESXtlAVBnLyQOaK3VNnmRU"
+    "CfgtFfw9qDoa+WQ/KqP/cv2zeA/QQTZC41dd0hivylDoaM+WNl6MEvP0apx2GO5zLYsciQ"
+    "R2FHZhnyuNuQx1dbOi1YY99x8KPzwMo2no9wHXvMNnDXd/wTxflAeswJ0hPTCxIYr6L6it"
+    "/ALyIoN+4LTF+L2LhPmhPx30V1XVQsfeHKzKX3sKx0U4lmRwY6X/ioz3PpOSgptSyylmV4"
+    "tKh+MRkevdPw6DTRu/vdWk/MXk6UDb3Kgs5O+VVomnHEqnOpnsio2oV2n31RsnhCsniSZZ"
+    "IZ+qRl/DYsY9E0XxJNpzKaiKayx2/6hKSRVJSRREEtwDi6Mysd3OZreiKFtrGZP2cu61oE"
+    "8RPZjdkhbOoeugSKUwQ+W9DAqqZIX7ews2Tp65bpfUpre/gfK4Jx/K5UITG5LVX2bamcYY"
+    "6bYyFdZEGwhj3GFfS6/UH2yAJb6hzY/4eYxoydA/q3luNTKD56wD/WZuhuQmJV+BT2sH+x"
+    "5Dzi0a8u5yG9h8IsawyF/GbWBl9e5h2T3twyeHMTvoQC0I6uWijXF5AWbn4fsEX6K8eBPk"
+    "PLApzElVuDyl2WLnM2vZZ33dfGYkhJrwUmU5OKL3CkaIaS1Z8xN5MrIxlHMRlHaTzFK6i6"
+    "xpPMA/O6mw15HWl68H1CEvqibCPL8fdtOUtPGUgomgrSTs59TU8mfnkDiV/Cs/iYOWloov"
+    "/CxDRiZexweurPCBqZnwYzGckJ6ut30EkTVJkpVNhMoTKdnZxHviXo5Txyn/NImZyx2OSM"
+    "rzOVZOGtnPmjG/YaP2mkkaNyudAbnfXBhYo0/rQvJnTGFajcIqHGaZpIPVIqIWYmEqsnA0"
+    "13G2i6VE3zSSedZ9YVbxHBKiK+iygw1gEoj9BApNI8/gxuBTKDhMiLoaTzKv6Lq5bzKmJ6"
+    "pQkBUZdImcP1liENzSX6amf7LeWH/sLuZjThp8LyYG8LE62p9ZhuX7MyQmWPD2xF+pZQtW"
+    "hNA1pRCTuWVFj9qSOsGJA8sLltu/pCqurZNVUVrcJC1SrnMQsGV/pSiOTHyJetpCog7ZK/"
+    "aZL58HhW4zA4zpV6EoejemWEIXHeCoPTODr5ePLp+OxkQ9xsziTxNS9zM8REcr+gtFatT0"
+    "Tas+nsWfpRZUDYKV5BdI9S8TNHCfzMEWdDCh1bzlQ1iHB8Yl+fyP5T+r4OIVBY8t4M5lvx"
+    "g9mP/wI/cJfC"
 )

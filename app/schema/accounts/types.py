@@ -13,18 +13,42 @@ import strawberry
 from strawberry import Private
 
 from app.ids import to_global_id
-from app.models import User
+from app.models import Organization, User
 from app.resolvers import accounts as resolve
+from app.resolvers import join_requests as resolve_join_requests
 from app.schema.context import Info
 from app.schema.execution import PRELOADED
 from app.schema.node import Node, as_node, register_node
 
 if TYPE_CHECKING:
     from app.schema.invitations.types import InvitationType
+    from app.schema.join_requests.types import JoinRequestType
     from app.schema.members.types import MemberType
 
 MemberT = Annotated["MemberType", strawberry.lazy("app.schema.members.types")]
 InvitationT = Annotated["InvitationType", strawberry.lazy("app.schema.invitations.types")]
+JoinRequestT = Annotated["JoinRequestType", strawberry.lazy("app.schema.join_requests.types")]
+
+
+@strawberry.type(
+    name="OrganizationSuggestion",
+    description="An organization the viewer may ask to join (`requestToJoin`): a verified "
+    "REQUEST domain of it matches their verified email.",
+)
+class OrganizationSuggestionType(Node):
+    id: strawberry.ID = strawberry.field(
+        description="Opaque global id of the suggestion; `requestToJoin(organizationId:)` takes it."
+    )
+    name: str = strawberry.field(description="The organization's name.")
+    slug: str = strawberry.field(description="The organization's slug.")
+
+    @classmethod
+    def from_model(cls, organization: Organization) -> OrganizationSuggestionType:
+        return cls(
+            id=strawberry.ID(to_global_id("OrganizationSuggestion", organization.pk)),
+            name=organization.name,
+            slug=organization.slug,
+        )
 
 
 @strawberry.type(name="User", description="A person with an account.")
@@ -97,5 +121,27 @@ class UserType(Node):
         rows = await resolve.pending_invitations(info.context, self.pk)
         return [as_node("Invitation", row) for row in rows]
 
+    @strawberry.field(
+        description="Organizations the viewer may ask to join: a verified REQUEST domain "
+        "matches their verified email, and they have no membership there (removed and "
+        "blocked people included) nor a pending request. Only on `me`, else empty."
+    )
+    async def suggested_organizations(self, info: Info) -> list[OrganizationSuggestionType]:
+        rows = await resolve_join_requests.suggested_organizations(info.context, self.pk)
+        return [OrganizationSuggestionType.from_model(row) for row in rows]
+
+    @strawberry.field(
+        description="The viewer's join requests, newest first (at most 100). Only on `me`, "
+        "else empty."
+    )
+    async def join_requests(self, info: Info) -> list[JoinRequestT]:
+        rows = await resolve_join_requests.my_join_requests(info.context, self.pk)
+        return [as_node("JoinRequest", row) for row in rows]
+
 
 register_node("User", resolve.user_node, UserType.from_model)
+register_node(
+    "OrganizationSuggestion",
+    resolve_join_requests.suggestion_node,
+    OrganizationSuggestionType.from_model,
+)

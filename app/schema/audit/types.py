@@ -36,7 +36,9 @@ EVENT_TYPES = (
     "team.project_roles_set; "
     "scim_connection.created, scim_connection.updated, scim_connection.revoked; "
     "member.expiry_set, member.expired, member.role_reverted, member.role_revert_refused, "
-    "project.assignment_expiry_set, project.assignment_expired"
+    "project.assignment_expiry_set, project.assignment_expired; "
+    "domain.updated, join_request.created, join_request.approved, join_request.denied, "
+    "join_request.withdrawn"
 )
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 
 from app.auth.roles import Permission
-from app.models.enums import OrganizationRole
+from app.models.enums import DomainJoinPolicy, OrganizationRole
 from app.resolvers import api_keys as resolve_api_keys
 from app.resolvers import domains as resolve
 from app.schema.context import Info
@@ -28,11 +28,28 @@ class AddDomainInput:
     )
     auto_join: bool = strawberry.field(
         default=False,
-        description="Once verified, people at the domain join when their email gets verified.",
+        description="Once verified, people at the domain join when their email gets verified: "
+        "the same as `joinPolicy: AUTO_JOIN`.",
     )
     auto_join_role: OrganizationRole = strawberry.field(
         default=OrganizationRole.USER,
         description="USER or VIEWER (ROLE_NOT_ALLOWED otherwise).",
+    )
+    join_policy: DomainJoinPolicy | None = strawberry.field(
+        default=None,
+        description="How people at the domain may join; null: AUTO_JOIN when `autoJoin` is "
+        "true, else OFF. A policy other than AUTO_JOIN with `autoJoin: true` is INVALID_INPUT.",
+    )
+
+
+@strawberry.input(description="Changes to a domain's joining; null fields stay as they are.")
+class UpdateDomainInput:
+    domain_id: strawberry.ID = strawberry.field(description="The domain.")
+    join_policy: DomainJoinPolicy | None = strawberry.field(
+        default=None, description="The new join policy."
+    )
+    auto_join_role: OrganizationRole | None = strawberry.field(
+        default=None, description="USER or VIEWER (ROLE_NOT_ALLOWED otherwise)."
     )
 
 
@@ -65,7 +82,7 @@ class RevokeApiKeyInput:
     api_key_id: strawberry.ID = strawberry.field(description="The key.")
 
 
-@strawberry.type(description="The result of `addDomain` or `verifyDomain`.")
+@strawberry.type(description="The result of `addDomain`, `updateDomain` or `verifyDomain`.")
 class DomainPayload:
     errors: list[UserError] = errors_field()
     domain: DomainType | None = object_field("The domain as it is now.")
@@ -114,7 +131,20 @@ class Mutation:
             input.verification_email,
             input.auto_join,
             input.auto_join_role,
+            input.join_policy,
         )
+        return DomainPayload(domain=DomainType.from_model(domain))
+
+    @mutation(
+        "Change how people at a domain join: `joinPolicy` and `autoJoinRole`. Pending join "
+        "requests stay pending. OWNER and ADMIN (FORBIDDEN otherwise). Codes: NOT_FOUND, "
+        "ROLE_NOT_ALLOWED.",
+        _manage("Domain", "domain_id"),
+    )
+    async def update_domain(
+        self, info: Info, input: Annotated[UpdateDomainInput, INPUT]
+    ) -> DomainPayload:
+        domain = await resolve.update_domain(info.context, input.join_policy, input.auto_join_role)
         return DomainPayload(domain=DomainType.from_model(domain))
 
     @mutation(

@@ -9,7 +9,7 @@ import strawberry
 
 from app.ids import to_global_id
 from app.models import ApiKey, Domain
-from app.models.enums import OrganizationRole
+from app.models.enums import DomainJoinPolicy, OrganizationRole
 from app.resolvers import api_keys as resolve_api_keys
 from app.resolvers import domains as resolve
 from app.schema.node import Node, register_node
@@ -28,10 +28,15 @@ class DomainType(Node):
         description="The mailed verification link was followed; false until then."
     )
     auto_join: bool = strawberry.field(
-        description="Whether people at the domain join automatically (once verified)."
+        description="Whether people at the domain join automatically (once verified): true "
+        "exactly when `joinPolicy` is AUTO_JOIN."
+    )
+    join_policy: DomainJoinPolicy = strawberry.field(
+        description="How people whose verified email is at the domain may join (once verified)."
     )
     auto_join_role: OrganizationRole = strawberry.field(
-        description="The role they join with: USER or VIEWER."
+        description="The role they join with (AUTO_JOIN, or an approved request unless the "
+        "approver chose another): USER or VIEWER."
     )
 
     @classmethod
@@ -41,6 +46,7 @@ class DomainType(Node):
             domain=domain.domain,
             verified=domain.verified,
             auto_join=domain.auto_join,
+            join_policy=DomainJoinPolicy(domain.join_policy),
             auto_join_role=OrganizationRole(domain.auto_join_role),
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import strawberry
@@ -60,6 +61,16 @@ class InviteMemberInput:
         description="Also assign every default project (`isDefault`) with role USE, unless "
         "`projectAssignments` lists it already.",
     )
+    send_email: bool = strawberry.field(
+        default=True,
+        description="False: no mail is sent; the accept link comes back once, in the "
+        "payload's `invitationUrl`, for you to pass on. `resendInvitation` mails it later.",
+    )
+    membership_expires_at: datetime | None = strawberry.field(
+        default=None,
+        description="When the membership it grants ends (the member's `expiresAt`): in the "
+        "future, at most five years ahead (INVALID_INPUT otherwise). Null: it does not.",
+    )
 
 
 @strawberry.input(description="Several invitations with the same settings.")
@@ -114,6 +125,12 @@ class InvitationTokenInput:
 class InvitationPayload:
     errors: list[UserError] = errors_field()
     invitation: InvitationType | None = object_field("The invitation as it is now.")
+    invitation_url: str | None = strawberry.field(
+        default=None,
+        description="The accept link, `{PUBLIC_URL}/invitations/accept?token=…`: only from "
+        "`inviteMember(sendEmail: false)`, and only in that answer (it is stored hashed); "
+        "null otherwise.",
+    )
 
 
 @strawberry.type(description="What happened to one address of `inviteMembers`.")
@@ -174,7 +191,8 @@ def _manage() -> OrgInput:
 @strawberry.type
 class Mutation:
     @mutation(
-        "Invite one address: mails a link, takes a seat. OWNER and ADMIN (FORBIDDEN "
+        "Invite one address: mails a link (or, with `sendEmail: false`, returns it once in "
+        "`invitationUrl`), takes a seat. OWNER and ADMIN (FORBIDDEN "
         "otherwise). Codes: EMAIL_NOT_VERIFIED, NOT_FOUND, INVALID_INPUT, INVALID_EMAIL, "
         "ALREADY_MEMBER, ALREADY_INVITED, USERNAME_TAKEN, ROLE_NOT_ALLOWED, FORBIDDEN_ROLE, "
         "DOMAIN_NOT_ALLOWED, SEAT_LIMIT_REACHED, RATE_LIMITED.",
@@ -183,7 +201,7 @@ class Mutation:
     async def invite_member(
         self, info: Info, input: Annotated[InviteMemberInput, INPUT]
     ) -> InvitationPayload:
-        invitation = await resolve.invite_member(
+        invitation, url = await resolve.invite_member(
             info.context,
             email=input.email,
             role=input.role,
@@ -192,8 +210,12 @@ class Mutation:
             expires_in_days=input.expires_in_days,
             message=input.message,
             add_to_default_projects=input.add_to_default_projects,
+            send_email=input.send_email,
+            membership_expires_at=input.membership_expires_at,
         )
-        return InvitationPayload(invitation=InvitationType.from_model(invitation))
+        return InvitationPayload(
+            invitation=InvitationType.from_model(invitation), invitation_url=url
+        )
 
     @mutation(
         "Invite several addresses, each on its own: one refusal does not stop the "

@@ -48,6 +48,15 @@ class InvitationType(Node):
         description="When it was accepted; null unless ACCEPTED."
     )
     send_count: int = strawberry.field(description="How many times it was mailed (1 + resends).")
+    send_email: bool = strawberry.field(
+        description="False while its link was handed to the inviter (`inviteMember(sendEmail: "
+        "false)`) instead of mailed; a resend mails it and makes this true. Without a mail, "
+        "`deliveryStatus` reads QUEUED and `sendCount` is 0."
+    )
+    membership_expires_at: datetime | None = strawberry.field(
+        description="When the membership it grants ends (the member's `expiresAt`); null: "
+        "it does not."
+    )
     model: Private[Invitation]
 
     @property
@@ -67,6 +76,8 @@ class InvitationType(Node):
             expires_at=invitation.expires_at,
             accepted_at=invitation.accepted_at,
             send_count=invitation.send_count,
+            send_email=invitation.send_email,
+            membership_expires_at=invitation.membership_expires_at,
             model=invitation,
         )
 
@@ -113,6 +124,9 @@ class InvitationPreview:
     invited_by_name: str | None = strawberry.field(
         description="The inviting member's name; null when unknown."
     )
+    membership_expires_at: datetime | None = strawberry.field(
+        description="When the membership it grants ends; null: it does not."
+    )
 
     @classmethod
     def from_link(cls, link: InvitationLink) -> InvitationPreview:
@@ -124,6 +138,7 @@ class InvitationPreview:
             status=effective_status(invitation),
             expires_at=invitation.expires_at,
             invited_by_name=link.inviter.name if link.inviter else None,
+            membership_expires_at=invitation.membership_expires_at,
         )
 
 

@@ -15,11 +15,12 @@ from strawberry import Private
 from app.auth.roles import Permission
 from app.ids import to_global_id
 from app.models import Organization
-from app.models.enums import InvitationStatus, MemberStatus, OrganizationRole
+from app.models.enums import InvitationStatus, JoinRequestStatus, MemberStatus, OrganizationRole
 from app.resolvers import api_keys as resolve_api_keys
 from app.resolvers import audit as resolve_audit
 from app.resolvers import domains as resolve_domains
 from app.resolvers import invitations as resolve_invitations
+from app.resolvers import join_requests as resolve_join_requests
 from app.resolvers import members as resolve_members
 from app.resolvers import organizations as resolve
 from app.resolvers import ownership as resolve_ownership
@@ -33,6 +34,7 @@ from app.schema.domains.types import ApiKeyType, DomainType
 from app.schema.enums import InvitationOrder, MemberOrder, SortDirection
 from app.schema.errors import guard
 from app.schema.invitations.types import InvitationType
+from app.schema.join_requests.types import JoinRequestType
 from app.schema.members.types import MemberType, members_connection
 from app.schema.node import Node, register_node
 from app.schema.ownership.types import OwnershipTransferType
@@ -343,6 +345,34 @@ class OrganizationType(Node):
     async def scim_connections(self, info: Info) -> list[ScimConnectionType] | None:
         rows = await resolve_scim.organization_connections(info.context, self.organization_id)
         return [ScimConnectionType.from_model(row) for row in rows]
+
+    @strawberry.field(
+        description="Join requests through the organization's REQUEST domains, oldest first "
+        "(a queue). OWNER and ADMIN only: null for anyone else, with a FORBIDDEN error on "
+        "this field alone.",
+        extensions=guard(HasOrgPermission(Permission.READ_PRIVATE)),
+    )
+    async def join_requests(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        statuses: Annotated[
+            list[JoinRequestStatus] | None,
+            strawberry.argument(
+                description="Only these statuses (EXPIRED: PENDING past `expiresAt`); null for all."
+            ),
+        ] = [JoinRequestStatus.PENDING],  # noqa: B006
+    ) -> Connection[JoinRequestType] | None:
+        page = await resolve_join_requests.organization_join_requests(
+            info.context,
+            self.organization_id,
+            window=Window(first, after, last, before),
+            statuses=statuses,
+        )
+        return connection(page, JoinRequestType.from_model)
 
 
 register_node("Organization", resolve.organization_node, OrganizationType.from_model)

@@ -1,0 +1,1 @@
+"""Join requests by verified domain: the JoinRequest type and its mutations."""
