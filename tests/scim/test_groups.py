@@ -174,3 +174,29 @@ async def test_groups_of_another_connection_organization_are_invisible(client, m
     )
     assert error["scimType"] == "invalidValue"
     assert (await other.get("/Groups"))["totalResults"] == 0
+
+
+async def test_lists_use_a_constant_number_of_statements(client, mailbox):
+    from tests.support.sqlcount import count_statements
+
+    scim = await connect(client)
+    users = [
+        (await scim.post("/Users", new_user(f"n{n}@example.com"), status=201))["id"]
+        for n in range(12)
+    ]
+    for n in range(6):
+        await scim.post(
+            "/Groups",
+            {"displayName": f"G{n}", "members": [{"value": v} for v in users[n : n + 4]]},
+            status=201,
+        )
+    await scim.get("/Users?count=1")  # lastUsedAt is written at most once a minute
+    counts = []
+    for count in (2, 12):
+        with count_statements() as users_sql:
+            page = await scim.get(f"/Users?count={count}")
+        with count_statements() as groups_sql:
+            groups = await scim.get(f"/Groups?count={count // 2}")
+        assert len(page["Resources"]) == count and len(groups["Resources"]) == count // 2
+        counts.append((users_sql.count, groups_sql.count))
+    assert counts[0] == counts[1], counts
