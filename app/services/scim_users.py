@@ -239,39 +239,47 @@ async def _account(email: str, state: dict[str, Any], organization: Organization
 
 async def create_user(actor: Actor, connection: ScimConnection, body: dict[str, Any]) -> Member:
     wanted = _wanted(body)
+    try:
+        return await _create(actor, connection, wanted)
+    except IntegrityError:
+        # Another organization's provider created the same new account meanwhile: the
+        # second try reuses it. A second failure is a member of this organization.
+        try:
+            return await _create(actor, connection, wanted)
+        except IntegrityError:
+            raise UniquenessException(detail="A member with this address exists already.") from None
+
+
+async def _create(actor: Actor, connection: ScimConnection, wanted: _Wanted) -> Member:
     active = wanted.state.get("active")
     status = MemberStatus.BLOCKED if active is False else MemberStatus.ACTIVE
-    try:
-        async with atomic():
-            organization = await locked(connection.organization_id)
-            await _check_unique(organization.id, wanted.user_name, wanted.email, None)
-            await ensure_seat(organization)
-            user = await _account(wanted.email, wanted.state, organization)
-            role = role_for_groups(connection, [])
-            member = await Member.get_or_none(organization_id=organization.id, user_id=user.id)
-            reactivated = member is not None
-            if member is None:
-                member = Member(organization_id=organization.id, user_id=user.id)
-            member.name = _display_name(wanted.state) or user.name
-            member.email = user.email
-            member.set_role(role)
-            member.status = status
-            member.blocked_at = now() if status == MemberStatus.BLOCKED else None
-            member.removed_at = None
-            member.managed_by = ManagedBy.SCIM
-            member.scim_connection_id = connection.id
-            member.external_id = wanted.state.get("externalId")
-            member.scim_user_name = wanted.user_name
-            member.scim_profile = _profile(wanted.state)
-            if reactivated:
-                member.joined_at = now()
-            await member.save()
-            await events.member_joined_by_scim(actor, member, reactivated=reactivated)
-            if status == MemberStatus.BLOCKED:
-                await events.member_blocked(actor, member, via="scim")
-    except IntegrityError:
-        # A concurrent POST of the same address won the race.
-        raise UniquenessException(detail="A member with this address exists already.") from None
+    async with atomic():
+        organization = await locked(connection.organization_id)
+        await _check_unique(organization.id, wanted.user_name, wanted.email, None)
+        await ensure_seat(organization)
+        user = await _account(wanted.email, wanted.state, organization)
+        role = role_for_groups(connection, [])
+        member = await Member.get_or_none(organization_id=organization.id, user_id=user.id)
+        reactivated = member is not None
+        if member is None:
+            member = Member(organization_id=organization.id, user_id=user.id)
+        member.name = _display_name(wanted.state) or user.name
+        member.email = user.email
+        member.set_role(role)
+        member.status = status
+        member.blocked_at = now() if status == MemberStatus.BLOCKED else None
+        member.removed_at = None
+        member.managed_by = ManagedBy.SCIM
+        member.scim_connection_id = connection.id
+        member.external_id = wanted.state.get("externalId")
+        member.scim_user_name = wanted.user_name
+        member.scim_profile = _profile(wanted.state)
+        if reactivated:
+            member.joined_at = now()
+        await member.save()
+        await events.member_joined_by_scim(actor, member, reactivated=reactivated)
+        if status == MemberStatus.BLOCKED:
+            await events.member_blocked(actor, member, via="scim")
     return member
 
 
