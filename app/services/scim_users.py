@@ -13,7 +13,7 @@
 - `active: false` blocks, `active: true` unblocks (seats checked), DELETE removes (the
   seat frees, assignments and team memberships go).
 - A member SCIM writes becomes `managedBy: SCIM`; their role follows their groups
-  (`apply_role`). The OWNER is never changed: a change to them answers 403.
+  (app/services/scim.py `apply_roles`). The OWNER is never changed: a change to them answers 403.
 
 Every change runs under the organization's lock and writes its events with via "scim".
 """
@@ -44,7 +44,7 @@ from app.services import events, ownership
 from app.services.account_mail import send_welcome
 from app.services.audit import Actor
 from app.services.invitations import ensure_seat
-from app.services.scim import role_for_groups
+from app.services.scim import apply_roles, role_for_groups
 from app.services.scim_filters import user_query
 from app.services.scim_patch import Shape, apply, from_body
 from app.services.tx import atomic, locked
@@ -132,26 +132,6 @@ async def groups_of(connection: ScimConnection, member_ids: list[int]) -> dict[i
 
 
 # Roles ------------------------------------------------------------------------------
-
-
-async def apply_role(actor: Actor, connection: ScimConnection, member: Member) -> None:
-    """Give a SCIM-managed member the role their groups map to (the OWNER keeps theirs)."""
-    if (
-        member.role == OrganizationRole.OWNER
-        or member.status == MemberStatus.REMOVED
-        or member.managed_by != ManagedBy.SCIM
-    ):
-        return
-    names = await Team.filter(
-        memberships__member_id=member.id, managed_by=ManagedBy.SCIM
-    ).values_list("name", flat=True)
-    role = role_for_groups(connection, [str(name) for name in names])
-    if role == member.role:
-        return
-    before = member.role
-    member.set_role(role)
-    await member.save(update_fields=["role", "role_rank"])
-    await events.member_role_changed(actor, member, before, via="scim")
 
 
 # Writing ----------------------------------------------------------------------------
@@ -348,7 +328,8 @@ async def _write(
             await member.save(update_fields=["status", "blocked_at"])
             await events.member_blocked(actor, member, via="scim")
     if newly_managed:
-        await apply_role(actor, connection, member)
+        await apply_roles(actor, connection, organization.id, [member.id])
+        await member.refresh_from_db(fields=["role", "role_rank"])
     return member
 
 

@@ -201,3 +201,28 @@ def test_group_member_paths():
             {"Operations": [{"op": "add", "path": "members", "value": [{"value": "x"}] * 3}]},
             2,
         )
+
+
+async def test_admin_mappings_and_an_admin_default_are_the_owners_to_change():
+    organization, owner, admin = await _org_with_admin()
+    connection, _ = await scim.create_connection(
+        owner,
+        organization.id,
+        "IdP",
+        OrganizationRole.ADMIN,
+        [RoleMapping("IT", OrganizationRole.ADMIN)],
+    )
+    # Keeping them is fine for an ADMIN (a rename, the same mappings).
+    kept = [RoleMapping("it", OrganizationRole.ADMIN), RoleMapping("Eng", OrganizationRole.USER)]
+    await scim.update_connection(admin, connection.id, "IdP 2", OrganizationRole.ADMIN, kept)
+    for default, mappings in (
+        (OrganizationRole.USER, None),
+        (None, [RoleMapping("Eng", OrganizationRole.USER)]),
+        (None, [RoleMapping("IT", OrganizationRole.USER)]),
+    ):
+        with pytest.raises(DomainError) as caught:
+            await scim.update_connection(admin, connection.id, None, default, mappings)
+        assert caught.value.code == ErrorCode.FORBIDDEN_ROLE
+    row = await ScimConnection.get()
+    assert row.default_role == OrganizationRole.ADMIN
+    assert {m["group"] for m in row.role_mappings} == {"it", "Eng"}
