@@ -109,7 +109,8 @@ def scim_handler(handler: Handler) -> Callable[[web.Request], Awaitable[web.Stre
 
 async def read_json(request: web.Request) -> dict[str, Any]:
     """The JSON object of the body: 413 past MAX_BODY, 400 invalidSyntax otherwise wrong."""
-    media = request.content_type.lower() if request.can_read_body else ""
+    # No Content-Type at all is taken as JSON; a different one is refused.
+    media = request.content_type.lower() if "Content-Type" in request.headers else ""
     if media not in ACCEPTED_TYPES:
         raise InvalidSyntaxException(detail="Send application/scim+json or application/json.")
     if request.content_length is not None and request.content_length > MAX_BODY:

@@ -13,6 +13,7 @@ Organizations (target Organization)
     organization.deleted            name, slug (recorded outside the organization)
 Members (target Member, unless noted)
     member.joined                   role, via "invitation" (projects) or "domain" (domain)
+                                    or "scim" (reactivated: a removed member came back)
     member.auto_join_skipped        email, domain, reason, seatLimit (target User)
     member.role_changed             before, after
     member.updated                  before, after (username, title)

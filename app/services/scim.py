@@ -4,13 +4,14 @@ role its groups give, and the token check of the SCIM server.
 The token is shown once, at creation; only its SHA-256 digest is stored (as an API
 key's). `role_mappings` map a SCIM group's displayName to an organization role; a
 member's role is the highest role any of their groups maps to, else `default_role`
-(app/services/scim_groups.py applies it). OWNER is never mapped nor the default
-(ROLE_NOT_ALLOWED); only the OWNER may map a group to ADMIN or make ADMIN the default
-(FORBIDDEN_ROLE).
+(`apply_roles`: whenever a member's groups change, and when the mappings change). OWNER
+is never mapped nor the default (ROLE_NOT_ALLOWED); only the OWNER may map a group to
+ADMIN, take such a mapping away, or make ADMIN the default (FORBIDDEN_ROLE).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -20,8 +21,8 @@ from app.auth.tokens import digests_match, hash_token, new_token
 from app.auth.viewer import OrgAccess, Viewer
 from app.clock import now
 from app.errors import DomainError, ErrorCode
-from app.models import ScimConnection
-from app.models.enums import OrganizationRole
+from app.models import Member, ScimConnection, TeamMember
+from app.models.enums import ManagedBy, MemberStatus, OrganizationRole
 from app.services import events
 from app.services.audit import Actor
 from app.services.tx import atomic, locked_for, locked_row_for
@@ -51,8 +52,11 @@ def _check_role(actor: Actor, role: OrganizationRole, field: str) -> None:
         raise DomainError(ErrorCode.FORBIDDEN_ROLE, "Only the owner lets SCIM grant ADMIN.", field)
 
 
-def clean_mappings(actor: Actor, mappings: list[RoleMapping]) -> list[dict[str, Any]]:
-    """The mappings as stored; a group named twice (ignoring case) is INVALID_INPUT."""
+def clean_mappings(
+    actor: Actor, mappings: list[RoleMapping], admin_groups: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """The mappings as stored; a group named twice (ignoring case) is INVALID_INPUT.
+    `admin_groups` (casefolded) map to ADMIN already: keeping them needs no OWNER."""
     if len(mappings) > MAX_MAPPINGS:
         raise DomainError(
             ErrorCode.INVALID_INPUT, f"At most {MAX_MAPPINGS} role mappings.", "roleMappings"
@@ -70,7 +74,8 @@ def clean_mappings(actor: Actor, mappings: list[RoleMapping]) -> list[dict[str, 
             raise DomainError(ErrorCode.INVALID_INPUT, "This group is mapped twice.", field)
         seen.add(group.casefold())
         role = OrganizationRole(mapping.role)
-        _check_role(actor, role, field)
+        if not (role == OrganizationRole.ADMIN and group.casefold() in admin_groups):
+            _check_role(actor, role, field)
         cleaned.append({"group": group, "role": role.value})
     return cleaned
 
@@ -90,6 +95,68 @@ def role_for_groups(connection: ScimConnection, groups: list[str]) -> Organizati
     roles.append(OrganizationRole(connection.default_role))
     best = min(roles, key=lambda role: role.rank)
     return OrganizationRole.USER if best == OrganizationRole.OWNER else best
+
+
+async def apply_roles(
+    actor: Actor,
+    connection: ScimConnection,
+    organization_id: int,
+    member_ids: Collection[int] | None = None,
+) -> int:
+    """Give SCIM-managed present members (those of `member_ids`, else every member the
+    connection provisioned) the role their SCIM groups map to; the OWNER keeps theirs.
+    Two queries, then one UPDATE and one event per member whose role changes. Call with
+    the organization locked. Returns how many changed."""
+    query = Member.filter(
+        organization_id=organization_id,
+        managed_by=ManagedBy.SCIM,
+        status__in=(MemberStatus.ACTIVE, MemberStatus.BLOCKED),
+    ).exclude(role=OrganizationRole.OWNER)
+    if member_ids is None:
+        query = query.filter(scim_connection_id=connection.id)
+    else:
+        if not member_ids:
+            return 0
+        query = query.filter(id__in=list(member_ids))
+    members = list(await query.order_by("id"))
+    if not members:
+        return 0
+    groups: dict[int, list[str]] = {m.id: [] for m in members}
+    rows = await TeamMember.filter(
+        member_id__in=list(groups), team__managed_by=ManagedBy.SCIM
+    ).values_list("member_id", "team__name")
+    for member_id, name in rows:
+        groups[int(str(member_id))].append(str(name))
+    changed = 0
+    for member in members:
+        role = role_for_groups(connection, groups[member.id])
+        if role == member.role:
+            continue
+        before = member.role
+        member.set_role(role)
+        await member.save(update_fields=["role", "role_rank"])
+        await events.member_role_changed(actor, member, before, via="scim")
+        changed += 1
+    return changed
+
+
+def _admin_groups(mappings: list[dict[str, Any]]) -> set[str]:
+    return {str(m["group"]).casefold() for m in mappings if m["role"] == OrganizationRole.ADMIN}
+
+
+def _check_admin_changes(
+    actor: Actor, connection: ScimConnection, stored: list[dict[str, Any]]
+) -> None:
+    """Which groups grant ADMIN is the OWNER's to change, taking one away included (it
+    demotes ADMINs, whom only the OWNER manages)."""
+    if actor.access is not None and actor.access.role == OrganizationRole.OWNER:
+        return
+    if _admin_groups(stored) != _admin_groups(connection.role_mappings or []):
+        raise DomainError(
+            ErrorCode.FORBIDDEN_ROLE,
+            "Only the owner changes which groups grant ADMIN.",
+            "roleMappings",
+        )
 
 
 def base_url(public_url: str) -> str:
@@ -147,14 +214,18 @@ async def update_connection(
         if cleaned_name is not None and cleaned_name != connection.name:
             before["name"], after["name"] = connection.name, cleaned_name
             connection.name = cleaned_name
-        if default_role is not None:
+        if default_role is not None and OrganizationRole(default_role) != connection.default_role:
+            # Making ADMIN the default, or ceasing to, is the OWNER's.
             _check_role(actor, OrganizationRole(default_role), "defaultRole")
-            if OrganizationRole(default_role) != connection.default_role:
-                before["defaultRole"] = OrganizationRole(connection.default_role).value
-                after["defaultRole"] = OrganizationRole(default_role).value
-                connection.default_role = OrganizationRole(default_role)
+            if connection.default_role == OrganizationRole.ADMIN:
+                _check_role(actor, OrganizationRole.ADMIN, "defaultRole")
+            before["defaultRole"] = OrganizationRole(connection.default_role).value
+            after["defaultRole"] = OrganizationRole(default_role).value
+            connection.default_role = OrganizationRole(default_role)
         if mappings is not None:
-            stored = clean_mappings(actor, mappings)
+            existing = frozenset(_admin_groups(connection.role_mappings or []))
+            stored = clean_mappings(actor, mappings, existing)
+            _check_admin_changes(actor, connection, stored)
             if stored != connection.role_mappings:
                 before["roleMappings"] = connection.role_mappings
                 after["roleMappings"] = stored
@@ -162,6 +233,8 @@ async def update_connection(
         if after:
             await connection.save(update_fields=["name", "default_role", "role_mappings"])
             await events.scim_connection_updated(actor, connection, before, after)
+        if connection.revoked_at is None and ("defaultRole" in after or "roleMappings" in after):
+            await apply_roles(actor, connection, connection.organization_id)
     return connection
 
 

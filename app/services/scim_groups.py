@@ -4,7 +4,7 @@ A group's displayName is the team's name, unique (ignoring case) among the
 organization's SCIM teams, since role mappings name groups by it. Its members are
 present members of the organization, named by their global ids. Whenever a member's
 groups change (added, removed, a group renamed or deleted) their organization role is
-applied again (`scim_users.apply_role`). Every change takes the organization's lock, so
+applied again (`scim.apply_roles`). Every change takes the organization's lock, so
 concurrent PATCHes to one group apply one after the other, each on the state the last
 one left.
 """
@@ -20,10 +20,11 @@ from app.models import Member, Organization, ScimConnection, Team, TeamMember
 from app.models.enums import ManagedBy
 from app.services import events
 from app.services.audit import Actor
+from app.services.scim import apply_roles
 from app.services.scim_filters import group_query
 from app.services.scim_patch import Shape, apply, from_body
 from app.services.scim_users import MAX_RESULTS as MAX_RESULTS
-from app.services.scim_users import PRESENT, apply_role
+from app.services.scim_users import PRESENT
 from app.services.slugs import free_slug, slugify
 from app.services.tx import atomic, locked
 
@@ -130,11 +131,6 @@ async def _current_ids(team: Team) -> set[int]:
     return {int(str(pk)) for pk in ids}
 
 
-async def _apply_roles(actor: Actor, connection: ScimConnection, member_ids: set[int]) -> None:
-    for member in await Member.filter(id__in=list(member_ids)).order_by("id"):
-        await apply_role(actor, connection, member)
-
-
 async def _set_members(
     actor: Actor, connection: ScimConnection, team: Team, wanted: set[int]
 ) -> None:
@@ -146,7 +142,7 @@ async def _set_members(
     if removed:
         await TeamMember.filter(team_id=team.id, member_id__in=removed).delete()
         await events.team_members_removed(actor, team, removed, via="scim")
-    await _apply_roles(actor, connection, set(added) | set(removed))
+    await apply_roles(actor, connection, team.organization_id, set(added) | set(removed))
 
 
 async def create_group(actor: Actor, connection: ScimConnection, body: dict[str, Any]) -> Team:
@@ -199,7 +195,7 @@ async def _write(
         await team.save(update_fields=["external_id"])
     await _set_members(actor, connection, team, wanted)
     if renamed:  # role mappings name groups: the unchanged members' roles may change too
-        await _apply_roles(actor, connection, current & wanted)
+        await apply_roles(actor, connection, organization.id, current & wanted)
     return team
 
 
@@ -238,4 +234,4 @@ async def delete_group(actor: Actor, connection: ScimConnection, group_id: str) 
         await TeamMember.filter(team_id=team.id).delete()
         await events.team_deleted(actor, team, len(current), via="scim")
         await team.delete()
-        await _apply_roles(actor, connection, current)
+        await apply_roles(actor, connection, connection.organization_id, current)

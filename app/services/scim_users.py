@@ -13,7 +13,7 @@
 - `active: false` blocks, `active: true` unblocks (seats checked), DELETE removes (the
   seat frees, assignments and team memberships go).
 - A member SCIM writes becomes `managedBy: SCIM`; their role follows their groups
-  (`apply_role`). The OWNER is never changed: a change to them answers 403.
+  (app/services/scim.py `apply_roles`). The OWNER is never changed: a change to them answers 403.
 
 Every change runs under the organization's lock and writes its events with via "scim".
 """
@@ -44,7 +44,7 @@ from app.services import events, ownership
 from app.services.account_mail import send_welcome
 from app.services.audit import Actor
 from app.services.invitations import ensure_seat
-from app.services.scim import role_for_groups
+from app.services.scim import apply_roles, role_for_groups
 from app.services.scim_filters import user_query
 from app.services.scim_patch import Shape, apply, from_body
 from app.services.tx import atomic, locked
@@ -134,26 +134,6 @@ async def groups_of(connection: ScimConnection, member_ids: list[int]) -> dict[i
 # Roles ------------------------------------------------------------------------------
 
 
-async def apply_role(actor: Actor, connection: ScimConnection, member: Member) -> None:
-    """Give a SCIM-managed member the role their groups map to (the OWNER keeps theirs)."""
-    if (
-        member.role == OrganizationRole.OWNER
-        or member.status == MemberStatus.REMOVED
-        or member.managed_by != ManagedBy.SCIM
-    ):
-        return
-    names = await Team.filter(
-        memberships__member_id=member.id, managed_by=ManagedBy.SCIM
-    ).values_list("name", flat=True)
-    role = role_for_groups(connection, [str(name) for name in names])
-    if role == member.role:
-        return
-    before = member.role
-    member.set_role(role)
-    await member.save(update_fields=["role", "role_rank"])
-    await events.member_role_changed(actor, member, before, via="scim")
-
-
 # Writing ----------------------------------------------------------------------------
 
 
@@ -239,39 +219,47 @@ async def _account(email: str, state: dict[str, Any], organization: Organization
 
 async def create_user(actor: Actor, connection: ScimConnection, body: dict[str, Any]) -> Member:
     wanted = _wanted(body)
+    try:
+        return await _create(actor, connection, wanted)
+    except IntegrityError:
+        # Another organization's provider created the same new account meanwhile: the
+        # second try reuses it. A second failure is a member of this organization.
+        try:
+            return await _create(actor, connection, wanted)
+        except IntegrityError:
+            raise UniquenessException(detail="A member with this address exists already.") from None
+
+
+async def _create(actor: Actor, connection: ScimConnection, wanted: _Wanted) -> Member:
     active = wanted.state.get("active")
     status = MemberStatus.BLOCKED if active is False else MemberStatus.ACTIVE
-    try:
-        async with atomic():
-            organization = await locked(connection.organization_id)
-            await _check_unique(organization.id, wanted.user_name, wanted.email, None)
-            await ensure_seat(organization)
-            user = await _account(wanted.email, wanted.state, organization)
-            role = role_for_groups(connection, [])
-            member = await Member.get_or_none(organization_id=organization.id, user_id=user.id)
-            reactivated = member is not None
-            if member is None:
-                member = Member(organization_id=organization.id, user_id=user.id)
-            member.name = _display_name(wanted.state) or user.name
-            member.email = user.email
-            member.set_role(role)
-            member.status = status
-            member.blocked_at = now() if status == MemberStatus.BLOCKED else None
-            member.removed_at = None
-            member.managed_by = ManagedBy.SCIM
-            member.scim_connection_id = connection.id
-            member.external_id = wanted.state.get("externalId")
-            member.scim_user_name = wanted.user_name
-            member.scim_profile = _profile(wanted.state)
-            if reactivated:
-                member.joined_at = now()
-            await member.save()
-            await events.member_joined_by_scim(actor, member, reactivated=reactivated)
-            if status == MemberStatus.BLOCKED:
-                await events.member_blocked(actor, member, via="scim")
-    except IntegrityError:
-        # A concurrent POST of the same address won the race.
-        raise UniquenessException(detail="A member with this address exists already.") from None
+    async with atomic():
+        organization = await locked(connection.organization_id)
+        await _check_unique(organization.id, wanted.user_name, wanted.email, None)
+        await ensure_seat(organization)
+        user = await _account(wanted.email, wanted.state, organization)
+        role = role_for_groups(connection, [])
+        member = await Member.get_or_none(organization_id=organization.id, user_id=user.id)
+        reactivated = member is not None
+        if member is None:
+            member = Member(organization_id=organization.id, user_id=user.id)
+        member.name = _display_name(wanted.state) or user.name
+        member.email = user.email
+        member.set_role(role)
+        member.status = status
+        member.blocked_at = now() if status == MemberStatus.BLOCKED else None
+        member.removed_at = None
+        member.managed_by = ManagedBy.SCIM
+        member.scim_connection_id = connection.id
+        member.external_id = wanted.state.get("externalId")
+        member.scim_user_name = wanted.user_name
+        member.scim_profile = _profile(wanted.state)
+        if reactivated:
+            member.joined_at = now()
+        await member.save()
+        await events.member_joined_by_scim(actor, member, reactivated=reactivated)
+        if status == MemberStatus.BLOCKED:
+            await events.member_blocked(actor, member, via="scim")
     return member
 
 
@@ -340,7 +328,8 @@ async def _write(
             await member.save(update_fields=["status", "blocked_at"])
             await events.member_blocked(actor, member, via="scim")
     if newly_managed:
-        await apply_role(actor, connection, member)
+        await apply_roles(actor, connection, organization.id, [member.id])
+        await member.refresh_from_db(fields=["role", "role_rank"])
     return member
 
 

@@ -62,3 +62,17 @@ async def test_twenty_concurrent_patches_to_one_group(client, mailbox):
     added = await AuditEvent.filter(action="team.members_added").count()
     removed = await AuditEvent.filter(action="team.members_removed").count()
     assert (added, removed) == (11, 10)  # the creation's addition, then one per PATCH
+
+
+async def test_two_providers_creating_one_new_account_at_once_share_it(client, mailbox):
+    from app.models import User
+
+    first, second = await connect(client), await connect(client)
+    for n in range(5):
+        email = f"both{n}@example.com"
+        created = await asyncio.gather(
+            first.post("/Users", new_user(email), status=201),
+            second.post("/Users", new_user(email), status=201),
+        )
+        assert created[0]["id"] != created[1]["id"]
+        assert await User.filter(email=email).count() == 1

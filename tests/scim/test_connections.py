@@ -114,3 +114,20 @@ async def test_bad_tokens_are_401(client):
     response = await client.get("/scim/v2/Users")
     assert response.status == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+async def test_a_connection_is_a_node_for_admins_only(client, mailbox):
+    scim = await connect(client)
+    person, _ = await add_member(client, mailbox, scim.org, role="USER")
+    query = """query($id: ID!) { node(id: $id) { id ... on ScimConnection { name baseUrl } } }"""
+    data = await ok(client, query, {"id": scim.connection_id}, scim.org.owner.token)
+    assert data["node"] == {
+        "id": scim.connection_id,
+        "name": "Okta",
+        "baseUrl": "http://roster.test/scim/v2",
+    }
+    data = await ok(client, query, {"id": scim.connection_id}, person.token)
+    assert data["node"] is None
+    body = await gql(client, REVOKE, {"input": {"connectionId": scim.connection_id}}, person.token)
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (await ScimConnection.get()).revoked_at is None

@@ -174,3 +174,74 @@ async def test_groups_of_another_connection_organization_are_invisible(client, m
     )
     assert error["scimType"] == "invalidValue"
     assert (await other.get("/Groups"))["totalResults"] == 0
+
+
+async def test_lists_use_a_constant_number_of_statements(client, mailbox):
+    from tests.support.sqlcount import count_statements
+
+    scim = await connect(client)
+    users = [
+        (await scim.post("/Users", new_user(f"n{n}@example.com"), status=201))["id"]
+        for n in range(12)
+    ]
+    for n in range(6):
+        await scim.post(
+            "/Groups",
+            {"displayName": f"G{n}", "members": [{"value": v} for v in users[n : n + 4]]},
+            status=201,
+        )
+    await scim.get("/Users?count=1")  # lastUsedAt is written at most once a minute
+    counts = []
+    for count in (2, 12):
+        with count_statements() as users_sql:
+            page = await scim.get(f"/Users?count={count}")
+        with count_statements() as groups_sql:
+            groups = await scim.get(f"/Groups?count={count // 2}")
+        assert len(page["Resources"]) == count and len(groups["Resources"]) == count // 2
+        counts.append((users_sql.count, groups_sql.count))
+    assert counts[0] == counts[1], counts
+
+
+UPDATE_CONNECTION = """
+mutation($input: UpdateScimConnectionInput!) {
+  updateScimConnection(input: $input) { errors { code field } connection { id } }
+}"""
+
+
+async def test_changing_the_mappings_applies_them_at_once(client, mailbox):
+    from tests.support.api import add_member, mutate, refused
+
+    scim = await connect(
+        client,
+        mappings=[{"group": "IT Admins", "role": "ADMIN"}, {"group": "Eng", "role": "USER"}],
+        default_role="VIEWER",
+    )
+    admin, _ = await add_member(client, mailbox, scim.org, role="ADMIN")
+    ada = await scim.post("/Users", new_user("ada@example.com"), status=201)
+    bob = await scim.post("/Users", new_user("bob@example.com"), status=201)
+    await scim.post("/Groups", {"displayName": "IT Admins", "members": [{"value": ada["id"]}]})
+    await scim.post("/Groups", {"displayName": "Eng", "members": [{"value": bob["id"]}]})
+    assert (await member(ada["id"])).role == "ADMIN" and (await member(bob["id"])).role == "USER"
+    # An ADMIN may not take the ADMIN mapping away (it would demote ADMINs).
+    variables = {
+        "input": {
+            "connectionId": scim.connection_id,
+            "roleMappings": [{"group": "Eng", "role": "VIEWER"}],
+        }
+    }
+    assert await refused(client, UPDATE_CONNECTION, variables, admin.token) == ["FORBIDDEN_ROLE"]
+    assert (await member(ada["id"])).role == "ADMIN" and (await member(bob["id"])).role == "USER"
+    # An ADMIN may change the others: applied to every member the connection provisioned.
+    variables["input"]["roleMappings"] = [
+        {"group": "IT Admins", "role": "ADMIN"},
+        {"group": "Eng", "role": "VIEWER"},
+    ]
+    await mutate(client, UPDATE_CONNECTION, variables, admin.token)
+    assert (await member(bob["id"])).role == "VIEWER"
+    # The owner removes the ADMIN mapping; the default applies.
+    variables["input"]["roleMappings"] = []
+    variables["input"]["defaultRole"] = "USER"
+    await mutate(client, UPDATE_CONNECTION, variables, scim.org.owner.token)
+    assert (await member(ada["id"])).role == "USER" and (await member(bob["id"])).role == "USER"
+    changes = await events_of("member.role_changed")
+    assert all(e.data["via"] == "scim" for e in changes)

@@ -285,6 +285,21 @@ async def test_bad_requests(client, mailbox):
         headers={"Authorization": f"Bearer {scim.token}", "Content-Type": "application/json"},
     )
     assert response.status == 413
+    response = await client.post(
+        "/scim/v2/Users",
+        data=b"userName=x",
+        headers={"Authorization": f"Bearer {scim.token}", "Content-Type": "text/plain"},
+    )
+    assert response.status == 400
+    assert (await response.json(content_type=None))["scimType"] == "invalidSyntax"
+    # No Content-Type at all is read as JSON.
+    response = await client.post(
+        "/scim/v2/Users",
+        data=b'{"userName": "bare@example.com"}',
+        skip_auto_headers=["Content-Type"],
+        headers={"Authorization": f"Bearer {scim.token}"},
+    )
+    assert response.status == 201, await response.text()
     error = await scim.post("/Users", {"userName": "not-an-address"}, status=400)
     assert error["scimType"] == "invalidValue"
     created = await scim.post("/Users", new_user("ok@example.com"), status=201)

@@ -109,8 +109,9 @@ class Mutation:
         )
 
     @mutation(
-        "Change a SCIM connection's name, default role or role mappings (applied to each "
-        "member the next time their groups change). Signed-in OWNER and ADMIN only. Codes: "
+        "Change a SCIM connection's name, default role or role mappings (applied at once to "
+        "every member it provisioned). Signed-in OWNER and ADMIN only; which groups grant "
+        "ADMIN, and an ADMIN default, only the OWNER changes (FORBIDDEN_ROLE). Codes: "
         "NOT_FOUND, INVALID_INPUT, ROLE_NOT_ALLOWED, FORBIDDEN_ROLE.",
         IsUser(),
         _manage("ScimConnection", "connection_id"),
