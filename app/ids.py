@@ -17,6 +17,8 @@ NODE_TYPES = frozenset(
         "Domain",
         "ApiKey",
         "OwnershipTransfer",
+        "WebhookEndpoint",
+        "WebhookDelivery",
     }
 )
 

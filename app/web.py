@@ -23,14 +23,16 @@ from tortoise.functions import Count
 
 from app import config, db, exports, graphiql, pages
 from app.auth.viewer import InvalidToken, authenticate
+from app.clock import now
 from app.config import Settings
 from app.http import client_ip
 from app.mail.worker import MailWorker
-from app.models import OutboxMail
+from app.models import OutboxMail, WebhookDelivery
 from app.observability import ANONYMOUS, METRICS, OTHER, short_name, watch_slow_queries
 from app.resolvers.context import Context
 from app.schema import MAX_TOKENS, schema
 from app.schema.extensions import SERVICE_UNAVAILABLE
+from app.webhooks.worker import WebhookWorker
 
 log = logging.getLogger("roster.http")
 access_log = logging.getLogger("roster.access")
@@ -39,6 +41,7 @@ MAX_BODY = 1024 * 1024
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 WORKER: web.AppKey[MailWorker] = web.AppKey("mail_worker", MailWorker)
+WEBHOOK_WORKER: web.AppKey[WebhookWorker] = web.AppKey("webhook_worker", WebhookWorker)
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
 OPERATION: web.RequestKey[str | None] = web.RequestKey("operation_name", str)
@@ -333,6 +336,10 @@ async def metrics(request: web.Request) -> web.Response:
         )
     except Exception:  # the database may be down; metrics still answer
         log.warning("metrics: outbox query failed", exc_info=True)
+    try:
+        gauges.update(await _webhook_gauges())
+    except Exception:
+        log.warning("metrics: webhook query failed", exc_info=True)
     pool = getattr(db.connection(), "_pool", None)
     if pool is not None:
         gauges["roster_db_pool_connections"] = (
@@ -345,6 +352,27 @@ async def metrics(request: web.Request) -> web.Response:
         charset="utf-8",
         headers={"Cache-Control": "no-store"},
     )
+
+
+async def _webhook_gauges() -> dict[str, tuple[str, list[tuple[dict[str, str], float]]]]:
+    rows = (
+        await WebhookDelivery.all()
+        .group_by("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    counts = {"PENDING": 0, "SUCCEEDED": 0, "FAILED": 0} | {str(s): n for s, n in rows}
+    due = await WebhookDelivery.filter(status="PENDING", next_attempt_at__lte=now()).count()
+    return {
+        "roster_webhook_deliveries": (
+            "Webhook deliveries by status.",
+            [({"status": status}, n) for status, n in sorted(counts.items())],
+        ),
+        "roster_webhook_queue_depth": (
+            "Webhook deliveries due now and not yet attempted (PENDING, next attempt reached).",
+            [({}, due)],
+        ),
+    }
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -471,10 +499,16 @@ async def _start(app: web.Application) -> None:
     worker = MailWorker(settings)
     worker.start()
     app[WORKER] = worker
+    webhooks = WebhookWorker(settings)
+    webhooks.start()
+    app[WEBHOOK_WORKER] = webhooks
     log.info("ready: process %s accepts requests", os.getpid())
 
 
 async def _stop(app: web.Application) -> None:
+    webhooks = app.get(WEBHOOK_WORKER)
+    if webhooks is not None:
+        await webhooks.stop()
     worker = app.get(WORKER)
     if worker is not None:
         await worker.stop()

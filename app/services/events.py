@@ -71,7 +71,10 @@ from app.models import (
     User,
 )
 from app.models.enums import InvitationStatus, OrganizationRole, ProjectRole
-from app.services.audit import Actor, record
+from app.services import audit
+from app.services.audit import Actor
+from app.services.tx import after_commit
+from app.webhooks import outbox as webhook_outbox
 
 if TYPE_CHECKING:
     from app.services.projects import AssignmentSpec
@@ -80,6 +83,30 @@ if TYPE_CHECKING:
 def _gid(type_name: str, pk: int | None) -> str | None:
     """The global id of row `pk` of `type_name`, as every id in `data` is written."""
     return None if pk is None else to_global_id(type_name, pk)
+
+
+async def record(
+    actor: Actor,
+    action: str,
+    *,
+    organization_id: int | None,
+    target_type: str,
+    target_id: int | None,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """`audit.record` (which also writes the event's webhook deliveries), and the webhook
+    worker woken once the transaction commits."""
+    event = await audit.record(
+        actor,
+        action,
+        organization_id=organization_id,
+        target_type=target_type,
+        target_id=target_id,
+        data=data,
+    )
+    if organization_id is not None:
+        after_commit(webhook_outbox.notify)
+    return event
 
 
 # Organizations ---------------------------------------------------------------------------

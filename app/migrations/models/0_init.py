@@ -257,6 +257,37 @@ CREATE TABLE "team_project_roles" (
     CONSTRAINT "uid_team_projec_team_id_607064" UNIQUE ("team_id", "project_id")
 );
 CREATE INDEX "idx_team_projec_project_692f4e" ON "team_project_roles" ("project_id", "team_id");
+CREATE TABLE "webhook_endpoints" (
+    "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    "url" VARCHAR(2048) NOT NULL,
+    "description" TEXT,
+    "event_types" JSON NOT NULL,
+    "enabled" INT NOT NULL,
+    "disabled_reason" TEXT,
+    "secret_encrypted" TEXT NOT NULL,
+    "previous_secret_encrypted" TEXT,
+    "previous_secret_expires_at" TIMESTAMP,
+    "created_at" TIMESTAMP NOT NULL,
+    "organization_id" BIGINT NOT NULL REFERENCES "organizations" ("id") ON DELETE CASCADE
+) /* Where an organization's events are POSTed (Standard Webhooks 1.0). */;
+CREATE INDEX "idx_webhook_end_organiz_6570f0" ON "webhook_endpoints" ("organization_id", "enabled");
+CREATE TABLE "webhook_deliveries" (
+    "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    "event_type" VARCHAR(64) NOT NULL,
+    "message_id" VARCHAR(64) NOT NULL UNIQUE,
+    "body" TEXT NOT NULL,
+    "status" VARCHAR(10) NOT NULL /* PENDING: PENDING\\nSUCCEEDED: SUCCEEDED\\nFAILED: FAILED */,
+    "attempts" INT NOT NULL,
+    "response_status" INT,
+    "last_attempt_at" TIMESTAMP,
+    "next_attempt_at" TIMESTAMP,
+    "last_error" TEXT,
+    "created_at" TIMESTAMP NOT NULL,
+    "endpoint_id" BIGINT NOT NULL REFERENCES "webhook_endpoints" ("id") ON DELETE CASCADE,
+    "event_id" BIGINT REFERENCES "audit_events" ("id") ON DELETE CASCADE
+) /* One message to one endpoint, written in the transaction of the event it carries. */;
+CREATE INDEX "idx_webhook_del_status_d0f04a" ON "webhook_deliveries" ("status", "next_attempt_at");
+CREATE INDEX "idx_webhook_del_endpoin_863299" ON "webhook_deliveries" ("endpoint_id", "id");
 CREATE TABLE "aerich" (
     "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     "version" VARCHAR(255) NOT NULL,
@@ -533,6 +564,40 @@ CREATE TABLE "team_project_roles" (
 );
 CREATE INDEX "idx_team_projec_project_692f4e" ON "team_project_roles" ("project_id", "team_id");
 COMMENT ON COLUMN "team_project_roles"."role" IS 'OWNER: OWNER\\nADMIN: ADMIN\\nUSE: USE\\nVIEWER: VIEWER';
+CREATE TABLE "webhook_endpoints" (
+    "id" BIGSERIAL NOT NULL PRIMARY KEY,
+    "url" VARCHAR(2048) NOT NULL,
+    "description" TEXT,
+    "event_types" JSONB NOT NULL,
+    "enabled" BOOL NOT NULL,
+    "disabled_reason" TEXT,
+    "secret_encrypted" TEXT NOT NULL,
+    "previous_secret_encrypted" TEXT,
+    "previous_secret_expires_at" TIMESTAMPTZ,
+    "created_at" TIMESTAMPTZ NOT NULL,
+    "organization_id" BIGINT NOT NULL REFERENCES "organizations" ("id") ON DELETE CASCADE
+);
+CREATE INDEX "idx_webhook_end_organiz_6570f0" ON "webhook_endpoints" ("organization_id", "enabled");
+COMMENT ON TABLE "webhook_endpoints" IS 'Where an organization''s events are POSTed (Standard Webhooks 1.0).';
+CREATE TABLE "webhook_deliveries" (
+    "id" BIGSERIAL NOT NULL PRIMARY KEY,
+    "event_type" VARCHAR(64) NOT NULL,
+    "message_id" VARCHAR(64) NOT NULL UNIQUE,
+    "body" TEXT NOT NULL,
+    "status" VARCHAR(10) NOT NULL,
+    "attempts" INT NOT NULL,
+    "response_status" INT,
+    "last_attempt_at" TIMESTAMPTZ,
+    "next_attempt_at" TIMESTAMPTZ,
+    "last_error" TEXT,
+    "created_at" TIMESTAMPTZ NOT NULL,
+    "endpoint_id" BIGINT NOT NULL REFERENCES "webhook_endpoints" ("id") ON DELETE CASCADE,
+    "event_id" BIGINT REFERENCES "audit_events" ("id") ON DELETE CASCADE
+);
+CREATE INDEX "idx_webhook_del_status_d0f04a" ON "webhook_deliveries" ("status", "next_attempt_at");
+CREATE INDEX "idx_webhook_del_endpoin_863299" ON "webhook_deliveries" ("endpoint_id", "id");
+COMMENT ON COLUMN "webhook_deliveries"."status" IS 'PENDING: PENDING\\nSUCCEEDED: SUCCEEDED\\nFAILED: FAILED';
+COMMENT ON TABLE "webhook_deliveries" IS 'One message to one endpoint, written in the transaction of the event it carries.';
 CREATE TABLE "aerich" (
     "id" SERIAL NOT NULL PRIMARY KEY,
     "version" VARCHAR(255) NOT NULL,
@@ -546,106 +611,126 @@ CREATE UNIQUE INDEX "uq_transfers_one_pending" ON "ownership_transfers" ("organi
 """
 
 MODELS_STATE = (
-    "eJztXW1z4jgS/isqvlymipmakJeZy+1tFUmYXW4SyAGZ2bvlyjgggg8jc7ZIwu3Nfz9Jtv"
-    "GbbGxjE+HoSwK2WjZP21L3063WH7WFMYG69aG51L7Cde0C/FFD6gKSD6EzdVBTl0vvOD2A"
-    "1QedNVWXmjKHa3ZQfbCwqY4xOT5VdQuSQxNojU1tiTUDkaNopev0oDEmDTX06B1aIe0/K6"
-    "hg4xHiGTTJid//RQ5raAJfoOV+Xc6VqQb1SeBmtQm9Njuu4PWSHbvUHtsIf2Ft6QUflLGh"
-    "rxbIa79c45mBNgIawvToI0TQVDGkV8Dmiv4CeoPOj3V/lH2zXhP7Ln0yEzhVVzr2/eIHxT"
-    "tWU5ROd6D0WwNFqWXAaGwgii+5VYsB8Ehv4f2fG42Tk0+Njyfnn89OP306+/zxM2nL7jd6"
-    "6tMP+2Y8tOyuGGbtX9qdAb0hgyjR1i498IPJqFi1pZgyPPTZ/wj+VzPV5KPvtg/hT35YGH"
-    "8X7SQFuAc8DXgP3j5UsFBfFB2iRzwjXxsfPybA+63Zu/q12Tsird4FQe44pxr2OYq3h69p"
-    "6DH4ttBqwTBuk3tS0RhGsHZlRca61v3eafUuAPs3RM3r23bnArB/Q3Tfp6fo3yH61m59p9"
-    "/s/7Uc+jlOo57jeO0cR5SzNOFUe8ny+HsSIisl5wtwfJ4G4PN4gM/DAFtwbEKszFRrlgXl"
-    "kFgxUL/uYB8A+vw0BdDnp7FA01NBoAleFApFxVGcr8kZrC0gH+ugZAjqiSP6wf1wiM84+Y"
-    "GTLtLXjsoToB+0b1v9QfP2jl5uYVn/0Rl+zUGLnmmwo+vQ0aPw+7DpBHxvD34F9Cv4Z7fT"
-    "YvAaFn402RW9doN/1ug9qStsKMh4VtSJ7+l0j7qoBbQOX5Ya6S2H1oOSBWjduV1RlH4gSn"
-    "YxSdSyrlpYWVm53u6wrNS0yJo24ZMxz6XnoKTUsshadmfch7WS1feNiG53g8XX7T4dYU8L"
-    "hvmoIu2/Kr3bzHrgCOfShHC20t5UQemg6ZxLSfjBjarli2FC7RF9heuI8xxSgcOCdUPdHZ"
-    "hKfrjPnnvUe4FN9XnDp/EeSfKBIACx7W01+1fN61YtZigqAOh7C6ZxzAQbfdLiGxl6A+iS"
-    "uwCd+5ubGnuwH9Tx/Fk1J0rME66uJhpW4BOk9xAdeBzpL197UN88tnzMm7SnFu2oOsgzCI"
-    "2G4YMuAGr01KKxCB9RkfrIfhK9Nr1SFDAeYx6AM4E1DymwVOb8d967Tf6SZtxT5D6cZya5"
-    "kWFSz8Dc3iFWTXJz9qPnfd0qFmQWkvp/8XUm4wRCxgm8hyotiedJVJAqLZ7BC71kaVEOiV"
-    "UQ6pNGCqhPGrFQ01NcqLMOKAEx6XjldbzoEBMF/m/9bocPu9s+TGpoYwz+B3TNKs3Rqv00"
-    "XSE2ioGHlaZjDVkf6GV/rpVrEfGwpfgECA73AT+6bf4WfvavbrqXYeaCdnAZUoW2zDLU2K"
-    "1zjTCiPfiBAeb0LMUAc3oWO8DQUzIaI6MxGzM2w5TyIgZ7dGUsFhq+MyyN6vPo3cFNKrY7"
-    "4yQzZVYDT1pO8LvpwudaZlWET1Rq4aD57TerCWHpbcE0Uiq77Y0mkt3egm9k4I1ht2Pn3A"
-    "IQ9tKVq4xx0MrIHEQokxu/Nhbk9mscXtw5U0/ixCesTQl0OJcztq9m08Uyy1yEKa+ewB5P"
-    "Ns9PWrLBkyiL0ny99M/G2UmaRPOzk/hEc3ouaO89QVObamP7HYEEPD0L3HzpCrLJjbM0zD"
-    "1plYB9hLu30ctF+IREZeaWyJlb7OS/Dd5IdmkYOlRRjFvrlwup+IEIlvVWbY7sV6+X3e5N"
-    "QKWX7dCM0bm/vWz1jo6ZLkkjDcdxCS5yyi4LaaK97G9kq9HlLxkDBge9qAYbc4gyL/kISh"
-    "USZKj0gg8br/wLAHjycvIRefKRQaX4l626QSUhaFzh9C15XNFUUjiR+zoUWIu6vgM6N9Y4"
-    "NJjvbD2JCmMOtMKm2HR8WK0JDATfrywImBSgHcAJ+QJUQFnZC8D6BH4/HRgmWKqW9WyYE0"
-    "BGHIg/hC3AIvtNk6jqj9ytTDIUQpnQKSgl5+onp0vlExeZJap9a/XaX/6htG6b7RviJ/m+"
-    "DVGvRaXumv3+927v+gIEv+fxphrpKkgkFJAQxpsS7J2R6+elcV3l9fOiaf1AtJzKc865dl"
-    "4umz8c/WZPNds1yUy0F1YIn3i/uTaiqSCtDxyXZvPKvm8bPWlYdX50xPf1na0n+b7apl1a"
-    "1xcBTwY8rG2PlOPK8tsN0RCNyAOFV9YIaBYgvimwMHniJoAehX8hnu5dq3Pd7vwCTOOZer"
-    "YYjLz5ewSofWMB1Rqi1m937V7rGkDiDq+fiZMLwZEFSX/QfNLG0Prg+3Ef4HQKx1h7gop9"
-    "9XepvWQOB2J3QT8FLYuEVZObKH0RSzD5V91cwrk96cuL6ctnTveQGR4ZMzzokJ21VKZfpn"
-    "qrpor3wWWpTIGj+t4ElUc9nvQeEy+cWb+WUUuO2IVrNRBNXV217gata6Is59MQXbeubtod"
-    "esz9RPnEb92vLUYksg8bg+ICOB/E0OUCWhYxAaPKHMCXmPnaJ1KFoSzJ+239Ngg4vpGFth"
-    "vn96bb+cVtHl59KwiL+6ZyYiSJGw+9JHEliSuqltPl3o7HcJnv7Q6JSjJXZD1DAmEeJfvl"
-    "pIZF1rBFVEUUt0IcHccSRkGh/TH2H8uakG3iqHF8+un088n56YYv2hxJoomiifKMmcxXVD"
-    "YiKpd6ZyPmQqW6WfJXViWEJaUO8upAZsyKGh2UGbN7K33gjekFAH0LFw9VLn4QmQBTFD/Y"
-    "jNdFPMgr/GC83DqdVRPj8Py2Q/XkpWn8G46xoloWgXmxexFlL7R9Z3fd3PRcoXGl1LLKSR"
-    "AmJhNwEU+TXaDEPAZF157wXdGxB5zrusWKZfUJEcyOekJ4/K0HFllcUcywYuTtyui2SkO9"
-    "EJ/JN6Zl0kFQTiqgKE9JCyTb7WheBjP3DkwdmWz4bD6S8/AWgPCd11NF4Q2+6CJlrTrOKc"
-    "fI9NzWeHtywdqkXqRJU7r+ZAFHaqYtgTGlKyyB30nnrcJMJ8hyWemvGAEVTcCIpemRzyYE"
-    "Y2OpwQmYmsaCpbjSDsHzDCL6bQ1ocRNgGeSLiumRIXIuxQqkg6mmY/KlTpqY2GKdLwmcFr"
-    "kF4Dx5wB7VLffGGETkjkbUAlJMFc1HYKGZpkH6ZMdG4Ogj+KttdLwDU8Mkv2UC6U+mybm0"
-    "xV+ABTF4MPBsiPDMNFaPMzAih1gVllFcuiw3P9VNmQ5b3FuSad30u4TM1xRN0mTaUgWkSb"
-    "TdoLml3SZ5kDXwZYy7qbixibyYCjI3287h9YLc7Du7Af9B6bQI6bTIjdnL3Zhd5kzLnOnD"
-    "T3nDGo7jNmJyCl2B6qFbyjDx1rkjoZPSA8ZUUEP9harrsaZKQLBKtMVJ49P5xkyhX5IMk/"
-    "5t8+YmSgYdYKp/82rQ/taqZXz0bSma1U//D9HlTfeK5e87H2hG/233m53Rzz6I8dgHfI0s"
-    "OXIBwQrmu1Y4y/lBN8b5toYPSsrUSJFTI024MJ5yaTkoKbUsspYdLpObnJNukg32sMeJtt"
-    "ftD7KXM7alyCzK/g9R/6p9ewHoXzEmVD9plsGXColV0KM6S7M1ImmVQAtENkcUaL2OYOBX"
-    "aYwL08xZp7OouNS38Po2aeEUbCnY2IUyCXUj8LB60OSJXDEiQuaNXK0gjCqssbagmRAIjn"
-    "Npgy8vX428+pBl/URJR5MLd/a2cEdWUEwD7dYKinIt1B7XQoUmvgJQ7pMerwIdVhNtvsmw"
-    "w9ooX4FKxYK8Ffb5FkZVRwWcoQHuuH6samNCMMPEVJE1haal0NzT3YDqPiM7+3XgdFqhKS"
-    "oGNB4VIiHjQOZkmFuKU4trN9jSZ+Qf4jtZ+ArYSq97DbyYUF0oXhb+jrANSG+pB/+DwavM"
-    "1RoB14+zZiPsGsav3PB7VyUs/JUre0XhJepAJsm/Vvarpa8es+Drtpc7ToWwjWZu+xYsYq"
-    "wrE3XNmYySs1hjutgf7/mp3MGliGRWgp/xDCeKvSXjxCD/EAfov/W7HT7IsR2E49HaGIP/"
-    "seV2ZcFd+2m6QmN7+4uVpmNyIx/o9X6ulWsi8OCmgAVi05EyyeGKyPVg0Jl2EC6TbBHLX9"
-    "G1hZatMqBfqELhlsJqA8q6yPFQVytjOBLDScMZqktNmUPe9JPFF2outa9wfYCPQCq/UV1N"
-    "NKzAp91d7SbtqfWUzscWbGBKBVXsHJsFpWvWSVWfptAeWXsi6A8SKl+Bhj0Q9AcJ0YZslk"
-    "xzJqZ5XwzzQYIUikzuCFbmeO5BYkbJ5QIY5SrBUyqX7JVN5THJgaKqCTwya8dKk6YuA0Qb"
-    "g2dTwxjS+jn2npPk8oANxartoqv2XpTjmYoeoV2Yhxaxt4CGeRWCdu6TFg8akJPPhjmHJh"
-    "jrqrawwGQF6baXFjiyF+aCv9+37lvXdYDgCyZ+HYaLJf1Pd8Ecz+CkDnSoWnCI7OT7ybs6"
-    "IJBpT7SUELn0AhC8LG0CgYrWwVtDE9LH2DAn9j2SdmODOIe1ehp+/Xd/0Z7gnckKNYKS73"
-    "Py47OQw277CpLvJ40U9PBJI5YepqfCO4YpmSvU+GUqCHIpRWqs1QO/CGBCkMMTqSTKJaz5"
-    "w3RIfzAmnAzM+D0HA0KVQDqJXSxj28EZXuiZYQ8ISdhzwH6ABVRsqzBjHMmRunBsyiHqtz"
-    "qDC0D/DtGXZvuGnrP/hw3eNCNR8UveHKOSo5pYk9EvInedCkeWwqZ6BNfk8BJHvIIxpgOJ"
-    "KbmYJC7zdWrJrBDmmabJ2g7LygXdQmuabtgCab3fLMZDUErgpdvCGg8yWB8/e1UrWB/aEz"
-    "PPBOoTk6OpyKPpVNX0XC91QFDqWDQd50q4eZ3wv5ia33PIKBLj5kWOeIHwhACS21wJBOJL"
-    "XY6QtO2BDJeIGS45QFbortW5bnd+yUoLOWIXwPkwRFfdzpd275byQZuP5Gizc9W6YSzR5i"
-    "OtuXt307yyi+7an8Qgj7Axh0iZqdYsW0zGL1WIQ1TpZRHS/YmHvrruj0A1IUXT+oFoOZUX"
-    "RH7aVDMX+V7vkKz0hUTWNK0V4ayzzlzCKyorK3lltEJlfUEBVUFel5xvRFhSKiGTEiIkja"
-    "xsl42TqRdR2c43rBeAdOWWdIQxjs6C2yHejBMS4O0AhwdVkTa1dReXcNhJ37qTeE7Sv8Sl"
-    "WCKSzzzSsg+ptmb177YqeUoheUpZU6XKNVWEwreEqirW5p6jQ4hh6FBFMWNIQDCE9QORLA"
-    "vszZH9MgqX3e5NgEy4bIeTU+5vL1u9o2OGPmmk4Ri/RlK28Y97dSlbV3c5to+IiFaoaIuk"
-    "d96SKiSzIAKz4I0n+/R7BRt/0iIcGXwLqTZeXClaL6fpzRSllWV8c5XxpXuFFVBuwQGt52"
-    "zWXhW49kBP+Z6zeKIq+DBupazCA0nR7JV7GXvs8wjAKHsVjLh4YqTh7/60A8ljicljmc4L"
-    "nSfbzpUVmXPZtvkg23tQzK0HJWMQD311GQOBkrzEtN1FV3KqzJ+cKQ4yv6EYQiho36THPy"
-    "gnFVAUDbT0wrU7EhPVKzhYD1ETwWdwO+8jcx3SIitsokOPYH1Da7f/qnGdyMD5epL/SLVm"
-    "l4FXZlpK37HWRRCMjRUiCgesuDOYGiZQAe0MsM7AHK7BET0KX9TFUofkrL0mE+jG43sNvY"
-    "sW8yus1zQLweZ20W2fYSwdUjEdUkdTaeP+TnORXdCcYf+TVGkVJwlpFSfRtArpU26bJQ7W"
-    "vciwyLrMuSpUxJgzW0XLHMfPV7wCy9snLFrglS0pBJoFrJnxjIBBTBtWfdXCxO6Z0BqxZP"
-    "4D/V+b7xtn54AuPayTWWdOG4HmXZvOPX+yorNWcV3TSrTfZwZwXiwiQ7t0atqynRRo5VhN"
-    "B0cqsF9D8Gys9AlYqHM2E9r223s6SY7X5CEDzxqeDdHIttM+hKAbvWNXHFHSTlkQxMkPsk"
-    "b0kirbjgcYUzD6Y1h7NI3Vckh+6k/9q/YtYF/BRLOWurruEEX+XAdDxvyxNvTDzz9Gqedh"
-    "TuQyOLDIlEdhZ2aZ8lhuyuOrLZ0W7GEvOfnRuWFll8hHuI89Vhu47zvxieJiID0WBOmJGQ"
-    "UJzFdRfcVvSRcRlFvRBczXIraik+5E/HtR3RAVK1+4snLpPSwrw1Si+ZGBwRc+GfNceg5K"
-    "Si2LrGWZHi1qXEymR5eaHp0me3e/W+uJOcqJsqHXoaBTKr8KLSuOWHVO1RMZVbtR+dUXJY"
-    "snJIsnWSZZoU96xm/DMxZN8wei6VROE9FU9vxNn5B0kopykiioBThH91alk9t8j55IqW3M"
-    "8ufYsq5HEG/IbtwOYUv30CVQnCbwBUMTqboiY93CWsky1i3L+xys7+G/rQjG8btShcTktl"
-    "TZt6VypjlujYV0mQXBHvaYV9Dr9gfZMwtsqQtg/x8imjN2AejfWo5XofjsAf9cm2G4CYlV"
-    "4VXYw/7FkvOIR7+6nIeMHgqzrDGU8ptZG3x5WXdMRnMPIZqb8CYUgHZ01cJhvQFp4eaPAT"
-    "uUv3IC6DNtWUCQuHJrULnL0mXNpteKrvuesRhS0nsCk6lJxZc4UjRDyfrPWJvJlZGMo5iM"
-    "o3Se4hVUXedJ1oF53c2GvIE0Pfg+IQl9Ub4RduJ9O1rpKRMJRVNBWuPc9+jJwi9voPBL2I"
-    "qPsUlDhv4WwzTiZZRonvorgkbs02AlI2mgvv4AnWSgykqhwlYKleXspB35lqCXduQ+7UhZ"
-    "nLHY4oyvY0qy9FaO/eimvcYbjTRzVC4XeqNWH1yoms43+2JSZ1yByi0SapylydQjrRJyZi"
-    "K5ejLRtNxE06VqWc8GGTyzrniLCFYR8TKywNgAoDxBUyOd5olncDuQFSREXgwlg1fxb1y1"
-    "glcR1ytNCoi61JQ5XO+Y0tBcal/tar8H+aJv2d2MFvxUWB3sXWGiPbWe0u1rdohQ2fMDW5"
-    "G+I1Qt2tOAdnSAA0sqrApLvqpcDCiYLugripEfI1/9jaqAVCYj0SQW3nhW43ASzpl6Eiuh"
-    "em2EoSXeCifROD79dPr55Px0Q0VsjiQxENvZBmL0u29QWj/NJyI9tHQeGn2pMiDsNK8gus"
-    "epGIfjBMbhmLPFgoGwY3wFEY4vVesT2X+R2tdxcQsrR5vBISl+Mvvxf7r9bm4="
+    "eJztXetz4ji2/1dUfJmkis52nt2bnTtVJKFn2E4gN5Du2R22jMEieDEWa4kQ7mz/71eSbf"
+    "x2bGOIcPQlAVlHFr+jx3np6M/aDGnQwEeNuf4VrmqX4M+aqc4g/RB6Ugc1dT73ylkBUYcG"
+    "r6rOdWUKV7xQHWJiqSNCy8eqgSEt0iAeWfqc6MikpebCMFghGtGKuvnkFS1M/T8LqBD0BM"
+    "kEWvTBH/+ixbqpwReI3a/zqTLWoaEFOqtr7N28XCGrOS+70p9aJvnC67IXDpURMhYz06s/"
+    "X5EJMtcEuklY6RM0oaUSyN5ArAX7BayDzo91f5TdWa+K3UsfjQbH6sIgvl88VLyymqK0Oz"
+    "2l2+wpSi0HRiNkMnxpVzEH4Il14cNfT05OTz+dfDy9+Hx+9unT+eePn2ld3t/oo08/7M54"
+    "aNlNccxav7baPdYhRJloc5cV/OA0KlFtKs4MD33+P4L/9US14tF364fwpz8sjL+LdhoD3A"
+    "KPA97A2wULZuqLYkDziUzo15OPH1Pg/dZ4uP6t8XBAax0GQW47j07sZwxvD18LGQn4Ns3F"
+    "jGPcon1SzRGMYO3Siox1rfO93Xy4BPxf32zc3LXal4D/65uPXfaI/e2b31rN7+yb/b9WgD"
+    "/HWdhznMyd4whz5hYc6y95hr9HITJTCk6A44ssAF8kA3wRBhjDkQWJMlHxJA/KIbJyoH7b"
+    "xT4A9MVZBqAvzhKBZo+CQFO8GBSKSqI439AnRJ/BeKyDlCGoNYf0yP2wj2Oc/kCtYxorh+"
+    "Up0Pdad81ur3F3z143w/g/Bsev0WuyJye8dBUqPQjPh3Uj4Hur9xtgX8E/O+0mhxdh8mTx"
+    "N3r1ev+ssT6pC4IUEy0VVfONTrfURS3Adfgy12lrBbgepCyB6053RWH6njDZxSSVy4aKib"
+    "LAhWZ3mFZyWmROW/AZTQvxOUgpuSwyl90dd7hS8uq+EdLX1WDxebtLRdjjArKeVFP/P5X1"
+    "NjcfYogLcUI4WWlnrGDmoPE01iThBzfKli/IgvqT+RWuIspziAWOFawTam7PWPLDHXtuqT"
+    "eBLXW5tqfFDUn6gSIAia1tNbrXjZtmLWEpKgHoRwyzKGaCrT5Z8Y0svQF0aS9A+/H2tsYH"
+    "9lAdTZeqpSkJI1xdaDpR4DNkfYguPA71l68P0FgP23jMG6ylJmuoOshzCNEJ8kEXADX6aH"
+    "YyC5eopvrEfxJ7N3tTFLA4i3kAzhSreYiBW7Wc/xE3t+lfWi32Ee2HM2bSKyGLaQbW6w0S"
+    "1aKds4ee9/VVsqBlIa39F19j0k8gpJ/AG1RZjXgeRQVNpeVb8EKTLCvKIbIKQn16kgHq05"
+    "NEqNmjWKjzLigBMql4FVW82BITBf7v3U47Hna3ftiooY8I+C8wdLw1Rav283hh8lUMDBe6"
+    "QXQTH7HX/lLbrkQUhy3DJ2DgcAf4wV3j9/DYv77tXIUtF6yBqxAr9HmepcauXWiFEW3gBx"
+    "aYs/MMC8zZeeICwx5Jb4z0xqzF2BxbyosY1qNrNJvp5B5hnfHz4HDvNhVbnXGCmXKzIY5a"
+    "bvCb8cKnWuZlhI9UcmGv7dvvlhPCmrcF48hWrdveaiKt26/gG1l4E6zbiXtuCQh74cpVxj"
+    "goZWzgRFjC4QShKaPXn6Glww1dCd/t9m7s5irEh636E27QjL6qFuNLcJ7U0/wIGq+zBRdC"
+    "rJ3dfpttYpeR+SKICfUUi7u2Hj9ZDTQexbbMwG8XMntyfpolOP/8NDk4nz0Lyshs2RzrI3"
+    "uOQAqekQfueOoKWuBPzrN4O2itFOwj/g4bvUJGshCpjHYTOdqNP/w3ilvJrhAyoGommAL8"
+    "dCEWDynhtmbVumS3fL3qdG4DLL1qhXaM9uPdVfPh4JjzklbSSZL9xUVO2eTwUbSV3a1sNX"
+    "ZkKKeTZa8PIhE0hWbuYzJBqlIcM5U+JGPjVfzQRBy93HxE3nykIy55slXXESeE6Vs4fkvb"
+    "t2gsKd34nWw23KYJrMlU3x7bG2sxZjDf03qaKYwr0ArfYrPZw2oNgEz4YYEh4FSANQA1+g"
+    "WogFmyLwFvE/j1dIAsMFcxXiJLA3TFgeQoLAGW2W6W4F6/t3Nh0aUQyiBYQU1yLn8KqlQ+"
+    "cpGtRLVvzYfWl38ozbtG65bqSb5vffOhyajuG93u987DzSUIfi+iTZ1ky7qRknRDGG1KsD"
+    "kjcw5I4brKOQdE4/qecDmT5lww34BMNbA//M0fnrdpYJ5oE1YInXi38UmisSCrDpwUmvTG"
+    "um/LfNaJ6vzoiO7re1pP0331db2sqq8JPBowXNkaaYwqG1+vb/bNAR1QZIEHQMeA6qYAEz"
+    "riNMBK4d+opnvfbN+02r8CCy2ZZkvAwNu/B4DJNxiouG82f79vPTRvAGRBQ0uq5EJwgCFt"
+    "D1rP+gjiI9+PO4LjMRwR/Rkq9tsPM2vJMTYQuwn2KShZpJw0XXvpyzi2Gv/W9Suc7kldXk"
+    "xdPne4h4zwyBnhwZbsvOlF/TTVO2lWvg4u04sK7NX3Nqgi7PGodxh44ez6tZxccsguXamB"
+    "cur6unnfa95QZjmf+uZN8/q21WZl7idmT/zW+drkhkT+YS1QXALngxi8nEGMqQgYZWYPvi"
+    "Ts1z6SKixladpv8/deQPGNHE5eK7+3nfavbvXwiWVBrLjvKiZGGnGToZdGXGnEFZXL2WJv"
+    "RyM4Lza7Q6TSmCsynyGFsAiT/XSSwyJzGFNWUcYtzBgeJxqMgkS7s9h/3NaGbBuOTo7PPp"
+    "19Pr04W9uL1iVpZqJooDy3TBZLxBshlcfj8xnmQunNefBXXiaEKSUPivJARsyK6h2UEbM7"
+    "SxfhreklAH0HZ8MqJ4yIbIAZEkas1+syBvKCDNHLndNYNTEO728bJIuYW+jfcEQUFWMK82"
+    "zzxNOea/vebrqxbrlC68pWU0ekQZgaTBCLeJboAiVhGJSde8L3RkcecN7rJniW2SdEEDvq"
+    "Ke7x9+5Y5H5FMd2KkdmVU22VgnopOpNvTcvFgyCdZEBZmpIeCLbbULwMRu7tGTtyyfD5dC"
+    "Rn8JaA8L3XUkXhDU50kaJWHeU0Rsj01NZkeXLG62Q+pMlCun7CwKGa6HOAxuyEJfAr6XGn"
+    "MLMR8lhW9isGQDU1MOBhevSzBcEIzXWogbGFZjzElTUIlhNosm8rwJKbAIzoF5Wwkr7pvI"
+    "onlQdj3SD0S51WsQjmjc8pnJh2ATgjD9irOnY7xiGiPRowCUixVHM6ADPdshBtk5cNwMFH"
+    "8D+20HEIxsiiv0WD7Cez4FxW428AQwKGiEz6JplYaPE0AQNaxLOwDJLCZWPjU92Q6bDE/U"
+    "owrRt+lxL5mqFKlkhbxoAsgbZrNF+ptw4e5BV8EeNuKG5iIC9hhFzNtmN4PSc3/8474C+U"
+    "SouQSou8zH67l9nLmGkZM73/IW9EJ0m2jYSYQpegeuhuZZl477YjoYPSA8JUkEPdmWoYia"
+    "JKgLBKZovTk08XazGFfUkTTLp3jdvbqDFoD0P9G9e91rdmLefQt6lYVD/73zevbjvXPH7f"
+    "+cAi+u863+yIfv5BjGEf0DXyxMgFCCsY71rhKOehgUbTQkwPUsrQSJFDIy04Q8+FuByklF"
+    "wWmcuOLTM2OCfbJhtsYYcb7UOn28ufztimorso/983u9etu0vA/oqxofqNZjl0qRBZBTWq"
+    "8yzXSdJaKWaByIWSAp3XEQz8Kq1xYTNz3u0sSi75LTy/LZY4hWCFoE1MJqFmBF5W99p4Ik"
+    "+MiBB5I08rCMMKPNJnLBLChKNC3Iinl1OjKD9kWj9RwtHkwZ2dHdyRGRSzQPtqBkV5FmqH"
+    "Z6FCG18JKHdpi9eBBquJdrzIsMHZKF+CSgXDuBP2xQ5GVYcFMUvDprcNV21NCEaYWKqJx9"
+    "DCCos93QyoztK0o197TqMV2qISQIszhUjIYiBzIsyx4uTi2gy27BH5+zgnSz8BW+lzr4GJ"
+    "CdWZ4kXhbwhbj7aWefHfG7y2eVojoPrFnNkIq4bJJzf82tUWDv7Kk72i2CXqQAbJv1X0Kz"
+    "YWT3nwdevLG6dC2EYjt30HFgkxFE1dxWxG6VGsCU3szu75abuLSxnBrBQ/tISaYl/JqCH6"
+    "z4wB+u/dTjse5MQGwv5ofUTAf/lxu23BXft5vDBH9vUXC90gtCNH7H2/1LYrIsTBzQAL+K"
+    "YjaZLDGZHrQaczayCcJhlTyV8x9JmeLzOgn6hC7pbScgPKvMjJUFcrYjjiw8liM1TnujKF"
+    "cdtPHl2oMde/wtUeDoFMeqO60HSiwOfNVe0Ga6n5nE3HFmxhygRV4h6bB6Ub3khVR1Pojq"
+    "wdGej3EipfgoYdGOj3EqK1sVlamnNZmndlYd5LkEKeyQ3Byu3P3UvMmHG5BItyVeFZwuEE"
+    "oakCTW2O9I0Fqe92c02ntSqhtlULvJdsNs7+HkhFm2J95/V4QtfMyZNYZbC0dEIgyzpk39"
+    "RJXw/4Bqbahg3VvsFzNFHNJ2inM2Kp/zHQSVxepY3bZCmXevThEllTaIGRoeozDLQFZJeF"
+    "YnBgH2cG//vYfGze1IEJXwjVhgmczdl/dnfoaAK1OjCgimHftI8saId1QCHTn1kCJvrqGa"
+    "B4YV2DQDVXwa6ZGm1jhCzN7iOtN0JUpa7Vs3gl/vCnOgr2TOb1EdRlMaU/Po9J3a1fQZfF"
+    "6UkGo/rpSaJRnT0K37Om5M7r46epIMhbSe2DF8P41IkpriGPpJIob+GkJGFL+hBpMXGryT"
+    "c1BogqgXSaTXYblzVOyMzIDXuASMJeAPY9TDtjS4U5vW8O1aUjU/bNbrPduwTsb9/80mjd"
+    "smf2/7DAm2UlKv+goCNUxrAmUWT0k8i7usL+uLCoHsE13SkXQ15Bz9yeeOJcTFIPRzsZeB"
+    "YmiRNN07kdppXH4IXmNLvmBrIsyXmEhyCVwAfehRUeZIhD8u5VrRCH0E2iRTZQH5lcTUVe"
+    "TceqbhSa1AFCyWPReFwoTOltgibE5PyOXUaRyIA4z1Fc+ECKA8mtrgTCF7Z6iCPtsgjpLh"
+    "HTXbKHVqH7Zvum1f41r1nIIbsEzoe+ed1pf2k93DF70PojLW20r5u33Eq0/sgyFd/fNq7t"
+    "VMX2JzGMRwRNoalMVDzJ55PxU5WiEFX6MIlUf5Khr676I1AmTdG4vidczqQF0Z821q1Zse"
+    "kdopW6kMicZhk2nNPpuROfRWll/rOcUqjMyiggK+h0KTgjwpSSCbmYEDHSyHyA+Wwy9TLy"
+    "AfqW9RKQrtxBmDDG0V3wdYjX64QE+HWAw4uqSFcBu0dyYqyTvtM6yTZJ/8Ggcg2R8ZZHli"
+    "wj04W2/jtqpZ1SSDulzERT5Uw0QuG7hVw0eN3n6BKCkAFVM2ENCRCGsB5Sym2BvS7ZrUXh"
+    "qtO5DRgTrlrh4JTHu6vmw8ExR59W0kmCXiNNtsnDvbomW5d3BS7diJBWKNWNNO+8J1ZIy4"
+    "IIlgVvPdml3ivY+pMV4cjiW0qO9vIS+HoxTe8mla9Mflwo+TG7Ya2EJBUOaA/OFfdVgWsH"
+    "5infOEs2VAUH46smq/BCUrb1yn2NvfZ5BsCo9SrocfHIaMU//GEH0o4lph3LciZ0kWg7l1"
+    "Zkm8trVzbyGxvFvLBRWgySoa+uxUCgIC8xZXfRmZwp8qdgiIOMbyjHIBSUb7LjH6STDCjL"
+    "DDT33LUbGiaql6axHjJNBMfg63YfGeuQFVlhAx0eKNa3LOP9b3qsEhl4Xk/THxnX7OT5yk"
+    "TPqDvWOiYEI7QwKcMBT4kNxsgCKmCNAd4YmMIVOGCl8EWdzQ1In9pnMoGBnj7o5mE0mV9p"
+    "rWY5CDa1U5X7BGOpkIqpkDqcyur3d6qLrIIWdPufZgqrOE0JqziNhlVInfK1XWJv1Ysch6"
+    "y3uVeFUj/H7FbR5NDJ+1VcWurXNyyW4JUfKQQ6BniCliZAVLTh2VcxoXKPxnLE0v0PdH9r"
+    "fDg5vwDs6GGd7jpTVgk07lts7/kJR3et8ppmmWi/TxBwJhalYU06OW35/RMsc6xugAMV2N"
+    "MQLNHC0MBMnfKd0JbfPrBNcrSigwwsdTLpmwNbTjsKQTc45G8cMKOdMqOI0x+EB+yVKr/E"
+    "CKAxGPzZrz1ZaDHv05/6c/e6dQf4V6DpeG6oqzZl5C910OeWP16HffjlxyDzPhzjuQwuLD"
+    "LkUdidWYY8bjfk8c2OTgs22Lcc/Oh0WNnE8xFuY4fZBh67jn+iPB/IA3eCPIjpBQnsV1F+"
+    "JV/kFyGUF/gFxNcyLvCT6kTyvKiui4qnL1zgQnwP00o3lWh6ZGDxhc9oWojPQUrJZZG5LM"
+    "OjRfWLyfDorYZHZ4ne3e2FhGKucqJcg7Yv6GzVvgoxTjKsOo/qqRZVu9L2sy9KK56QVjxp"
+    "ZZIZ+qRm/D40Y9E4vyeczqQ0UU7lj9/0EUklqSwliYFagnL0iCsd3OYbeiKFtnHJP0aWdT"
+    "WCZEF2rXYIm7qHHYGKqQJfCLRM1VCkr1tYKVn6umV6n73VPfzdimCcfCtViExeS5X/Wipn"
+    "m4vNsZAtsiDYwg7jCh463V7+yAKb6hLY//smixm7BOxvrcBUKD96wL/X5lhuQmRVmAo7uL"
+    "9Y2jyS0a+uzUN6D4U51hgK+c3NjXh6mXdMenP3wZubMhNKQDt6amG/ZkBWuOPXgA3SXzkO"
+    "9Ik+L8FJXLkzqLHH0mXOprfyrvvGWIJR0huB6aZJxRc4UraFkrefMzeTSyMtjmJaHKXylM"
+    "yg6ipPMg/M21425C2k2cH3EUnoy9KNiOPv21BKzxhIKBoLsgrnvqEnE7+8g8QvYSk+QSYN"
+    "CfqvCKYRLWOL4qk/I2hEPg1mMpIC6tsv0GkCqswUKmymUJnOTsqR7wl6KUfuUo6UyRnLTc"
+    "74NqIkD2+NkR/dsNdkoZFFjsrjQu9U6oMzVTfixb6E0BmXoHKHhE7Os0Tq0VopMTORWD0Z"
+    "aLrdQNO5ivES0cUz74m3CGEVEd9GFBhfAJRnaOm00SL+jNgGZAYJkQ9DSedV8oyrlvMqon"
+    "plCQFR57oyhasNQxoac/2rne13Lyf6K7ebsYSfCs+DvSlMrKXmc7Z7zfYRKnt/4CfSN4Sq"
+    "yVrqsYb2cGHJhFVpwVeV8wEFwwV9STGKY+TLv1EVkLZpkfgOhxOEpjfQ0Kmwt6rFGCfCVe"
+    "ppdoqlXZmZXFhtPaNzi19EMKOso70EBAFEv0JTmyMKQx0sLZ0Qlu3ZzstMmzKxaqd0RGNe"
+    "ZN9doBMwUi320vibDsp8Ac/jPETaiqdvHut0wIDlBNoNWGjJSp1mLxm1tQIq/TKbE56m2i"
+    "6xoIPTCmDaG8yI+/TVMwiGKwIxzybNW+RlA+cHKLo2AAeseODg/YGVTKiQA63DI8DyY1O1"
+    "aQotMDJUfYaBtqDt3jfbN632r6x3GBxgopIFrgMTvhDF6Rr9f8i7N1/gCX39IPRwwBJes0"
+    "FHf6puQIpH33SeYpYi24Aqhod1gBFQwciiShtFZW6hEe33T3gNAIVmRrsK1Cc6zAGd0dDK"
+    "nLza7jarHeqbc9uhw1PH+CddmeIatdiMsmGMcCHFshWgqqA5oPyTqN6ikQfoIFXl7Ijlw8"
+    "z2gijAySd93fqVGMO7PuPr7QJFIiE86h2e7XV231o+Drhkl8D50De7j9fXzeZN8+YSrD/2"
+    "zS+N1i0rsv+LERLhigZRPiXusX6S3TnkP253pz05Pvt09vn04my9wa5L0vbVaIiDBfGcvg"
+    "EqSeM/EdcYygodKSwNYJ7/yydTRgDOkD4sSC5t5iLbzMM6RE5+x5BLfovMbz5BoWWhmJDs"
+    "ZFEtSFWFRBS7ltekbyp5C6uWbyrgJAgaY7JbWkKEMjKzcFCsbS/Jjb+PqkJi4ttGxbqDOs"
+    "qK3DGcjkm+6Wtxz2ZD1ljO0ErweqAsdJ2uG0JcRQ9uBFzfNBcpTDY8vJOdUv4Z8LpTyh1M"
+    "GX1S3yfQ4veF+rOf/IRtXxAGKn143+n2oAYOunQ0acwv4vQLg+OjjzH3bW/eJPM7Mf8Opq"
+    "OZNgowpBISd6k4N59Cc2St5uwy0wOKyF+c347/YlfER/PV4eWa2oRw7XVyGiIYGuM6c/CM"
+    "JkDlN6eyK8INDZiIgCf9GQLG5SPQGBPI7wpHhP8M7qeaW/BZRwvs9KtvTiGc4/X7CEJ1MI"
+    "RY1yCvbsIlc8XVwcIkugEGLrlikyvwZa5TeYS5nja53hSabChIX9DbSiXJvqCFlSu82ale"
+    "Cct5OPz27HOm+NuzzykBuOyhzEYqhubrOSxzXZwZIpPXZqYzpsC1me6eEF32ETKgaiZppm"
+    "uqEE+GlGxbzHB3hN3CftXp3AZgv2qFB/zj3VXz4eCY84BW0kmCGqrpmOOmWFDFOdegKKlc"
+    "hwp4TB2BypUO87AgjrYSm++umRARb4twI7UROTVK4Mpa6chrrE5vSbqGRHYNSRdFIpsr7K"
+    "KQibNFNZfLRM1FTLqlXrsbDOIvfiYj5gRBReDf6tmMBoV+NKnFWL+dJ/U0o7fq1REmZcR7"
+    "MaduGI+WbCil0wfHrofJxlIfSSV0th2cnmeTKgfCTvUKonucKRvEcUo2iONoNgj6RhLro0"
+    "22hvpIdm8JfRv9qTSbZ47D4uVvZj/+H/s3Rbs="
 )

@@ -1,0 +1,237 @@
+"""The webhook worker: claims due deliveries, POSTs them, records the outcome.
+
+Claiming is one UPDATE … RETURNING that counts the attempt and leases the row by pushing
+`next_attempt_at` past the longest an attempt can take; on PostgreSQL the inner SELECT
+uses FOR UPDATE SKIP LOCKED, so several server processes share the queue and each
+attempt is made by one of them. HTTP happens outside any transaction. A process that dies
+mid-attempt leaves the lease to expire and the attempt is made again (at least once; the
+receiver dedupes by `webhook-id`, the same on every attempt).
+
+Outcomes (API.md, "Webhooks"): any 2xx SUCCEEDED; 410 FAILED and the endpoint disabled;
+anything else (3xx included: redirects are not followed), a connection error or a timeout
+is retried after the next delay of WEBHOOK_RETRY_SCHEDULE, or after the receiver's
+Retry-After when that is longer; once the schedule is spent, FAILED. An endpoint whose last
+20 finished deliveries all FAILED is disabled. Deliveries of a disabled endpoint stay
+PENDING, unclaimed, and go out if it is enabled again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from app import db
+from app.clock import now
+from app.config import Settings
+from app.models import WebhookDelivery, WebhookEndpoint
+from app.models.webhooks import WebhookDeliveryStatus
+from app.observability import METRICS
+from app.webhooks import outbox
+from app.webhooks.secrets import UndecryptableSecret, decrypt
+from app.webhooks.sender import Outcome, Sender
+
+log = logging.getLogger("roster.webhooks")
+
+BATCH = 50
+# The lease beyond the attempt's timeout: a claimed row is not due again before it ends.
+LEASE_MARGIN = timedelta(seconds=60)
+# An endpoint whose last this-many finished deliveries all FAILED is disabled.
+FAILURES_TO_DISABLE = 20
+
+PENDING = WebhookDeliveryStatus.PENDING.value
+SUCCEEDED = WebhookDeliveryStatus.SUCCEEDED.value
+FAILED = WebhookDeliveryStatus.FAILED.value
+
+
+def _as_datetime(value: datetime | str | None) -> datetime | None:
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+class WebhookWorker:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.sender = Sender(settings)
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        outbox.set_notifier(self.wake)
+        self._task = asyncio.create_task(self._run(), name="webhook-worker")
+
+    async def stop(self, grace_seconds: float = 5.0) -> None:
+        """Finish the attempts under way (for at most `grace_seconds`), then stop; an
+        attempt cut short keeps its lease and is made again later, by any process."""
+        outbox.set_notifier(None)
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
+            except TimeoutError:
+                self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
+        await self.sender.close()
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                handled = await self.run_once()
+            except Exception:
+                log.exception("webhook worker pass failed")
+                handled = 0
+            if handled or self._stopping:
+                continue
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.settings.webhook_poll_seconds)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def run_once(self) -> int:
+        """Claim one batch and make its attempts concurrently; returns how many."""
+        rows = await claim(BATCH, self.lease())
+        if not rows:
+            return 0
+        endpoints = {
+            e.id: e for e in await WebhookEndpoint.filter(id__in={r["endpoint_id"] for r in rows})
+        }
+        await asyncio.gather(
+            *(self._attempt(row, endpoints.get(row["endpoint_id"])) for row in rows)
+        )
+        return len(rows)
+
+    def lease(self) -> timedelta:
+        return timedelta(seconds=self.settings.webhook_timeout_seconds) + LEASE_MARGIN
+
+    def _secrets(self, endpoint: WebhookEndpoint, moment: datetime) -> list[str]:
+        """The secrets that sign now: the current one, then the previous one during the
+        rotation overlap."""
+        secrets = [decrypt(self.settings, endpoint.secret_encrypted)]
+        expires = _as_datetime(endpoint.previous_secret_expires_at)
+        if endpoint.previous_secret_encrypted and expires is not None and expires > moment:
+            secrets.append(decrypt(self.settings, endpoint.previous_secret_encrypted))
+        return secrets
+
+    async def _attempt(self, row: dict[str, Any], endpoint: WebhookEndpoint | None) -> None:
+        if endpoint is None:  # deleted meanwhile: its deliveries went with it
+            return
+        moment = now()
+        try:
+            secrets = self._secrets(endpoint, moment)
+        except UndecryptableSecret as exc:
+            outcome = Outcome(None, str(exc), None, 0.0)
+        else:
+            outcome = await self.sender.post(
+                endpoint.url, row["message_id"], row["body"], secrets, moment
+            )
+        METRICS.webhook_attempt(_label(outcome), outcome.seconds)
+        try:
+            await self._record(row, endpoint, outcome)
+        except Exception:
+            log.exception("webhook delivery %s: recording the outcome failed", row["id"])
+
+    async def _record(
+        self, row: dict[str, Any], endpoint: WebhookEndpoint, outcome: Outcome
+    ) -> None:
+        attempts: int = row["attempts"]
+        if outcome.succeeded:
+            await _finish(row, SUCCEEDED, outcome, None)
+            return
+        if outcome.gone:
+            await _finish(row, FAILED, outcome, None)
+            reason = f"The receiver answered 410 Gone at {now().isoformat()}."
+            await _disable(endpoint.id, reason)
+            log.info("webhook endpoint %s disabled: 410 Gone", endpoint.id)
+            return
+        schedule = self.settings.webhook_retry_schedule
+        if attempts <= len(schedule):
+            delay = schedule[attempts - 1]
+            if outcome.retry_after is not None:
+                delay = max(delay, outcome.retry_after)
+            await _finish(row, PENDING, outcome, now() + timedelta(seconds=delay))
+            return
+        await _finish(row, FAILED, outcome, None)
+        await disable_if_failing(endpoint.id)
+
+
+def _label(outcome: Outcome) -> str:
+    if outcome.succeeded:
+        return "succeeded"
+    if outcome.status is None:
+        return "error"
+    return "http_error"
+
+
+async def claim(limit: int, lease: timedelta) -> list[dict[str, Any]]:
+    """Due PENDING deliveries of enabled endpoints, their attempt counted and leased."""
+    skip_locked = " FOR UPDATE SKIP LOCKED" if db.dialect() == "postgres" else ""
+    moment = now()
+    sql = db.placeholders(
+        'UPDATE "webhook_deliveries" SET "next_attempt_at" = ?, "last_attempt_at" = ?, '
+        '"attempts" = "attempts" + 1 '
+        'WHERE "id" IN (SELECT "id" FROM "webhook_deliveries" WHERE "status" = ? '
+        'AND "next_attempt_at" <= ? AND "endpoint_id" IN '
+        '(SELECT "id" FROM "webhook_endpoints" WHERE "enabled") '
+        f'ORDER BY "next_attempt_at", "id" LIMIT ?{skip_locked}) '
+        'RETURNING "id", "endpoint_id", "message_id", "body", "attempts"'
+    )
+    rows = await db.connection().execute_query_dict(
+        sql, [moment + lease, moment, PENDING, moment, limit]
+    )
+    return sorted(rows, key=lambda r: r["id"])
+
+
+async def _finish(
+    row: dict[str, Any], status: str, outcome: Outcome, next_attempt_at: datetime | None
+) -> None:
+    """The attempt's outcome, unless the row moved on meanwhile (its lease ran out and
+    another attempt began)."""
+    await db.connection().execute_query(
+        db.placeholders(
+            'UPDATE "webhook_deliveries" SET "status" = ?, "response_status" = ?, '
+            '"last_error" = ?, "next_attempt_at" = ? '
+            'WHERE "id" = ? AND "attempts" = ? AND "status" = ?'
+        ),
+        [
+            status,
+            outcome.status,
+            outcome.error,
+            next_attempt_at,
+            row["id"],
+            row["attempts"],
+            PENDING,
+        ],
+    )
+
+
+async def _disable(endpoint_id: int, reason: str) -> None:
+    await WebhookEndpoint.filter(id=endpoint_id, enabled=True).update(
+        enabled=False, disabled_reason=reason
+    )
+
+
+async def disable_if_failing(endpoint_id: int) -> None:
+    """Disable the endpoint when its last FAILURES_TO_DISABLE finished deliveries all
+    FAILED."""
+    statuses: list[Any] = (
+        await WebhookDelivery.filter(endpoint_id=endpoint_id)
+        .exclude(status=WebhookDeliveryStatus.PENDING)
+        .order_by("-id")
+        .limit(FAILURES_TO_DISABLE)
+        .values_list("status", flat=True)
+    )
+    if len(statuses) == FAILURES_TO_DISABLE and all(s == FAILED for s in statuses):
+        await _disable(
+            endpoint_id,
+            f"The last {FAILURES_TO_DISABLE} deliveries failed (disabled {now().isoformat()}).",
+        )
+        log.info("webhook endpoint %s disabled: %s failures", endpoint_id, FAILURES_TO_DISABLE)
