@@ -33,6 +33,7 @@ from app.schema.ownership import mutations as ownership_mutations
 from app.schema.permissions import IsAuthenticated
 from app.schema.projects import mutations as project_mutations
 from app.schema.scalars import SCALAR_OVERRIDES
+from app.schema.webhooks import mutations as webhook_mutations
 
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
@@ -80,6 +81,7 @@ _mutations: tuple[type, ...] = (
     project_mutations.Mutation,
     ownership_mutations.Mutation,
     domain_mutations.Mutation,
+    webhook_mutations.Mutation,
 )
 Query = merge_types("Query", (NodeQuery, *_queries))
 Mutation = merge_types("Mutation", _mutations)

@@ -48,6 +48,11 @@ Domains (target Domain)
 API keys (target ApiKey)
     api_key.created                 name, role, prefix, expiresAt
     api_key.revoked                 name, prefix
+Webhook endpoints (target WebhookEndpoint)
+    webhook_endpoint.created        url, description, eventTypes
+    webhook_endpoint.updated        before, after (url, description, eventTypes, enabled)
+    webhook_endpoint.secret_rotated previousSecretExpiresAt
+    webhook_endpoint.deleted        url
 """
 
 from __future__ import annotations
@@ -69,6 +74,7 @@ from app.models import (
     Project,
     ProjectAssignment,
     User,
+    WebhookEndpoint,
 )
 from app.models.enums import InvitationStatus, OrganizationRole, ProjectRole
 from app.services import audit
@@ -488,3 +494,47 @@ async def api_key_created(actor: Actor, key: ApiKey) -> AuditEvent:
 
 async def api_key_revoked(actor: Actor, key: ApiKey) -> AuditEvent:
     return await _api_key(actor, "api_key.revoked", key, {"prefix": key.prefix})
+
+
+# Webhook endpoints -----------------------------------------------------------------------
+
+
+async def _webhook_endpoint(
+    actor: Actor, action: str, endpoint: WebhookEndpoint, data: dict[str, Any]
+) -> AuditEvent:
+    return await record(
+        actor,
+        action,
+        organization_id=endpoint.organization_id,
+        target_type="WebhookEndpoint",
+        target_id=endpoint.id,
+        data=data,
+    )
+
+
+async def webhook_endpoint_created(actor: Actor, endpoint: WebhookEndpoint) -> AuditEvent:
+    data = {
+        "url": endpoint.url,
+        "description": endpoint.description,
+        "eventTypes": list(endpoint.event_types),
+    }
+    return await _webhook_endpoint(actor, "webhook_endpoint.created", endpoint, data)
+
+
+async def webhook_endpoint_updated(
+    actor: Actor, endpoint: WebhookEndpoint, before: dict[str, Any], after: dict[str, Any]
+) -> AuditEvent:
+    data = {"before": before, "after": after}
+    return await _webhook_endpoint(actor, "webhook_endpoint.updated", endpoint, data)
+
+
+async def webhook_endpoint_secret_rotated(actor: Actor, endpoint: WebhookEndpoint) -> AuditEvent:
+    expires = endpoint.previous_secret_expires_at
+    data = {"previousSecretExpiresAt": expires.isoformat() if expires else None}
+    return await _webhook_endpoint(actor, "webhook_endpoint.secret_rotated", endpoint, data)
+
+
+async def webhook_endpoint_deleted(actor: Actor, endpoint: WebhookEndpoint) -> AuditEvent:
+    return await _webhook_endpoint(
+        actor, "webhook_endpoint.deleted", endpoint, {"url": endpoint.url}
+    )

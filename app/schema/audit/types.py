@@ -31,7 +31,9 @@ EVENT_TYPES = (
     "ownership.transfer_requested, ownership.transfer_confirmed, "
     "ownership.transfer_cancelled; "
     "domain.added, domain.verified, domain.removed; "
-    "api_key.created, api_key.revoked"
+    "api_key.created, api_key.revoked; "
+    "webhook_endpoint.created, webhook_endpoint.updated, webhook_endpoint.secret_rotated, "
+    "webhook_endpoint.deleted"
 )
 
 
