@@ -97,8 +97,6 @@ async def check_url(url: str, allow_insecure: bool) -> None:
     if literal is not None:
         check_address(host, str(literal))
         return
-    if host == "localhost" or host.endswith(".localhost"):
-        raise UnsafeTarget(f"{host} is a loopback name: webhooks go to public addresses only.")
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(
             host, parts.port or 443, type=socket.SOCK_STREAM
