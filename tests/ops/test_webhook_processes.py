@@ -104,14 +104,16 @@ class Server:
         await self._drain
 
     async def graphql(self, query: str, variables: dict, token: str) -> dict:
-        async with aiohttp.ClientSession() as session:
-            async with session.post(
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
                 f"http://127.0.0.1:{self.port}/graphql",
                 json={"query": query, "variables": variables},
                 headers={"Authorization": f"Bearer {token}"},
-            ) as response:
-                assert response.status == 200
-                return await response.json()
+            ) as response,
+        ):
+            assert response.status == 200
+            return await response.json()
 
 
 async def owner_and_org():
