@@ -77,6 +77,8 @@ class Settings:
     webhook_allow_insecure: bool = False
     # How often the webhook worker looks for due deliveries when nothing woke it.
     webhook_poll_seconds: float = 1.0
+    # False: this process writes deliveries but leaves sending them to other processes.
+    webhook_worker: bool = True
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -140,6 +142,7 @@ class Settings:
             webhook_allow_insecure=env.get("WEBHOOK_ALLOW_INSECURE", "").strip().lower()
             in ("1", "true", "yes", "on"),
             webhook_poll_seconds=webhook_poll,
+            webhook_worker=env.get("WEBHOOK_WORKER", "on").strip().lower() != "off",
         )
 
     def link(self, path: str, token: str) -> str:

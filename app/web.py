@@ -499,9 +499,10 @@ async def _start(app: web.Application) -> None:
     worker = MailWorker(settings)
     worker.start()
     app[WORKER] = worker
-    webhooks = WebhookWorker(settings)
-    webhooks.start()
-    app[WEBHOOK_WORKER] = webhooks
+    if settings.webhook_worker:
+        webhooks = WebhookWorker(settings)
+        webhooks.start()
+        app[WEBHOOK_WORKER] = webhooks
     log.info("ready: process %s accepts requests", os.getpid())
 
 

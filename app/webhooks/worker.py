@@ -22,6 +22,8 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tortoise.transactions import in_transaction
+
 from app import db
 from app.clock import now
 from app.config import Settings
@@ -35,6 +37,8 @@ from app.webhooks.sender import Outcome, Sender
 log = logging.getLogger("roster.webhooks")
 
 BATCH = 50
+# Attempts under way at once in one process.
+MAX_IN_FLIGHT = 200
 # The lease beyond the attempt's timeout: a claimed row is not due again before it ends.
 LEASE_MARGIN = timedelta(seconds=60)
 # An endpoint whose last this-many finished deliveries all FAILED is disabled.
@@ -53,12 +57,18 @@ def _as_datetime(value: datetime | str | None) -> datetime | None:
 
 
 class WebhookWorker:
+    """Keeps up to MAX_IN_FLIGHT attempts going at once, claiming more as slots free up, so
+    a slow receiver (up to the timeout) never holds back the others."""
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.sender = Sender(settings)
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+        # Attempts made whose outcome is not written yet (see _flush).
+        self._outcomes: list[tuple[dict[str, Any], WebhookEndpoint, Outcome]] = []
 
     def wake(self) -> None:
         self._wake.set()
@@ -78,35 +88,69 @@ class WebhookWorker:
                 await asyncio.wait_for(asyncio.shield(self._task), grace_seconds)
             except TimeoutError:
                 self._task.cancel()
-                await asyncio.gather(self._task, return_exceptions=True)
+                for task in self._in_flight:
+                    task.cancel()
+                await asyncio.gather(self._task, *self._in_flight, return_exceptions=True)
         await self.sender.close()
 
     async def _run(self) -> None:
         while not self._stopping:
-            try:
-                handled = await self.run_once()
-            except Exception:
-                log.exception("webhook worker pass failed")
-                handled = 0
-            if handled or self._stopping:
+            await self._flush()
+            claimed = 0
+            free = MAX_IN_FLIGHT - len(self._in_flight)
+            if free > 0:
+                try:
+                    claimed = await self.claim_and_start(min(free, BATCH))
+                except Exception:
+                    log.exception("webhook worker: claiming failed")
+            if claimed and len(self._in_flight) < MAX_IN_FLIGHT:
                 continue
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.settings.webhook_poll_seconds)
-            except TimeoutError:
-                pass
-            self._wake.clear()
+            await self._idle()
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        await self._flush()
 
-    async def run_once(self) -> int:
-        """Claim one batch and make its attempts concurrently; returns how many."""
-        rows = await claim(BATCH, self.lease())
+    async def _flush(self) -> None:
+        """Write the outcomes gathered since the last flush, in one transaction (on SQLite
+        one commit instead of one per attempt). Rows are taken in endpoint order, so two
+        processes disabling endpoints lock them in the same order. Should it fail, the rows
+        keep their lease and the attempts are made again after it."""
+        if not self._outcomes:
+            return
+        outcomes, self._outcomes = self._outcomes, []
+        outcomes.sort(key=lambda item: (item[1].id, item[0]["id"]))
+        try:
+            async with in_transaction():
+                for row, endpoint, outcome in outcomes:
+                    await self._record(row, endpoint, outcome)
+        except Exception:
+            log.exception("webhook worker: recording %s outcomes failed", len(outcomes))
+
+    async def _idle(self) -> None:
+        """Until woken, an attempt ends (a slot frees up), or the poll interval passes."""
+        waits: set[asyncio.Future[Any]] = {asyncio.ensure_future(self._wake.wait())}
+        waits |= set(self._in_flight)
+        await asyncio.wait(
+            waits, timeout=self.settings.webhook_poll_seconds, return_when=asyncio.FIRST_COMPLETED
+        )
+        for waiter in waits - set(self._in_flight):
+            waiter.cancel()
+        self._wake.clear()
+
+    async def claim_and_start(self, limit: int) -> int:
+        """Claim up to `limit` due deliveries and start their attempts; returns how many."""
+        rows = await claim(limit, self.lease())
         if not rows:
             return 0
         endpoints = {
             e.id: e for e in await WebhookEndpoint.filter(id__in={r["endpoint_id"] for r in rows})
         }
-        await asyncio.gather(
-            *(self._attempt(row, endpoints.get(row["endpoint_id"])) for row in rows)
-        )
+        for row in rows:
+            task = asyncio.create_task(
+                self._attempt(row, endpoints.get(row["endpoint_id"])), name="webhook-worker"
+            )
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
         return len(rows)
 
     def lease(self) -> timedelta:
@@ -134,10 +178,7 @@ class WebhookWorker:
                 endpoint.url, row["message_id"], row["body"], secrets, moment
             )
         METRICS.webhook_attempt(_label(outcome), outcome.seconds)
-        try:
-            await self._record(row, endpoint, outcome)
-        except Exception:
-            log.exception("webhook delivery %s: recording the outcome failed", row["id"])
+        self._outcomes.append((row, endpoint, outcome))
 
     async def _record(
         self, row: dict[str, Any], endpoint: WebhookEndpoint, outcome: Outcome

@@ -282,3 +282,49 @@ async def test_a_rolled_back_change_writes_no_delivery(client, receiver):
     )
     assert body["inviteMember"]["errors"]
     assert await WebhookDelivery.all().count() == 0
+
+
+class TestSlowReceiver:
+    @pytest.fixture
+    def settings_overrides(self):
+        return {**FAST, "webhook_timeout_seconds": 20.0}
+
+    async def test_a_slow_receiver_does_not_hold_back_the_others(self, client):
+        slow, fast = await Receiver().start(), await Receiver().start()
+        release = asyncio.Event()
+
+        async def hang(received):
+            await release.wait()
+            return web.Response(status=200)
+
+        slow.reply = hang
+        try:
+            org = await create_org(client)
+            slow_endpoint, _ = await make_endpoint(org.id, slow.url)
+            fast_endpoint, _ = await make_endpoint(org.id, fast.url)
+            for endpoint in (slow_endpoint, fast_endpoint):
+                await WebhookDelivery.create(
+                    endpoint_id=endpoint.id,
+                    event_type=outbox.TEST_EVENT_TYPE,
+                    message_id=outbox.new_message_id(),
+                    body=outbox.ping_body(endpoint.id, org_id_pk(org)),
+                    next_attempt_at=datetime.now(UTC),
+                )
+                if endpoint is slow_endpoint:
+                    await slow.wait_for(1)  # its attempt is under way, and hangs
+            await fast.wait_for(1)
+            await wait_for_delivery(lambda d: d.status == "SUCCEEDED", endpoint_id=fast_endpoint.id)
+            stuck = await WebhookDelivery.get(endpoint_id=slow_endpoint.id)
+            assert stuck.status == "PENDING" and stuck.last_error is None
+            release.set()
+            await wait_for_delivery(lambda d: d.status == "SUCCEEDED", endpoint_id=slow_endpoint.id)
+        finally:
+            release.set()
+            await slow.stop()
+            await fast.stop()
+
+
+def org_id_pk(org):
+    from app.ids import pk_of
+
+    return pk_of(org.id, "Organization")
