@@ -121,8 +121,7 @@ class WebhookWorker:
         outcomes.sort(key=lambda item: (item[1].id, item[0]["id"]))
         try:
             async with in_transaction():
-                for row, endpoint, outcome in outcomes:
-                    await self._record(row, endpoint, outcome)
+                await self._record(outcomes)
         except Exception:
             log.exception("webhook worker: recording %s outcomes failed", len(outcomes))
 
@@ -180,28 +179,60 @@ class WebhookWorker:
         METRICS.webhook_attempt(_label(outcome), outcome.seconds)
         self._outcomes.append((row, endpoint, outcome))
 
-    async def _record(
-        self, row: dict[str, Any], endpoint: WebhookEndpoint, outcome: Outcome
-    ) -> None:
-        attempts: int = row["attempts"]
+    def _decide(self, row: dict[str, Any], outcome: Outcome) -> tuple[str, datetime | None]:
+        """The delivery's status after this attempt, and when the next one is due."""
         if outcome.succeeded:
-            await _finish(row, SUCCEEDED, outcome, None)
-            return
+            return SUCCEEDED, None
         if outcome.gone:
-            await _finish(row, FAILED, outcome, None)
-            reason = f"The receiver answered 410 Gone at {now().isoformat()}."
-            await _disable(endpoint.id, reason)
-            log.info("webhook endpoint %s disabled: 410 Gone", endpoint.id)
-            return
+            return FAILED, None
         schedule = self.settings.webhook_retry_schedule
+        attempts: int = row["attempts"]
         if attempts <= len(schedule):
             delay = schedule[attempts - 1]
             if outcome.retry_after is not None:
                 delay = max(delay, outcome.retry_after)
-            await _finish(row, PENDING, outcome, now() + timedelta(seconds=delay))
-            return
-        await _finish(row, FAILED, outcome, None)
-        await disable_if_failing(endpoint.id)
+            return PENDING, now() + timedelta(seconds=delay)
+        return FAILED, None
+
+    async def _record(
+        self, outcomes: list[tuple[dict[str, Any], WebhookEndpoint, Outcome]]
+    ) -> None:
+        """The outcomes (one multi-row statement), then the endpoints they disable."""
+        params: list[list[Any]] = []
+        gone: set[int] = set()
+        spent: set[int] = set()
+        for row, endpoint, outcome in outcomes:
+            status, next_attempt_at = self._decide(row, outcome)
+            params.append(
+                [
+                    status,
+                    outcome.status,
+                    outcome.error,
+                    next_attempt_at,
+                    row["id"],
+                    row["attempts"],
+                    PENDING,
+                ]
+            )
+            if outcome.gone:
+                gone.add(endpoint.id)
+            elif status == FAILED:
+                spent.add(endpoint.id)
+        # Unless the row moved on meanwhile (its lease ran out and another attempt began).
+        await db.connection().execute_many(
+            db.placeholders(
+                'UPDATE "webhook_deliveries" SET "status" = ?, "response_status" = ?, '
+                '"last_error" = ?, "next_attempt_at" = ? '
+                'WHERE "id" = ? AND "attempts" = ? AND "status" = ?'
+            ),
+            params,
+        )
+        for endpoint_id in sorted(gone):
+            reason = f"The receiver answered 410 Gone at {now().isoformat()}."
+            await _disable(endpoint_id, reason)
+            log.info("webhook endpoint %s disabled: 410 Gone", endpoint_id)
+        for endpoint_id in sorted(spent - gone):
+            await disable_if_failing(endpoint_id)
 
 
 def _label(outcome: Outcome) -> str:
@@ -229,29 +260,6 @@ async def claim(limit: int, lease: timedelta) -> list[dict[str, Any]]:
         sql, [moment + lease, moment, PENDING, moment, limit]
     )
     return sorted(rows, key=lambda r: r["id"])
-
-
-async def _finish(
-    row: dict[str, Any], status: str, outcome: Outcome, next_attempt_at: datetime | None
-) -> None:
-    """The attempt's outcome, unless the row moved on meanwhile (its lease ran out and
-    another attempt began)."""
-    await db.connection().execute_query(
-        db.placeholders(
-            'UPDATE "webhook_deliveries" SET "status" = ?, "response_status" = ?, '
-            '"last_error" = ?, "next_attempt_at" = ? '
-            'WHERE "id" = ? AND "attempts" = ? AND "status" = ?'
-        ),
-        [
-            status,
-            outcome.status,
-            outcome.error,
-            next_attempt_at,
-            row["id"],
-            row["attempts"],
-            PENDING,
-        ],
-    )
 
 
 async def _disable(endpoint_id: int, reason: str) -> None:
