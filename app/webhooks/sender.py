@@ -95,7 +95,9 @@ class Sender:
             connector = aiohttp.TCPConnector(
                 resolver=None if self.settings.webhook_allow_insecure else PublicOnlyResolver(),
                 use_dns_cache=False,  # every new connection resolves and checks again
-                limit=100,
+                # No pool limit: the worker bounds the attempts in flight, and an attempt
+                # waiting for a pool slot would spend its timeout there.
+                limit=0,
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,

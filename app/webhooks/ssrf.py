@@ -20,6 +20,8 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
 URL_MAX = 2048
+# How long creating or changing an endpoint waits for its host to resolve.
+RESOLVE_TIMEOUT_SECONDS = 5.0
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -98,10 +100,13 @@ async def check_url(url: str, allow_insecure: bool) -> None:
         check_address(host, str(literal))
         return
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            host, parts.port or 443, type=socket.SOCK_STREAM
+        infos = await asyncio.wait_for(
+            asyncio.get_running_loop().getaddrinfo(
+                host, parts.port or 443, type=socket.SOCK_STREAM
+            ),
+            RESOLVE_TIMEOUT_SECONDS,
         )
-    except (socket.gaierror, UnicodeError) as exc:
+    except (socket.gaierror, UnicodeError, TimeoutError) as exc:
         raise UnsafeTarget(f"{host} does not resolve.") from exc
     for info in infos:
         check_address(host, str(info[4][0]))
