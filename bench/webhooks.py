@@ -4,6 +4,7 @@ inviteMember. Prints figures; asserts nothing.
 
     .venv/bin/python bench/webhooks.py throughput [--deliveries 2000] [--db sqlite|postgres]
     .venv/bin/python bench/webhooks.py fanout [--invites 300] [--rounds 3] [--db sqlite|postgres]
+    .venv/bin/python bench/webhooks.py statements [--events 500] [--db sqlite|postgres]
 
 throughput: N deliveries are written to a fresh database (one endpoint), then a Roster
 server starts and its worker sends them to an aiohttp receiver in this process that
@@ -16,6 +17,10 @@ throughput per setting, and the difference. Run twice: with WEBHOOK_WORKER=off (
 fan-out alone: the SELECT and INSERT in inviteMember's transaction), then with the worker
 on (the same process also sends the 5 deliveries per invitation to a receiver answering
 204 at once: the whole cost on one process).
+
+statements: in this process, no HTTP: the time of `fan_out` itself (the SELECT of the
+organization's endpoints and the INSERT of the deliveries) inside the transaction of an
+audit event, with 0 and with 5 endpoints, next to the time of the whole transaction.
 """
 
 from __future__ import annotations
@@ -270,6 +275,53 @@ async def fanout_once(args: argparse.Namespace, worker: str) -> None:
             drop(name)
 
 
+async def statements(args: argparse.Namespace) -> None:
+    from tortoise.transactions import in_transaction
+
+    from app.models import AuditEvent
+    from app.webhooks.outbox import fan_out
+
+    with tempfile.TemporaryDirectory(prefix="roster-bench-wh-") as tmp:
+        url, name = database(args.db, tmp)
+        try:
+            await open_db(url)
+            owner = await factories.make_user(name="Bench Owner")
+            print(f"fan_out inside an audit event's transaction ({args.db}, {args.events} events):")
+            for count in (0, 5):
+                organization, _ = await factories.make_organization(owner, f"Bench {count}")
+                for _ in range(count):
+                    await WebhookEndpoint.create(
+                        organization_id=organization.id,
+                        url="https://hooks.example.com/roster",
+                        event_types=[],
+                        secret_encrypted=encrypt(config.current(), new_secret()),
+                    )
+                fan: list[float] = []
+                whole: list[float] = []
+                for i in range(args.events):
+                    started = time.perf_counter()
+                    async with in_transaction():
+                        event = await AuditEvent.create(
+                            organization_id=organization.id,
+                            action="invitation.created",
+                            target_type="Invitation",
+                            target_id=i + 1,
+                            data={"email": f"i{i}@example.com", "role": "USER"},
+                        )
+                        before = time.perf_counter()
+                        await fan_out(event)
+                        fan.append((time.perf_counter() - before) * 1000)
+                    whole.append((time.perf_counter() - started) * 1000)
+                print(
+                    f"  {count} endpoints: fan_out p50 {percentile(fan, 0.5):.2f} ms "
+                    f"(p95 {percentile(fan, 0.95):.2f}); the whole transaction p50 "
+                    f"{percentile(whole, 0.5):.2f} ms"
+                )
+            await db.close_db()
+        finally:
+            drop(name)
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -280,5 +332,9 @@ if __name__ == "__main__":
     two.add_argument("--invites", type=int, default=300)
     two.add_argument("--rounds", type=int, default=3)
     two.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    three = commands.add_parser("statements")
+    three.add_argument("--events", type=int, default=500)
+    three.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     arguments = parser.parse_args()
-    asyncio.run({"throughput": throughput, "fanout": fanout}[arguments.command](arguments))
+    commands_by_name = {"throughput": throughput, "fanout": fanout, "statements": statements}
+    asyncio.run(commands_by_name[arguments.command](arguments))
