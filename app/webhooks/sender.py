@@ -27,6 +27,7 @@ USER_AGENT = "Roster-Webhooks/1.0"
 # delivery for ever.
 RETRY_AFTER_CAP_SECONDS = 86400.0
 ERROR_MAX = 500
+BODY_READ_MAX = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,9 @@ class Sender:
             ) as response:
                 status = response.status
                 wait = retry_after(response.headers.get("Retry-After"), moment)
+                # Read a short answer whole so the connection (and its TLS session) can be
+                # kept for the next delivery; a longer one is dropped with its connection.
+                await response.content.read(BODY_READ_MAX)
         except UnsafeTarget as exc:
             return Outcome(None, f"refused: {exc}"[:ERROR_MAX], None, time.perf_counter() - started)
         except TimeoutError:

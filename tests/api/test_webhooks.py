@@ -301,6 +301,10 @@ async def test_users_and_outsiders_are_refused_and_nothing_is_written(client, ma
     assert top_codes(await gql(client, ENDPOINTS, {"id": org.id}, user.token)) == ["FORBIDDEN"]
     hidden = await ok(client, DELIVERIES, {"id": endpoint["id"]}, user.token)
     assert hidden["node"] is None
+    hidden = await ok(
+        client, "query($id: ID!) { node(id: $id) { id } }", {"id": delivery["id"]}, user.token
+    )
+    assert hidden["node"] is None
     assert await WebhookEndpoint.all().count() == endpoints
     assert await AuditEvent.all().count() == events
     assert await WebhookDelivery.all().count() == deliveries
