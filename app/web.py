@@ -32,6 +32,7 @@ from app.observability import ANONYMOUS, METRICS, OTHER, short_name, watch_slow_
 from app.resolvers.context import Context
 from app.schema import MAX_TOKENS, schema
 from app.schema.extensions import SERVICE_UNAVAILABLE
+from app.services import webhooks as webhook_services
 from app.webhooks.worker import WebhookWorker
 
 log = logging.getLogger("roster.http")
@@ -500,7 +501,7 @@ async def _start(app: web.Application) -> None:
     worker.start()
     app[WORKER] = worker
     if settings.webhook_worker:
-        webhooks = WebhookWorker(settings)
+        webhooks = WebhookWorker(settings, on_disabled=webhook_services.endpoint_disabled)
         webhooks.start()
         app[WEBHOOK_WORKER] = webhooks
     log.info("ready: process %s accepts requests", os.getpid())

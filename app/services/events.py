@@ -53,6 +53,7 @@ Webhook endpoints (target WebhookEndpoint)
     webhook_endpoint.updated        before, after (url, description, eventTypes, enabled)
     webhook_endpoint.secret_rotated previousSecretExpiresAt
     webhook_endpoint.deleted        url
+    webhook_endpoint.disabled       reason (by the delivery worker: a 410, 20 failures)
 """
 
 from __future__ import annotations
@@ -538,3 +539,9 @@ async def webhook_endpoint_deleted(actor: Actor, endpoint: WebhookEndpoint) -> A
     return await _webhook_endpoint(
         actor, "webhook_endpoint.deleted", endpoint, {"url": endpoint.url}
     )
+
+
+async def webhook_endpoint_disabled(
+    actor: Actor, endpoint: WebhookEndpoint, reason: str
+) -> AuditEvent:
+    return await _webhook_endpoint(actor, "webhook_endpoint.disabled", endpoint, {"reason": reason})

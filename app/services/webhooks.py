@@ -16,6 +16,7 @@ from typing import Any
 
 from app import config
 from app.auth.roles import Permission
+from app.auth.viewer import Viewer
 from app.clock import now
 from app.errors import DomainError, ErrorCode, not_found
 from app.models import WebhookDelivery, WebhookEndpoint
@@ -230,3 +231,11 @@ async def redeliver(actor: Actor, delivery_id: int) -> WebhookDelivery:
         await delivery.save()
         after_commit(outbox.notify)
     return delivery
+
+
+async def endpoint_disabled(endpoint_id: int, reason: str) -> None:
+    """Audit the delivery worker's disabling of an endpoint (a 410 answer, 20 failed
+    deliveries in a row), in the transaction that disabled it. No person acted."""
+    endpoint = await WebhookEndpoint.get_or_none(id=endpoint_id)
+    if endpoint is not None:
+        await events.webhook_endpoint_disabled(Actor(viewer=Viewer()), endpoint, reason)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -60,8 +61,14 @@ class WebhookWorker:
     """Keeps up to MAX_IN_FLIGHT attempts going at once, claiming more as slots free up, so
     a slow receiver (up to the timeout) never holds back the others."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        on_disabled: Callable[[int, str], Awaitable[None]] | None = None,
+    ) -> None:
         self.settings = settings
+        # Called in the transaction that disables an endpoint (the web layer audits it).
+        self.on_disabled = on_disabled
         self.sender = Sender(settings)
         self._wake = asyncio.Event()
         self._stopping = False
@@ -227,12 +234,15 @@ class WebhookWorker:
             ),
             params,
         )
-        for endpoint_id in sorted(gone):
-            reason = f"The receiver answered 410 Gone at {now().isoformat()}."
-            await _disable(endpoint_id, reason)
-            log.info("webhook endpoint %s disabled: 410 Gone", endpoint_id)
-        for endpoint_id in sorted(spent - gone):
-            await disable_if_failing(endpoint_id)
+        for endpoint_id in sorted(gone | spent):
+            if endpoint_id in gone:
+                reason: str | None = "The receiver answered 410 Gone."
+            else:
+                reason = await failing_reason(endpoint_id)
+            if reason is not None and await _disable(endpoint_id, reason):
+                log.info("webhook endpoint %s disabled: %s", endpoint_id, reason)
+                if self.on_disabled is not None:
+                    await self.on_disabled(endpoint_id, reason)
 
 
 def _label(outcome: Outcome) -> str:
@@ -262,15 +272,17 @@ async def claim(limit: int, lease: timedelta) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: r["id"])
 
 
-async def _disable(endpoint_id: int, reason: str) -> None:
-    await WebhookEndpoint.filter(id=endpoint_id, enabled=True).update(
+async def _disable(endpoint_id: int, reason: str) -> bool:
+    """Whether this disabled the endpoint (False: it was disabled already)."""
+    changed = await WebhookEndpoint.filter(id=endpoint_id, enabled=True).update(
         enabled=False, disabled_reason=reason
     )
+    return bool(changed)
 
 
-async def disable_if_failing(endpoint_id: int) -> None:
-    """Disable the endpoint when its last FAILURES_TO_DISABLE finished deliveries all
-    FAILED."""
+async def failing_reason(endpoint_id: int) -> str | None:
+    """Why the endpoint is to be disabled, when its last FAILURES_TO_DISABLE finished
+    deliveries all FAILED; else None."""
     statuses: list[Any] = (
         await WebhookDelivery.filter(endpoint_id=endpoint_id)
         .exclude(status=WebhookDeliveryStatus.PENDING)
@@ -279,8 +291,5 @@ async def disable_if_failing(endpoint_id: int) -> None:
         .values_list("status", flat=True)
     )
     if len(statuses) == FAILURES_TO_DISABLE and all(s == FAILED for s in statuses):
-        await _disable(
-            endpoint_id,
-            f"The last {FAILURES_TO_DISABLE} deliveries failed (disabled {now().isoformat()}).",
-        )
-        log.info("webhook endpoint %s disabled: %s failures", endpoint_id, FAILURES_TO_DISABLE)
+        return f"The last {FAILURES_TO_DISABLE} deliveries failed."
+    return None

@@ -203,6 +203,10 @@ async def test_410_disables_the_endpoint(client, receiver):
     assert delivery.attempts == 1 and delivery.response_status == 410
     endpoint = await WebhookEndpoint.get(id=endpoint.id)
     assert endpoint.enabled is False and "410" in endpoint.disabled_reason
+    # Audited in the same transaction, by no person.
+    (audited,) = await AuditEvent.filter(action="webhook_endpoint.disabled")
+    assert audited.data == {"reason": endpoint.disabled_reason}
+    assert audited.actor_user_id is None and audited.target_id == endpoint.id
     # A disabled endpoint gets no more deliveries.
     await invite(client, org)
     assert await WebhookDelivery.filter(endpoint_id=endpoint.id).count() == 1
@@ -241,6 +245,8 @@ class TestNoRetries:
         endpoint = await WebhookEndpoint.get(id=endpoint.id)
         assert endpoint.enabled is False
         assert "20" in endpoint.disabled_reason
+        (audited,) = await AuditEvent.filter(action="webhook_endpoint.disabled")
+        assert audited.data == {"reason": endpoint.disabled_reason}
 
     async def test_a_success_breaks_the_run_of_failures(self, client, receiver):
         org = await create_org(client)

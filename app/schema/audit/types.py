@@ -33,7 +33,7 @@ EVENT_TYPES = (
     "domain.added, domain.verified, domain.removed; "
     "api_key.created, api_key.revoked; "
     "webhook_endpoint.created, webhook_endpoint.updated, webhook_endpoint.secret_rotated, "
-    "webhook_endpoint.deleted"
+    "webhook_endpoint.deleted, webhook_endpoint.disabled"
 )
 
 
