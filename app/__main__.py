@@ -159,6 +159,53 @@ async def outbox(args: argparse.Namespace) -> int:
     return 0
 
 
+async def webhooks(args: argparse.Namespace) -> int:
+    from app.models import WebhookDelivery, WebhookEndpoint
+
+    if args.action == "endpoints":
+        for endpoint in await WebhookEndpoint.all().order_by("id").limit(args.limit):
+            state = "enabled" if endpoint.enabled else f"DISABLED ({endpoint.disabled_reason})"
+            types = ",".join(endpoint.event_types) or "*"
+            print(
+                f"{endpoint.id}\torg {endpoint.organization_id}\t{endpoint.url}\t{types}\t{state}"
+            )
+        return 0
+    if args.action == "list":
+        rows = WebhookDelivery.all().order_by("-id").limit(args.limit)
+        if args.status:
+            rows = rows.filter(status=args.status)
+        if args.endpoint:
+            rows = rows.filter(endpoint_id=args.endpoint)
+        for delivery in await rows:
+            due = (
+                f"{delivery.next_attempt_at:%Y-%m-%d %H:%M:%S}" if delivery.next_attempt_at else "-"
+            )
+            print(
+                f"{delivery.id}\t{delivery.status}\t{delivery.attempts}\t"
+                f"{delivery.response_status or '-'}\tendpoint {delivery.endpoint_id}\t"
+                f"{delivery.event_type}\t{delivery.message_id}\tnext {due}\t"
+                f"{delivery.last_error or ''}"
+            )
+        return 0
+    # retry: the same messages (body, webhook-id) with a fresh retry schedule, due now.
+    selection = (
+        WebhookDelivery.filter(id__in=args.ids)
+        if args.ids
+        else WebhookDelivery.filter(status__in=["FAILED", "PENDING"])
+    )
+    count = await selection.update(
+        status="PENDING", next_attempt_at=now(), attempts=0, last_error=None
+    )
+    print(f"{count} webhook deliver(ies) queued for delivery now")
+    disabled = await WebhookEndpoint.filter(enabled=False).count()
+    if disabled:
+        print(
+            f"note: {disabled} endpoint(s) are disabled; their deliveries wait until "
+            "updateWebhookEndpoint(enabled: true)"
+        )
+    return 0
+
+
 async def export(args: argparse.Namespace) -> int:
     from app import exports
     from app.ids import pk_of
@@ -265,6 +312,20 @@ def parser() -> argparse.ArgumentParser:
         "retry", help="queue mails for delivery now (default: all not sent)"
     )
     retry.add_argument("ids", nargs="*", type=int, metavar="ID")
+    hooks = commands.add_parser("webhooks", help="look at or retry webhook deliveries")
+    hook_actions = hooks.add_subparsers(dest="action", required=True, metavar="ACTION")
+    hook_list = hook_actions.add_parser("list", help="the newest deliveries")
+    hook_list.add_argument("--status", choices=["PENDING", "SUCCEEDED", "FAILED"])
+    hook_list.add_argument("--endpoint", type=int, metavar="ID", help="one endpoint's only")
+    hook_list.add_argument("--limit", type=int, default=50)
+    hook_endpoints = hook_actions.add_parser("endpoints", help="the endpoints and their state")
+    hook_endpoints.add_argument("--limit", type=int, default=200)
+    hook_retry = hook_actions.add_parser(
+        "retry",
+        help="queue deliveries again now, same webhook-id, fresh retry schedule "
+        "(default: every FAILED or PENDING one)",
+    )
+    hook_retry.add_argument("ids", nargs="*", type=int, metavar="ID")
     exp = commands.add_parser("export", help="export members or the audit trail")
     exp.add_argument("what", choices=["members", "audit"])
     exp.add_argument("organization", metavar="ORG", help="the organization's id or slug")
@@ -293,6 +354,7 @@ def main(argv: list[str] | None = None) -> int:
             "create-user": create_user,
             "create-organization": create_organization,
             "outbox": outbox,
+            "webhooks": webhooks,
             "export": export,
         }[args.command]
         return asyncio.run(_with_db(settings, lambda: work(args)))

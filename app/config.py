@@ -11,6 +11,11 @@ DEFAULT_DATABASE_URL = f"sqlite://{Path('var/roster.sqlite3').absolute()}"
 # How long a statement waits for SQLite's write lock (held by another process) or a new
 # PostgreSQL connection for the server; beyond it the request is SERVICE_UNAVAILABLE.
 DEFAULT_DB_TIMEOUT_MS = 5000.0
+# Where a SECRET_KEY is generated (once) when the environment gives none: beside the
+# default SQLite database, in the directory `make run` uses.
+DEFAULT_SECRET_KEY_FILE = Path("var/secret_key").absolute()
+# Webhook retries (seconds after each failed attempt): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+DEFAULT_WEBHOOK_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 
 
 class ConfigError(ValueError):
@@ -64,6 +69,18 @@ class Settings:
     metrics_token: str | None = None
     # How often each process's expiry sweep writes ended access (EXPIRY_SWEEP_SECONDS).
     expiry_sweep_seconds: float = 20.0
+    # Encrypts webhook secrets at rest (app/webhooks/secrets.py); None: the key kept in
+    # `secret_key_file`, generated there on first use.
+    secret_key: str | None = None
+    secret_key_file: Path = DEFAULT_SECRET_KEY_FILE
+    webhook_timeout_seconds: float = 10.0
+    webhook_retry_schedule: tuple[float, ...] = DEFAULT_WEBHOOK_RETRY_SCHEDULE
+    # Lifts the https-only and public-address rules on webhook URLs (development, tests).
+    webhook_allow_insecure: bool = False
+    # How often the webhook worker looks for due deliveries when nothing woke it.
+    webhook_poll_seconds: float = 1.0
+    # False: this process writes deliveries but leaves sending them to other processes.
+    webhook_worker: bool = True
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -76,11 +93,18 @@ class Settings:
             slow_request_ms = float(env.get("SLOW_REQUEST_MS", "1000"))
             slow_query_ms = float(env.get("SLOW_QUERY_MS", "200"))
             db_timeout_ms = float(env.get("DB_TIMEOUT_MS", "") or DEFAULT_DB_TIMEOUT_MS)
+            webhook_timeout = float(env.get("WEBHOOK_TIMEOUT_SECONDS", "") or 10.0)
+            webhook_poll = float(env.get("WEBHOOK_POLL_SECONDS", "") or 1.0)
         except ValueError as exc:
             raise ConfigError(
-                "PORT, DB_POOL_SIZE, WORKERS, SLOW_REQUEST_MS, SLOW_QUERY_MS and DB_TIMEOUT_MS "
-                f"are numbers: {exc}"
+                "PORT, DB_POOL_SIZE, WORKERS, SLOW_REQUEST_MS, SLOW_QUERY_MS, DB_TIMEOUT_MS, "
+                f"WEBHOOK_TIMEOUT_SECONDS and WEBHOOK_POLL_SECONDS are numbers: {exc}"
             ) from exc
+        if not 0.1 <= webhook_timeout <= 60:
+            raise ConfigError("WEBHOOK_TIMEOUT_SECONDS must be between 0.1 and 60")
+        if not 0.01 <= webhook_poll <= 60:
+            raise ConfigError("WEBHOOK_POLL_SECONDS must be between 0.01 and 60")
+        schedule = _retry_schedule(env.get("WEBHOOK_RETRY_SCHEDULE", ""))
         if not 1 <= db_timeout_ms <= 600_000:
             raise ConfigError("DB_TIMEOUT_MS must be between 1 and 600000 (10 minutes)")
         if not 1 <= workers <= 64:
@@ -114,6 +138,14 @@ class Settings:
             slow_query_ms=slow_query_ms,
             metrics_token=env.get("METRICS_TOKEN", "").strip() or None,
             expiry_sweep_seconds=_sweep_seconds(env),
+            secret_key=env.get("SECRET_KEY", "").strip() or None,
+            secret_key_file=Path(env.get("SECRET_KEY_FILE", "").strip() or DEFAULT_SECRET_KEY_FILE),
+            webhook_timeout_seconds=webhook_timeout,
+            webhook_retry_schedule=schedule,
+            webhook_allow_insecure=env.get("WEBHOOK_ALLOW_INSECURE", "").strip().lower()
+            in ("1", "true", "yes", "on"),
+            webhook_poll_seconds=webhook_poll,
+            webhook_worker=env.get("WEBHOOK_WORKER", "on").strip().lower() != "off",
         )
 
     def link(self, path: str, token: str) -> str:
@@ -130,6 +162,23 @@ def _sweep_seconds(env: dict[str, str]) -> float:
     if not 0.1 <= seconds <= 60:
         raise ConfigError("EXPIRY_SWEEP_SECONDS must be between 0.1 and 60")
     return seconds
+
+
+def _retry_schedule(raw: str) -> tuple[float, ...]:
+    """WEBHOOK_RETRY_SCHEDULE: comma-separated seconds, each 0 to 7 days, at most 20."""
+    if not raw.strip():
+        return DEFAULT_WEBHOOK_RETRY_SCHEDULE
+    try:
+        delays = tuple(float(part) for part in raw.split(",") if part.strip())
+    except ValueError as exc:
+        raise ConfigError(
+            f"WEBHOOK_RETRY_SCHEDULE must be comma-separated seconds, got {raw!r}"
+        ) from exc
+    if len(delays) > 20 or any(not 0 <= d <= 7 * 86400 for d in delays):
+        raise ConfigError(
+            "WEBHOOK_RETRY_SCHEDULE takes at most 20 delays, each 0 to 604800 seconds"
+        )
+    return delays
 
 
 _current: Settings | None = None

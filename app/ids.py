@@ -21,6 +21,8 @@ NODE_TYPES = frozenset(
         "Team",
         "JoinRequest",
         "OrganizationSuggestion",
+        "WebhookEndpoint",
+        "WebhookDelivery",
     }
 )
 

@@ -53,6 +53,8 @@ class Metrics:
         self.requests: dict[tuple[str, str], int] = defaultdict(int)
         self.latency = Histogram()
         self.rate_limited: dict[str, int] = defaultdict(int)
+        # Webhook attempts made by this process, by outcome (succeeded, http_error, error).
+        self.webhook_attempts = Histogram()
         self.started = time.time()
         self.max_operations = max_operations
         self.operations: set[str] = set()
@@ -75,6 +77,9 @@ class Metrics:
         label = self.operation_label(operation)
         self.requests[(label, outcome)] += 1
         self.latency.observe((label,), seconds)
+
+    def webhook_attempt(self, outcome: str, seconds: float) -> None:
+        self.webhook_attempts.observe((outcome,), seconds)
 
     def render(self, gauges: dict[str, tuple[str, list[tuple[dict[str, str], float]]]]) -> str:
         lines = [
@@ -111,11 +116,31 @@ class Metrics:
         ]
         for name, count in sorted(self.rate_limited.items()):
             lines.append(f"roster_rate_limited_total{_labels(limit=name)} {count}")
+        lines += _histogram(
+            "roster_webhook_attempt_duration_seconds",
+            "Webhook delivery attempts by this process, by outcome (succeeded, http_error, "
+            "error): how long each took.",
+            "outcome",
+            self.webhook_attempts,
+        )
         for name, (help_text, samples) in gauges.items():
             lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
             for labels, value in samples:
                 lines.append(f"{name}{_labels(**labels)} {value:g}")
         return "\n".join(lines) + "\n"
+
+
+def _histogram(name: str, help_text: str, label: str, histogram: Histogram) -> list[str]:
+    lines = [f"# HELP {name} {help_text}", f"# TYPE {name} histogram"]
+    for (value,), counts in sorted(histogram.counts.items()):
+        running = 0
+        for bound, count in zip((*BUCKETS, float("inf")), counts, strict=True):
+            running += count
+            le = "+Inf" if bound == float("inf") else repr(bound)
+            lines.append(f"{name}_bucket{_labels(**{label: value, 'le': le})} {running}")
+        lines.append(f"{name}_sum{_labels(**{label: value})} {histogram.sums[(value,)]:.6f}")
+        lines.append(f"{name}_count{_labels(**{label: value})} {running}")
+    return lines
 
 
 def _labels(**labels: str) -> str:

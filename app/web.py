@@ -23,15 +23,18 @@ from tortoise.functions import Count
 
 from app import config, db, exports, graphiql, pages, scim
 from app.auth.viewer import InvalidToken, authenticate
+from app.clock import now
 from app.config import Settings
 from app.http import client_ip
 from app.mail.worker import MailWorker
-from app.models import OutboxMail
+from app.models import OutboxMail, WebhookDelivery
 from app.observability import ANONYMOUS, METRICS, OTHER, short_name, watch_slow_queries
 from app.resolvers.context import Context
 from app.schema import MAX_TOKENS, schema
 from app.schema.extensions import SERVICE_UNAVAILABLE
+from app.services import webhooks as webhook_services
 from app.services.expiry_sweep import ExpirySweeper
+from app.webhooks.worker import WebhookWorker
 
 log = logging.getLogger("roster.http")
 access_log = logging.getLogger("roster.access")
@@ -41,6 +44,7 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 WORKER: web.AppKey[MailWorker] = web.AppKey("mail_worker", MailWorker)
 SWEEPER: web.AppKey[ExpirySweeper] = web.AppKey("expiry_sweeper", ExpirySweeper)
+WEBHOOK_WORKER: web.AppKey[WebhookWorker] = web.AppKey("webhook_worker", WebhookWorker)
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
 OPERATION: web.RequestKey[str | None] = web.RequestKey("operation_name", str)
@@ -335,6 +339,10 @@ async def metrics(request: web.Request) -> web.Response:
         )
     except Exception:  # the database may be down; metrics still answer
         log.warning("metrics: outbox query failed", exc_info=True)
+    try:
+        gauges.update(await _webhook_gauges())
+    except Exception:
+        log.warning("metrics: webhook query failed", exc_info=True)
     pool = getattr(db.connection(), "_pool", None)
     if pool is not None:
         gauges["roster_db_pool_connections"] = (
@@ -347,6 +355,27 @@ async def metrics(request: web.Request) -> web.Response:
         charset="utf-8",
         headers={"Cache-Control": "no-store"},
     )
+
+
+async def _webhook_gauges() -> dict[str, tuple[str, list[tuple[dict[str, str], float]]]]:
+    rows = (
+        await WebhookDelivery.all()
+        .group_by("status")
+        .annotate(n=Count("id"))
+        .values_list("status", "n")
+    )
+    counts = {"PENDING": 0, "SUCCEEDED": 0, "FAILED": 0} | {str(s): n for s, n in rows}
+    due = await WebhookDelivery.filter(status="PENDING", next_attempt_at__lte=now()).count()
+    return {
+        "roster_webhook_deliveries": (
+            "Webhook deliveries by status.",
+            [({"status": status}, n) for status, n in sorted(counts.items())],
+        ),
+        "roster_webhook_queue_depth": (
+            "Webhook deliveries due now and not yet attempted (PENDING, next attempt reached).",
+            [({}, due)],
+        ),
+    }
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -476,6 +505,10 @@ async def _start(app: web.Application) -> None:
     sweeper = ExpirySweeper(settings.expiry_sweep_seconds)
     sweeper.start()
     app[SWEEPER] = sweeper
+    if settings.webhook_worker:
+        webhooks = WebhookWorker(settings, on_disabled=webhook_services.endpoint_disabled)
+        webhooks.start()
+        app[WEBHOOK_WORKER] = webhooks
     log.info("ready: process %s accepts requests", os.getpid())
 
 
@@ -483,6 +516,9 @@ async def _stop(app: web.Application) -> None:
     sweeper = app.get(SWEEPER)
     if sweeper is not None:
         await sweeper.stop()
+    webhooks = app.get(WEBHOOK_WORKER)
+    if webhooks is not None:
+        await webhooks.stop()
     worker = app.get(WORKER)
     if worker is not None:
         await worker.stop()

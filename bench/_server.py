@@ -26,7 +26,9 @@ def free_port() -> int:
 class RosterServer:
     """Started as `make run` would; stopped (SIGTERM, then SIGKILL) by its own pid."""
 
-    def __init__(self, database_url: str | None = None, smtp_url: str = "") -> None:
+    def __init__(
+        self, database_url: str | None = None, smtp_url: str = "", env: dict[str, str] | None = None
+    ) -> None:
         self.tmp = tempfile.TemporaryDirectory(prefix="roster-bench-")
         self.database_url = database_url or f"sqlite://{Path(self.tmp.name) / 'bench.sqlite3'}"
         self.port = free_port()
@@ -40,6 +42,7 @@ class RosterServer:
             "SMTP_URL": smtp_url,
             "RATE_LIMITS": "off",
             "PYTHONPATH": str(ROOT),
+            **(env or {}),
         }
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(

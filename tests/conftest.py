@@ -35,6 +35,8 @@ from tests.support.mailbox import Mailbox, start_smtp_sink
 
 BACKEND = os.environ.get("ROSTER_TEST_BACKEND", "sqlite")
 TABLES = [
+    "webhook_deliveries",
+    "webhook_endpoints",
     "rate_limit_hits",
     "team_project_roles",
     "team_members",
@@ -121,6 +123,8 @@ def make_settings(database_url: str, mailbox: Mailbox | None, **overrides) -> Se
         "rate_limits": False,
         "outbox_poll_seconds": 0.2,
         "db_pool_size": 10,
+        "secret_key": "test secret key",
+        "webhook_poll_seconds": 0.2,
     }
     values.update(overrides)
     return Settings(**values)

@@ -23,6 +23,7 @@ from app.models.outbox import OutboxMail, RateLimitHit
 from app.models.projects import Project, ProjectAssignment
 from app.models.scim import ScimConnection
 from app.models.teams import Team, TeamMember, TeamProjectRole
+from app.models.webhooks import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ApiKey",
@@ -45,4 +46,6 @@ __all__ = [
     "TeamMember",
     "TeamProjectRole",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -73,6 +73,7 @@ _ORG_COLUMN: dict[str, tuple[type[Model], str]] = {
     "Team": (models.Team, "organization_id"),
     "ScimConnection": (models.ScimConnection, "organization_id"),
     "JoinRequest": (models.JoinRequest, "organization_id"),
+    "WebhookEndpoint": (models.WebhookEndpoint, "organization_id"),
 }
 
 
@@ -86,6 +87,12 @@ async def organization_id_of(ctx: Context, type_name: str, pk: int | None) -> in
             return None
         project = await load_one(ctx, models.Project, assignment.project_id)
         return project.organization_id if project else None
+    if type_name == "WebhookDelivery":
+        delivery = await load_one(ctx, models.WebhookDelivery, pk)
+        if delivery is None:
+            return None
+        endpoint = await load_one(ctx, models.WebhookEndpoint, delivery.endpoint_id)
+        return endpoint.organization_id if endpoint else None
     model, column = _ORG_COLUMN[type_name]
     row: Any = await load_one(ctx, model, pk)
     return None if row is None else getattr(row, column)

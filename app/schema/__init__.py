@@ -36,6 +36,7 @@ from app.schema.projects import mutations as project_mutations
 from app.schema.scalars import SCALAR_OVERRIDES
 from app.schema.scim import mutations as scim_mutations
 from app.schema.teams import mutations as team_mutations
+from app.schema.webhooks import mutations as webhook_mutations
 
 MAX_ALIASES = 30
 MAX_TOKENS = 5000
@@ -86,6 +87,7 @@ _mutations: tuple[type, ...] = (
     team_mutations.Mutation,
     scim_mutations.Mutation,
     join_request_mutations.Mutation,
+    webhook_mutations.Mutation,
 )
 Query = merge_types("Query", (NodeQuery, *_queries))
 Mutation = merge_types("Mutation", _mutations)

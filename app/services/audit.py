@@ -21,6 +21,7 @@ from typing import Any
 from app import db
 from app.auth.viewer import OrgAccess, Viewer
 from app.models import AuditEvent, User
+from app.webhooks.outbox import fan_out
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,11 @@ async def record(
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Write one event. Its `tx_id` is left to the database (the column's default, the
-    inserting transaction's id on PostgreSQL), so it is never read back here."""
-    return await AuditEvent.create(
+    inserting transaction's id on PostgreSQL), so it is never read back here.
+
+    The event's webhook deliveries are written here too, in the same transaction
+    (app/webhooks/outbox.py)."""
+    event = await AuditEvent.create(
         organization_id=organization_id,
         action=action,
         actor_user_id=actor.user_id,
@@ -71,6 +75,8 @@ async def record(
         data=data or {},
         ip=actor.ip,
     )
+    await fan_out(event)
+    return event
 
 
 # The oldest transaction id still running when the statement's snapshot was taken: every

@@ -80,6 +80,12 @@ Join policy and join requests (target Domain; JoinRequest; Member for member.joi
 Invitations without mail and temporary membership (target Invitation)
     invitation.created              also sendEmail (false, only when not mailed) and
                                     membershipExpiresAt (only when set)
+Webhook endpoints (target WebhookEndpoint)
+    webhook_endpoint.created        url, description, eventTypes
+    webhook_endpoint.updated        before, after (url, description, eventTypes, enabled)
+    webhook_endpoint.secret_rotated previousSecretExpiresAt
+    webhook_endpoint.deleted        url
+    webhook_endpoint.disabled       reason (by the delivery worker: a 410, 20 failures)
 """
 
 from __future__ import annotations
@@ -104,9 +110,13 @@ from app.models import (
     ScimConnection,
     Team,
     User,
+    WebhookEndpoint,
 )
 from app.models.enums import InvitationStatus, OrganizationRole, ProjectRole
-from app.services.audit import Actor, record
+from app.services import audit
+from app.services.audit import Actor
+from app.services.tx import after_commit
+from app.webhooks import outbox as webhook_outbox
 
 if TYPE_CHECKING:
     from app.services.projects import AssignmentSpec
@@ -115,6 +125,30 @@ if TYPE_CHECKING:
 def _gid(type_name: str, pk: int | None) -> str | None:
     """The global id of row `pk` of `type_name`, as every id in `data` is written."""
     return None if pk is None else to_global_id(type_name, pk)
+
+
+async def record(
+    actor: Actor,
+    action: str,
+    *,
+    organization_id: int | None,
+    target_type: str,
+    target_id: int | None,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """`audit.record` (which also writes the event's webhook deliveries), and the webhook
+    worker woken once the transaction commits."""
+    event = await audit.record(
+        actor,
+        action,
+        organization_id=organization_id,
+        target_type=target_type,
+        target_id=target_id,
+        data=data,
+    )
+    if organization_id is not None:
+        after_commit(webhook_outbox.notify)
+    return event
 
 
 # Organizations ---------------------------------------------------------------------------
@@ -779,3 +813,53 @@ async def member_joined_by_request(
         "joinRequestId": _gid("JoinRequest", request.id),
     }
     return await _member(actor, "member.joined", member, data)
+
+
+# Webhook endpoints -----------------------------------------------------------------------
+
+
+async def _webhook_endpoint(
+    actor: Actor, action: str, endpoint: WebhookEndpoint, data: dict[str, Any]
+) -> AuditEvent:
+    return await record(
+        actor,
+        action,
+        organization_id=endpoint.organization_id,
+        target_type="WebhookEndpoint",
+        target_id=endpoint.id,
+        data=data,
+    )
+
+
+async def webhook_endpoint_created(actor: Actor, endpoint: WebhookEndpoint) -> AuditEvent:
+    data = {
+        "url": endpoint.url,
+        "description": endpoint.description,
+        "eventTypes": list(endpoint.event_types),
+    }
+    return await _webhook_endpoint(actor, "webhook_endpoint.created", endpoint, data)
+
+
+async def webhook_endpoint_updated(
+    actor: Actor, endpoint: WebhookEndpoint, before: dict[str, Any], after: dict[str, Any]
+) -> AuditEvent:
+    data = {"before": before, "after": after}
+    return await _webhook_endpoint(actor, "webhook_endpoint.updated", endpoint, data)
+
+
+async def webhook_endpoint_secret_rotated(actor: Actor, endpoint: WebhookEndpoint) -> AuditEvent:
+    expires = endpoint.previous_secret_expires_at
+    data = {"previousSecretExpiresAt": expires.isoformat() if expires else None}
+    return await _webhook_endpoint(actor, "webhook_endpoint.secret_rotated", endpoint, data)
+
+
+async def webhook_endpoint_deleted(actor: Actor, endpoint: WebhookEndpoint) -> AuditEvent:
+    return await _webhook_endpoint(
+        actor, "webhook_endpoint.deleted", endpoint, {"url": endpoint.url}
+    )
+
+
+async def webhook_endpoint_disabled(
+    actor: Actor, endpoint: WebhookEndpoint, reason: str
+) -> AuditEvent:
+    return await _webhook_endpoint(actor, "webhook_endpoint.disabled", endpoint, {"reason": reason})

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 _LOGGER = "tortoise.db_client"
-BACKGROUND_TASKS = frozenset({"mail-worker"})
+BACKGROUND_TASKS = frozenset({"mail-worker", "webhook-worker"})
 _SQL_START = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "BEGIN", "COMMIT", "ROLLBACK")
 
 

@@ -279,6 +279,37 @@ CREATE TABLE "team_project_roles" (
     CONSTRAINT "uid_team_projec_team_id_607064" UNIQUE ("team_id", "project_id")
 );
 CREATE INDEX "idx_team_projec_project_692f4e" ON "team_project_roles" ("project_id", "team_id");
+CREATE TABLE "webhook_endpoints" (
+    "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    "url" VARCHAR(2048) NOT NULL,
+    "description" TEXT,
+    "event_types" JSON NOT NULL,
+    "enabled" INT NOT NULL,
+    "disabled_reason" TEXT,
+    "secret_encrypted" TEXT NOT NULL,
+    "previous_secret_encrypted" TEXT,
+    "previous_secret_expires_at" TIMESTAMP,
+    "created_at" TIMESTAMP NOT NULL,
+    "organization_id" BIGINT NOT NULL REFERENCES "organizations" ("id") ON DELETE CASCADE
+) /* Where an organization's events are POSTed (Standard Webhooks 1.0). */;
+CREATE INDEX "idx_webhook_end_organiz_6570f0" ON "webhook_endpoints" ("organization_id", "enabled");
+CREATE TABLE "webhook_deliveries" (
+    "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    "event_type" VARCHAR(64) NOT NULL,
+    "message_id" VARCHAR(64) NOT NULL UNIQUE,
+    "body" TEXT NOT NULL,
+    "status" VARCHAR(10) NOT NULL /* PENDING: PENDING\\nSUCCEEDED: SUCCEEDED\\nFAILED: FAILED */,
+    "attempts" INT NOT NULL,
+    "response_status" INT,
+    "last_attempt_at" TIMESTAMP,
+    "next_attempt_at" TIMESTAMP,
+    "last_error" TEXT,
+    "created_at" TIMESTAMP NOT NULL,
+    "endpoint_id" BIGINT NOT NULL REFERENCES "webhook_endpoints" ("id") ON DELETE CASCADE,
+    "event_id" BIGINT REFERENCES "audit_events" ("id") ON DELETE CASCADE
+) /* One message to one endpoint, written in the transaction of the event it carries. */;
+CREATE INDEX "idx_webhook_del_status_d0f04a" ON "webhook_deliveries" ("status", "next_attempt_at");
+CREATE INDEX "idx_webhook_del_endpoin_863299" ON "webhook_deliveries" ("endpoint_id", "id");
 CREATE TABLE "aerich" (
     "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     "version" VARCHAR(255) NOT NULL,
@@ -582,6 +613,40 @@ CREATE TABLE "team_project_roles" (
 );
 CREATE INDEX "idx_team_projec_project_692f4e" ON "team_project_roles" ("project_id", "team_id");
 COMMENT ON COLUMN "team_project_roles"."role" IS 'OWNER: OWNER\\nADMIN: ADMIN\\nUSE: USE\\nVIEWER: VIEWER';
+CREATE TABLE "webhook_endpoints" (
+    "id" BIGSERIAL NOT NULL PRIMARY KEY,
+    "url" VARCHAR(2048) NOT NULL,
+    "description" TEXT,
+    "event_types" JSONB NOT NULL,
+    "enabled" BOOL NOT NULL,
+    "disabled_reason" TEXT,
+    "secret_encrypted" TEXT NOT NULL,
+    "previous_secret_encrypted" TEXT,
+    "previous_secret_expires_at" TIMESTAMPTZ,
+    "created_at" TIMESTAMPTZ NOT NULL,
+    "organization_id" BIGINT NOT NULL REFERENCES "organizations" ("id") ON DELETE CASCADE
+);
+CREATE INDEX "idx_webhook_end_organiz_6570f0" ON "webhook_endpoints" ("organization_id", "enabled");
+COMMENT ON TABLE "webhook_endpoints" IS 'Where an organization''s events are POSTed (Standard Webhooks 1.0).';
+CREATE TABLE "webhook_deliveries" (
+    "id" BIGSERIAL NOT NULL PRIMARY KEY,
+    "event_type" VARCHAR(64) NOT NULL,
+    "message_id" VARCHAR(64) NOT NULL UNIQUE,
+    "body" TEXT NOT NULL,
+    "status" VARCHAR(10) NOT NULL,
+    "attempts" INT NOT NULL,
+    "response_status" INT,
+    "last_attempt_at" TIMESTAMPTZ,
+    "next_attempt_at" TIMESTAMPTZ,
+    "last_error" TEXT,
+    "created_at" TIMESTAMPTZ NOT NULL,
+    "endpoint_id" BIGINT NOT NULL REFERENCES "webhook_endpoints" ("id") ON DELETE CASCADE,
+    "event_id" BIGINT REFERENCES "audit_events" ("id") ON DELETE CASCADE
+);
+CREATE INDEX "idx_webhook_del_status_d0f04a" ON "webhook_deliveries" ("status", "next_attempt_at");
+CREATE INDEX "idx_webhook_del_endpoin_863299" ON "webhook_deliveries" ("endpoint_id", "id");
+COMMENT ON COLUMN "webhook_deliveries"."status" IS 'PENDING: PENDING\\nSUCCEEDED: SUCCEEDED\\nFAILED: FAILED';
+COMMENT ON TABLE "webhook_deliveries" IS 'One message to one endpoint, written in the transaction of the event it carries.';
 CREATE TABLE "aerich" (
     "id" SERIAL NOT NULL PRIMARY KEY,
     "version" VARCHAR(255) NOT NULL,
@@ -596,117 +661,136 @@ CREATE UNIQUE INDEX "uq_join_requests_one_pending" ON "join_requests" ("organiza
 """
 
 MODELS_STATE = (
-    "eJztXW1z4ji2/isqvky6is7tkJfuzc5OFUnoGboTyALpnrvDLeOACBqMzNomCXe2//tKso"
-    "3fZMc2hsiOviTG1pHt58iSznOOjv6qLfQJ1MzD5hJ9hevaOfirhtUFJAehK3VQU5dL7zw9"
-    "Yan3GiuqLpEyh2t2Ur03LUMdW+T8VNVMSE5NoDk20NJCOiZn8UrT6El9TAoi/OCdWmH07x"
-    "VULP0BWjNokAt//B85jfAEPkPT/bmcK1MEtUngYdGE3pudV6z1kp27QA9tbH1mZekN75Wx"
-    "rq0W2Cu/XFszHW8EELbo2QeIoaFakN7BMlb0DegDOi/rvpT9sF4R+yl9MhM4VVea5Xvje8"
-    "U7V1OUTneg9FsDRallwGisY4oveVSTAfBAH+H93xqN4+OPjQ/HZ59OTz5+PP304RMpy543"
-    "eunjD/thPLTsqhhm7V/bnQF9IJ0o0dYuPfGDyaiWaksxZXjos/8R/C9nqsFH3y0fwp+8WB"
-    "h/F+0kBbgnPA14DW8fKlioz4oG8YM1Iz8bHz4kwPut2bv8rdk7IKXeBUHuOJca9jWKt4ev"
-    "oWsx+LbwasEwbpNnUvEYRrB2ZUXGutb93mn1zgH7N8TNq5t25xywf0N816eX6N8h/tZufa"
-    "e/7P+1HPo5SqOeo3jtHEWUszTgFD1naf6ehMhKyfkBHJ2lAfgsHuCzMMAmHBvQUmaqOcuC"
-    "ckisGKhft7MPAH12kgLos5NYoOmlINAELwqFolpRnK/IFQstIB/roGQI6okjeugelLGNkx"
-    "ecdLG2dlSeAP2gfdPqD5o3t/R2C9P8t8bwaw5a9EqDnV2Hzh6Ev4dNJeB7e/AboD/Bv7qd"
-    "FoNXN60Hg93RKzf4V40+k7qydAXrT4o68bVO96yLWkDr8HmJSG05tB6ULEDrzuOKovSSKN"
-    "nFJFHLmmpaysrM9XWHZaWmRda0AR/1eS49ByWllkXWsjvi3q+VrLZvRPRlM1h83e7TEPa0"
-    "oBsPKkb/r9KnzawHjnAuTQg3V9qbKigdNJ1zKQk/uFG1fNYNiB7wV7iOGM8hFTgsWDdUXc"
-    "lU8sNte+5Z7wM21KcNn8ZrkuSAIAAt29pq9i+bV61aTFdUANB3JkxjmAnW+6TFN9L1BtAl"
-    "TwE6d9fXNdaw79Xx/Ek1JkpMC1dXE2Qp8BHSZ4h2PI705689qG2aLR/zJq2pRSuqDvIMQr"
-    "2h+6ALgBq9tGgswmdUrD6wV6L3pneKAsZjzANwJrDmIQXulDn/g/dtk7+kGPcSeQ6nzSQX"
-    "0g1qGRgvV2ipBnk4u+l5P18UCzILSfU/+yqTfgIh/QReo0pL4nkSFaRKi2fwQh9ZWpRDYh"
-    "WE+riRAurjRizU9BIX6qwdSkBMGl55DS/axUSB/9Lvdviwu+XDpAYaW+A/QEPmzgyt2s/T"
-    "FWa9GLhfIc1C2Dykt/2lttsZEQ9bik+A4HAb+MFN8/dw27+87l6EmQtawUVIFWiZpauxS+"
-    "fqYURr+IEO5uQ0RQdzchrbwdBL0hsjvTGbaWyGIeVZDPboUl8skHWrm4jq8+Bd6QYV25xx"
-    "gpkyq4EnLQf47XThMy2zKsInKrVQan77zWpCWHpbMI3slN32ehPJbr+Ab6TjjWG3Y8fcAh"
-    "D2wpWrjHFwlpHZibBLbvxKX5DHr3F4cedKPYkTn7AyO6DDuZyxfTebLpZR5iIMefUE9niy"
-    "aT9pyQZPYleU5uuFfzZOj9MEmp8exwea02vB+d4jNNAUje1vBBLwtCxw86UryCY3TtMw96"
-    "RUAvYR7t5GLxfhExKVkVsiR26xi3/qvJ7sQtc1qOIYs9YvF1LxPRHc1Ve1ObNfvV50u9cB"
-    "lV60QyNG5+7motU7OGK6JIWQFWPFUtCUpa6hMWeGmW4VTaiK/fVpte7nzxk9BVTkHJA/Q9"
-    "xr/fOONNhz4BwMcfNu0FW+dNn6GvewlqMLLH4dzaZ9K9ssd4rWskdd0UVKmZVV4qVPlj6H"
-    "OPPCnKBUIa6gSi/LsfHKv0yDJy+nCCJPEaTrL/5jq67rTwiyXTh9S7ZdNJUUTre/DlHZog"
-    "TFgI6NNQ5Z6btaTyIsGc2hsCE2HWtZawIdw/crEwImBWgFcEJ+ABVQ7vwcsDqBn00BugGW"
-    "qmk+6cYEkB4HWofhGWCR9aYJJ/b7V1cG6QqhDLsVlDh19ZPTpPKJi8zl1b61eu3P/6u0bp"
-    "rta2In+X5RQ5hK3Tb7/e/d3hW1h/2/81hTjXR5PhLSfAhjTQn2zcgsB3JyXeUsB6JpvSRa"
-    "TmU558xwIJMblEe/2QMCtw0FFO2DFcIm3m9ElGgqSGsDxwVDvbLt28aPyFKdl47Yvr6r9S"
-    "TbF23KpTV9MfBkwP3atkg5piy/3BAP8Yg0KGtljgAyAbFNgWmRFjcB9Cz8O7F0b1udq3bn"
-    "V2DoT9SytcDIG79HgM5vTKCaQ9z6/bbda10BSMzh9RMxciE4MCGpDxqPaAzNQ9/LHcLpFI"
-    "4t9AgV++7vUlvJHA7EroIeBWcWCWtbN7EURSyU5d91cwvn8aQtL6YtnzkoR8bhZIzDoV12"
-    "1oSmfpnqrW0r3gaXCU0F9up7A1Qe9XjSewy8cEb9WkYtOWLn7qyBaOrysnU7aF0RZTlHQ3"
-    "zVurxud+g594jyid+6X1uMSGQHmwnFOXAOxNDlApommQJGlTmAzzHjtU+kCl1ZkvXb+n0Q"
-    "MHwjy6E3xu91t/OrWzy8RloQFvdNxcRIEjceekniShJXVC2ni5Aej+Ey39cdEpVkrsh6hg"
-    "TCPEr2y0kNi6xhk6iKKG6FOTqOJYyCQvtj7D/sakC2iaPG0cnHk0/HZycbvmhzJokmii5n"
-    "YPjE8ECJK0iCgntcQuLOPEu7gmQBF/fQMGdouUUcdmwlsg8TuQ9jjoB8mbYjojL/RTYePL"
-    "R/AYu1zKqEsKTUQV4dyAB1UZ3xMkB9b/lgvD69AKBv2JSgfP1PWoQjA2CKjDCb/rqIhryy"
-    "7vXnG6eyamIcHt+2SCm/NPQ/4dhSVNMkMC+2zyzvRZLc2lU3NzVXqF/Zaa75JAgTY3e4iK"
-    "cJ5lFimkHRCXl8d3TmA8593QzuMiWPCNOOOoiPRnnrfnzmxhfTix/5ujKarXKiXojN5OvT"
-    "MukgKCcVUJSlhAKxrVtOL4OBsiVTR6Y5fDYbyWm8BSB869VUUXiDH7pIQeJfdIR7kIBpcm"
-    "ea/suJM0s7G49dMvUa6SU0TB3/ZAJHkK5jphUBlS5a9ux2YM0MffUwA8gygZsHzU13BOwE"
-    "gLy10oXWX1xguhs9NsTBwHQnKD0AJScsHZAXUw0LqRqwvwPAWv8QH9jwmv9D96CYKAgjWk"
-    "hZoAeDvebhcv0OzCFcmnQVufvwgWeGhgMagWgyxH6QDsFoAsfIpH2EF8k0AvoSYhsN9zIB"
-    "XCPiRA3kQR+I5p9maDyjRYbYLcNWrgMN4TmR1YsJtU8dHc8v6FvGIePjX314T7JI3nTw6u"
-    "1tr/uNBa86RzR4tdO2Q1fp/yGm/rKrXvM7MWM2hzJ4VXAOcG/BqzKsMpcqyubSlnGUb0LN"
-    "dEKVL8IuKCnjU0TW8qtxsPvRaamXUnGsIr6q4j9DjrhcHhLEPbo8xO2/csRsRURlvJCMFy"
-    "q9KmTeFFEcEDJUa2+hWjJFTSEpavgDawHAVj36LTKVEGqjLgd9jmfH00u8U8dZzJDWnUMb"
-    "2U8m8JZAAH3KPA0BNwLHT5NOkDlg6FuMqHMCjNgiF3JsQDDWl9RjMzX0BfNE0ArB0wxSzw"
-    "5c2z4fUyc/VMt2Qzi3YpuCgynSLPKjTooYlskqp34L6iUBTusD9oBpug/GICJPNKLGlWKo"
-    "eD4CC2QYOqmTnRuBgw/gH7ZB8w5MdYO8ywTSV6apjmiJvwMTWuBet2ZD7PqfRuQU29NiFO"
-    "cR4foz3K87HFD1gr/ETWaS4ClJUSRN3iKqgDSOmQ2aL5TbpGKJc9zEpkWyqCCLoowrY47R"
-    "wt7f0LuDjxFjv9lz+k9KR5GQjqKsKX62Su8j2twgnMo4XS7jpGTGEepDJqqSiarKTyRZyI"
-    "pjV/kAbwSqh+5Ouom3HkEsNH0dmHMFNdRfqJoWO1UJCFaJOzpufDzbTFPoj6SJSf+meX3N"
-    "Wb9fvhCV5uWg/a1Vy9j0bSmaSo3+H+KL6+4lS5rmHNA0ajd2wIpzIEazD5gkWdymAcEKOs"
-    "crnFrqXtPH81xKD0pKX7nQvnK40B9zaTkoKbUsspYdypNLUqcbZIM17HGg7XX7g+x7yNpS"
-    "ZBRl/4e4f9m+OQf0rxgDqp9by2BLhcQqaFGdnqaiBU4TaIHTSPreIEmZAe+oZBUh3wETw4"
-    "BbGvoU8YzZL/1uJwFwn1x4WEFjC/yHOSLKB3sCyhSQwFgSCV0ORymHBglaQTh0WaCY1vJo"
-    "onRDe9i7knUWFxWX+hZe3wZdC2eZiqVvwxSGqhF4aCs1ZyjT5YkQ7ydDL4VRBZvkkSfBdK"
-    "1uDm3w5eWnIUNhSwG9DIWVobBlgTZTKKxMBLnjRJChga8AlPukxstAhdVEmz9l2CIxpG8z"
-    "TMWEvGz++bJCVkcFEQfyJk2L4oSBb4dZKNtOBUGzuwi4ZcbRqnWkwWg0Q8XmFBqmQsPZtw"
-    "Oq+4TtgPqBU2mFxvUY0Hj8kYSMA5mTk8xUnKwe28GWPodbGb/JwnMmVzpTcuDDhOpC8Rb2"
-    "bAnbgNSWuvMvDV67XAAWsJc5y8DC9nT8YjC/SbqDVNGhpUtyQY1cUCPaB7yHSHlTWz1kwd"
-    "ctXwy+lU4X4ktxa1maMlHXnMEoOeI9por9kcUfd9u5FBH4TvDTn6CzBZ1i507lAB0fLxNb"
-    "wVaBM/ki9X6erjBjVwBNqWqRBzmk9/ulttspwt7iaUwy81c0tEDZtm70C1XIR1XY5o0yw2"
-    "I81NVaXRBxfKUhWtUlUuaQN/xksYWaS/QVrkvYBFLZjepqgiwFPm5vajdpTa3HdDa2YB1T"
-    "Kqhix9gsKF2xSqramnyujT16NUoJVSSR/77cGaVEy5chZw/ujFJCtKHmJS+fiZffFx9fSp"
-    "BCzu8twcocMlBKzCgVXwD/XiV4dsq8e9uS8nj3wKalCaw7K8e2/kydh41trfJkIMuCNIGZ"
-    "vVMNuT1gXbFqExqqvWfLeKbiB2hnRjMhnpgAWbwUbVvXSbO3DcjFJ92YQwOMNRUtTDBZQb"
-    "rxjAkO7JQH4J93rbvWVR1g+GwRK9iCiyX9T/fOGc/gpA40qJpwiO31HZN3dUAgQ480lxu5"
-    "9QIQvEw0gUDF6+Cj4QmpY6wbE/sZSbmxTkzpWj2NN+IPf9a04JPJ3F+Cuirm5OWzUOlu+Q"
-    "q6Ko4bKcj040YsmU4vhVIm6Urm3F9+mQqCvJtFp6t7/iZ7CS4hT6SSKO9gNbVFu/R7fcIJ"
-    "8o3fhSggVAmkk7jYXWxENLMWWmbYA0IS9hywlzA1lT0rzOh1c6TOnTnlEPdbncE5oH+H+H"
-    "OzfU2v2f/DE940PVHxqyqdSSVHNbFTRr/I/tzQH3Y7cSzMDxeeqkdwTXbGccQr6JEriQfO"
-    "xSRxJbmTpWuFLd7UNFnbYVmZM0BoTaumpUCacD3L5CEoJXB2AGEnDzK0IX70qlZoQzBOCO"
-    "cZQH1isjcVuTedqkjL9VEHBKWORdNxrvCk1wmWEFPze3YZRXzcPM8RzxGe4EByiysBR/xO"
-    "F28k7Tsj3SViuktKyArdtjpX7c6vWWkhR+wcOAdDfNntfG73bigftDkkZ5udy9Y1Y4k2hz"
-    "Sb+e1189JOZ24fiUEe5dt8Vu45m20RiTR/4qGvrvkjUNpR0bReEi2nsoLIq02Rscj3eYdk"
-    "pS0ksqZpZg1nVXrmLHFRWZksLuMsVKawFFAV5HPJ+UWEJaUSMikhQtLI5InZOJl6EckTfd"
-    "16AUhXbklHGOPoKPgyxJt+QgL8MsDhTpUPbzyfu0ue0l1cwmEnfetO4jlJ/xKXYolIPvNI"
-    "k2Sk2hvbv9215CmF5CllBpoqZ6ARCt8d5KAxN88c7UJ0XYMqjulDAoIhrO+J5K7A3pzZL6"
-    "Nw0e1eB8iEi3Y4OOXu5qLVOzhi6JNCyIqxayRlG9/cq0vZurrLsUNJRLRCKW4kvfOWVCGZ"
-    "BRGYBa8/2afdK1j/kxbhSOdbSEL74hL3ejFNbyaFr0x6nCvpMd2OroB0Cw5oPVJbleDaAz"
-    "3la2fxRFWwMb5IWYU7kqLZK/c2dt/nEYBR9irocfHESME//GEHkscSk8cynA86T7SdKysy"
-    "5/LS/pZse0sxd7eUjEE89NVlDAQK8hJz7i66klNF/uQMcZDxDcUQQsH5TXr8g3JSAUXRQE"
-    "vPXbslMVG9hIP1EDURbIMv8z4y1iEtssIGOvQI1tc00/1viGtEBq7Xk+xHqjU7ab4yQylt"
-    "x1oXQzDWV5goHLBU2GCqG0AFtDLAKgNzuAYH9Cx8VhdLDZKr9ppMoOkP7xF+F03mV1itaR"
-    "aCze0U5b6JsTRIxTRIHU2l9fs7xUU2QXO6/Y9ThVUcJ4RVHEfDKqRN+dIoUVrzIsMi612O"
-    "VaEkxpzRKprmOH684iVYfnnAogle2ZJCgExgzvQnDHQytWHZV02LzHsmNEcsGf9A/7fm+8"
-    "bpGaBLD+tk1JnTQqB526Zjz09mdNQqrmqaifb7TAfOh0VkaJVOTlu27wTNHIs0cKAC+zME"
-    "T/pKm4CFOmcjoT1/e08HyfGaNDLwhKzZEI/sedphCLrRO3bHESXtlAVBnLyQOaK3VNnmRU"
-    "CfgtFfw9qDoa+WQ/KqP/cv2zeA/QQTZC41dd0hivylDoaM+WNl6MEvP0apx2GO5zLYsciQ"
-    "R2FHZhnyuNuQx1dbOi1YY99x8KPzwMo2no9wHXvMNnDXd/wTxflAeswJ0hPTCxIYr6L6it"
-    "/ALyIoN+4LTF+L2LhPmhPx30V1XVQsfeHKzKX3sKx0U4lmRwY6X/ioz3PpOSgptSyylmV4"
-    "tKh+MRkevdPw6DTRu/vdWk/MXk6UDb3Kgs5O+VVomnHEqnOpnsio2oV2n31RsnhCsniSZZ"
-    "IZ+qRl/DYsY9E0XxJNpzKaiKayx2/6hKSRVJSRREEtwDi6Mysd3OZreiKFtrGZP2cu61oE"
-    "8RPZjdkhbOoeugSKUwQ+W9DAqqZIX7ews2Tp65bpfUpre/gfK4Jx/K5UITG5LVX2bamcYY"
-    "6bYyFdZEGwhj3GFfS6/UH2yAJb6hzY/4eYxoydA/q3luNTKD56wD/WZuhuQmJV+BT2sH+x"
-    "5Dzi0a8u5yG9h8IsawyF/GbWBl9e5h2T3twyeHMTvoQC0I6uWijXF5AWbn4fsEX6K8eBPk"
-    "PLApzElVuDyl2WLnM2vZZ33dfGYkhJrwUmU5OKL3CkaIaS1Z8xN5MrIxlHMRlHaTzFK6i6"
-    "xpPMA/O6mw15HWl68H1CEvqibCPL8fdtOUtPGUgomgrSTs59TU8mfnkDiV/Cs/iYOWloov"
-    "/CxDRiZexweurPCBqZnwYzGckJ6ut30EkTVJkpVNhMoTKdnZxHviXo5Txyn/NImZyx2OSM"
-    "rzOVZOGtnPmjG/YaP2mkkaNyudAbnfXBhYo0/rQvJnTGFajcIqHGaZpIPVIqIWYmEqsnA0"
-    "13G2i6VE3zSSedZ9YVbxHBKiK+iygw1gEoj9BApNI8/gxuBTKDhMiLoaTzKv6Lq5bzKmJ6"
-    "pQkBUZdImcP1liENzSX6amf7LeWH/sLuZjThp8LyYG8LE62p9ZhuX7MyQmWPD2xF+pZQtW"
-    "hNA1pRCTuWVFj9qSOsGJA8sLltu/pCqurZNVUVrcJC1SrnMQsGV/pSiOTHyJetpCog7ZK/"
-    "aZL58HhW4zA4zpV6EoejemWEIXHeCoPTODr5ePLp+OxkQ9xsziTxNS9zM8REcr+gtFatT0"
-    "Tas+nsWfpRZUDYKV5BdI9S8TNHCfzMEWdDCh1bzlQ1iHB8Yl+fyP5T+r4OIVBY8t4M5lvx"
-    "g9mP/wI/cJfC"
+    "eJztXetz4riW/1dUfOmkis50Xt29ubNTRRK6h+kEcvPonr3DljEgggYjcS0Tws6d/30l2c"
+    "ZvxzaGCEdfEmPryPLv6HFeOvqrNiVDaNCDxgx9g8vaGfirhvUpZBehJ3VQ02cz7z6/Yel9"
+    "QxTVZ0ibwKW4qfepZeoDi90f6QaF7NYQ0oGJZhYimN3Fc8PgN8mAFUT40bs1x+jfc6hZ5B"
+    "FaY2iyB3/8L7uN8BA+Q+r+nE20EYLGMNBYNOTvFvc1azkT987RYwtbX0RZ/sK+NiDGfIq9"
+    "8rOlNSZ4RYCwxe8+QgxN3YL8DZY551/AG+h8rPtRdmO9InYrfTRDONLnhuX74r7m3atpWr"
+    "tzr9017zWtlgOjAcEcX9ZUKgB45E14/19HR8fHn44+HH/8fHry6dPp5w+fWVnR3uijT3/b"
+    "jfHQsqsSmLW+ttr3vEGEMdHmLr/xt6DRLd2mEszw0Bf/I/hfjHUzHn23fAh/9mFh/F200x"
+    "jg3vA44HW8bbBgqj9rBsSP1pj9PPrwIQXe743bi18bt3us1H4Q5Lbz6Mh+xvH28DWJkYBv"
+    "E8+nAuMWa5OOBzCCtUsrM9a1zo928/YMiH9d3Li8brXPgPjXxQ93/BH/28XfW80f/Jf9v1"
+    "aAP4dZ2HOYzJ3DCHNmJhyh5zzd36OQmSkFB8DhxywAf0wG+GMYYAoHJrS0sU7HeVAOkZUD"
+    "9etO9gGgP55kAPrjSSLQ/FEQaIYXh0LTrSjOl+yJhaYwHusgZQjqoUN64F7sYh9nHzjsYG"
+    "PpsDwF+vvWdfPuvnF9w183pfTfhsCvcd/kT47E3WXo7l54PKwqAT9a978C/hP8q9NuCngJ"
+    "tR5N8Uav3P2/arxN+twiGiYLTR/6eqd710UtwHX4PEOstgJcD1KWwHWnubIwfUeY7GKSym"
+    "VDp5Y2p4VGd5hWcVpmTpvwiUwK8TlIqbgsM5fdFbe/1PLqvhHSl9Vg+Xm7TUXY4wIxH3WM"
+    "/k/nrc3NhxjiQpyQTlbaGiu4OWg0iTVJ+MGNsuULMSF6xN/gMqI8h1jgWME6oep2jCV/u3"
+    "3PvesNYFNfrOxpcV2SXTAEoGVrW427i8Zls5YwFZUA9AOFWRQzyWafrPhGpt4AuqwVoP1w"
+    "dVUTHbuvDyYL3RxqCT1cnw+RpcEnyNsQnXgc6i/fbqGx6rbxmDd4TU1eUXWQFxCSI+KDLg"
+    "Bq9NH0aBq+o2P9UXwSfzd/UxSwOIt5AM4Uq3mIgRu1nP8RN7bZX1Ys9hFrh9Nn0gsRk2sG"
+    "5ssVWrrJGmd3Pe/ni2RBy0Ja/c++ypSfQEo/gdepshrxPIoKmkrLt+CFBllWlENkFYT6+C"
+    "gD1MdHiVDzR7FQ551QAmRK8SqqePEpJgr8b3eddjzsbvmwUQMNLPAfYCC6MUWr9vNojsUs"
+    "BvpzZFgI0wP+2l9qm5WI4rDl+AQMHG4H37tu/B7u+xdXnfOw5YJXcB5iBZrlmWrs0oVmGN"
+    "k6fmCCOTnNMMGcnCZOMPyR8sYob8xKjM2xpDzLYT26INMpsm4IRZyfe/s7t6jY6owTzJSb"
+    "DXHUaoFfjxc+1TIvI3ykigs7bd9+s5yQ1rwtGUc2at32ZhNl3X4B38jEm2DdTlxzS0DYC1"
+    "euMsZBKWMNJ8IC9seETDg9eoImgmu6En7Y9V3a1VWIDxv1J1ySKXtVLcaX4Dypp/kRhqLM"
+    "BlwIsXZ2+222iV1F5ssgJtRTLO7DVf/JaqDxKDZlBn69kNmj0+Mswfmnx8nB+fxZUEbm0+"
+    "YIDewxAhl4Rh6446kraIE/Os3i7WClUrCP+Dts9AoZyUKkKtpN5mg38fBPEjeTnRNiQB0n"
+    "mAL8dCEW9xnhpkbV6s52+Xre6VwFWHreCq0Y7Yfr8+bt3qHgJSuErATNn4OmzYiBBjFSeb"
+    "adR6Eqtjen1TpfvuT0rnCSM8D+dPFt858PrMOeAeeiixsP9x3tt47Yk+Re1gpMgeXvPVr1"
+    "b22dLWLRWrbIK76xKzezdni7mEUmEOfezBSkKsV9VumtTDZexbe2xNErEUFmEUG5S5MHW3"
+    "XdpVI4KKTjt/JQyMaS0l0UycbdTRoqm9xAcc/XxlqMsdL3tJ5msBRmDk0ssdmslrUGIBi+"
+    "n1MIBBXgFcAh+wF0wP0NZ0DUCfzWFEBMMNMpXRBzCNiMA62DsARYZr1ZQrD9Pum5yaZCqE"
+    "KVJTWcuvwpqFL5yGW25dW+N29bX/5Ha143WldMT/L94oowp7pp3N396Nxecn3Y/7uINnWU"
+    "LTdKSmoUabQpycaMygyhhOsqZ4aQjes7wuVMmnPBrBAqIcTu8Dd/EOW64ZOyDVgpdOLtRp"
+    "HJxoKsOnBSANkr674t/IQs3fnoiO7re1pP033RqlxW1RcDjwb0l7ZGGqPKxpfr4i7usQ5l"
+    "zWkPIAqYbgqoxXrcEPC78B9M071pti9b7a/AJAuu2Vqg563fPcDlGwp02sXN329at81LAH"
+    "lo14IpuRDsUcjqg+YTGkB64Pu4AzgawYGFnqBmv30/s5YcYwOxq+BXQckiZT/wKpaijM3F"
+    "8W9dvcJpntLl5dTlcwflqDicnHE4fMrOmwTWT1O9/YDl6+AqCazEXn1vgSrCHo96i4EXzq"
+    "pfy8klh+zMlRoYpy4umjf3zUvGLOeqiy+bF1etNr/nXnF74vfOt6YwJIqLlUBxBpwLOXg5"
+    "hZQyETDKzHv4nLBe+0iqMJWlab/N3+8Dim9kC/lK+b3qtL+6xcP7yiWx4r6pmBhlxE2GXh"
+    "lxlRFXVi5ni5AeDOCs2OgOkSpjrsx8hgzCIkz20ykOy8xhyljFGDfHMTxONBgFibZnsf+w"
+    "qQXZNhwdHZ58Ovl8/PFkZS9a3UkzE0W3Mwh8EuxAqTtIgoRb3ELiSp47u4NkCqd9aNIxmq"
+    "0Rh51YiZrDZJ7DhCOgWHbyCKnKGZLPDh4680HEWuZlQphS8aAoD1SAuqzOeBWgvrUcOt6c"
+    "XgLQ10Ik2L35JyvCkQUwQxad1XxdRkeeW33yfO1UVk2Mw+vbGhl0Zib5Ew4sTaeUwTxdPx"
+    "u/F0lyY1fdWNVcoXllo/l00iBMjd2JRTxLMI+W0A3KTsjje6MjDzjvdbPeq5Q8MogddZAc"
+    "jfLW/fjCjS+nFz8yunKqrUpQL0Vn8s1puXgQpFMMKEtTQoHY1jXFy2Cg7I6xI5cMn09Hcj"
+    "pvCQjfeDVVFN7gQJcpSPw3gvAtZGDSWEnT/zhVsrSz8dglM++RnkGTEvyOAoeQ72PmFQGd"
+    "b1r29HZgjU0yfxwDZFHg5kFz0x0BOwFg3F7pUusvLzDdjR7r4mBguhOUHoAyJiwdsA/TTQ"
+    "vpBrDHARC9v4v3bHjpT/zcjqGGMOKFtCl6NMVnHsyW+2AC4YzyXeRu4wNthqYDGoNo2MV+"
+    "kA5AbwgHiPI5wotk6gEyg9hGw33MADcYOWMDa+gj4/xijAZjXqSL3TJi5zowEJ4wWlJOqH"
+    "3m6Pj4gr5tHCo+/tWX9zSN5E0Hr97c3Ha+i+BV54oHr7Zbdugq/9/F3F92edv4wdSY1aUK"
+    "XpXcBri14FUVVlmIFbvm0lZxlG+CzVygKhZhF6RU8Skyc/nVbLDb4elOb6WK0YriWZU8DG"
+    "PI1faQIO7R7SHu/FUgZitCquKFVLzQzrNC5U2RxQGhQrW2FqqlUtSUkqImfmEtAdiqR79F"
+    "RIncoVmbdO846Md4djy+JDt1nM0MWd05vJO9o8DbAgHISHgaAm6EGD9NNkLhgOFf0ePOCd"
+    "ATm1zYtQnBgMy4x2ZkkqnwRPAKwWIMuWcHLm2fDyXsh27ZbgjnVeIgdTBChsV+1FkR06Ki"
+    "cu634F4S4PQ+YC+Y1G2YgIi1qMeVK83U8aQHpsg0CatT3OuBvQ/gv22FZh+MiMm+ZQj5J/"
+    "NUR7zEPwCFFugTa9zFrv+px26JMy16SR6RWH+GO7rDAVUv+EvcZCYpnpIMRbLkLeIMyOKY"
+    "WaH5QrlVKpYkx01iWiSLE4ooyqQydICm9pmQ3ht8FjHxW7TTf1M5iqR0FOVN8bNWeh/ZZI"
+    "NwKuNsuYzTkhlHTB8qUZVKVLX7hiQLWUnW1XiAVwTVQ3cj08RbjyCW2nwdkLmCHLqb6oaR"
+    "KKoECKtkOzo++vRxJabwH2mCyd114+oqZv/+7oWoNC7uW9+btZxd36biqdT4/y4+v+pciK"
+    "RpzgVPo3ZtB6w4F3J0+4BKksdtGiCsoHO8wqml+gYZTAoxPUipfOVS+8rhlDwV4nKQUnFZ"
+    "Zi47Js9YI3W2RTZYwxYX2tvO3X3+M2RtKraKiv9dfHfRuj4D/K8cC6rftpZDlwqRVVCjOj"
+    "3NZBY4TTELnEbS9waNlDnwjlJWEfINWGIEcDOTjFCcMvvbXaedAriPLrysoIEF/iMcEbsH"
+    "ewrKHJDAWhIJXQ5HKYcWCV5BOHRZopjW3eHEzi3tYe9KXikuSq74LT2/Tb4XzqKaRdaxFI"
+    "aqkXhp22mboUqXJ0O8nwq9lIYVQshjLcF8r24BbsTTq6GhQmF3AnoVCqtCYXcF2lyhsCoR"
+    "5IYTQYYWvhJQvmM1XgQqrCba8SLDGokhfYdhahTGZfMvlhWyOiyIOJBXaVo0Jwx8PcxC2X"
+    "YqCJo9RcA1M45WbSINRqOZOqYjaFKNh7OvB1Rnge2A+nun0gqt6wmgxdmPFGQxkDk5yajm"
+    "ZPVYD7bsOdx2cUyWnjO50pmSAwMT6lPN29izJmz3rLbMk//O4LXJDWABfTlmG1hYn07eDO"
+    "ZXSTeQKjq0dUltqFEbamQbwFuIlKfG/DEPvm75cvCtdLoQX4pbyzK0ob6MWYzSI94Tqtie"
+    "sfjTZieXMgLfGX5kAZ0j6DQ7d2oM0MnxMokVrBU4UyxS7+fRHAvrCuApVS3WkAP+vl9qmx"
+    "URthZPQ5nkrxloivId3egnqpCPqrTDG1WGxWSoq7W7IOL4ymJo1WdIm8C45SePLtSYoW9w"
+    "uYNdIJPeqM+HyNLg0/qqdoPX1HzKpmNLNjFlgipxjc2D0qWopKq9yefa2KJXYyehiiTy35"
+    "Y7YyfR8mXI2YI7YychWpnmlV0+l11+W/b4nQQp5PxeE6zcIQM7iRk3xZdgf68qPAvYHxMy"
+    "0SAezghaW+z8YVfXdGqrEmob9Vd4h7nGeSsCR72m+CpEOXFgaubsdeJAmoWJLAvytG/2+T"
+    "7s9UAsYLptBtLtk24GYx0/QjufHGUdhgJkxSW2W7tOnvPunj1cEHMCTTAwdDSlYDiH/Lge"
+    "CvbsRBHgnw/Nh+ZlHWD4bGk6e9t0xv/zE4cGYzisAwPqFHaxvStmuF8HDDL0xDPgsVdPAc"
+    "OLoiEEOl4Gm4aHrI4BMYd2G1m5AZnCzMf1+HLNBVumMqZJ6uCZsI/P44Bwy1fQwXN8lMEF"
+    "cXyU6ILgj0KJpoiWO2Oan6aCIG9mq+68H380YYojzSOpJMob2INu8Sm9T4YxodHJZzcFiC"
+    "qBdJoFexPHN42tqZEb9gCRgr0A7DuY0MuWCnP6Kh2qM0em7OK7Zvv+DPC/Xfyl0briz+z/"
+    "YYE3y0xU/l5UR6iMYU2iyOgn2Z7z/sNmBcfSvJdhUT2Ca7oLM4a8gn7MHfFbupik7r93cp"
+    "vNsRUnmqZzO0yrMi1IzWmdWhrkaerzCA9BKolzKkgrPKiAkOTVq1oBIcHoKlxkAfWRqdlU"
+    "5tl0pCOj0KAOECoey8bjQkFdrxNiIifnt+wyikQGxHmO4sIHUhxIbnEtEL6w0S0vaaf1KH"
+    "eJnO6SHbQK3TTbl63217xmIYfsDDgXXXzRaX9p3V5ze9Dqkt1ttC+aV8JKtLrkOeBvrhoX"
+    "dhJ4+0oO41GxI3vVSb35tt4o9ScZ+uqqPxIla5WN6zvC5UxaEPu0ETKnxYZ3iFbpQjJzmu"
+    "cjcfby586tF6VVKfZySqEq8aeErGDDpeCICFMqJuRiQsRIo1JO5rPJ1MtIOemb1ktAunIb"
+    "YcIYR1fBlyFezRMK4JcBDk+q8fAm23M3aad0t+TEWCd9u3WSbZL+jUHlGiLjLY88tUimE8"
+    "X9h4QrO6WUdkqVt6fKeXukwncDmXvoqs3RKYQQA+o4YQ4JEIaw7jPKTYG9urNdi8J5p3MV"
+    "MCact8LBKQ/X583bvUOBPiuErAS9Rplsk7t7dU22Lu8KnOsSIa1QYiBl3nlLrFCWBRksC9"
+    "58sk29V7L5JyvCkcm3lGMAykt37MU0vZnExypVdKFU0fwQvxKSVDig3bLaqgTXFsxTvn6W"
+    "bKgKdsYXTVbhiaRs65X7Gnvu8wyAUetV0OPikbGCf/jDDpQdS047lukM6CLRdi6tzDaXl0"
+    "4FFYeCynkmqLIYJENfXYuBREFecsrusjM5U+RPwRAHFd9QjkEoKN9kxz9IpxhQlhlo5rlr"
+    "1zRMVC9NYz1kmgj2wZftPirWISuy0gY63DKsr/j5AL+iWCUy8Lyepj9yrtlHDWhjlFF3rH"
+    "UwBAMyx4zhQCQQByNiAh3wyoCoDEzgEuzxu/BZn84MyJ7aezKBQR7fI7wfTeZXWq1ZNoJN"
+    "7MTuPsFYKaRyKqQOp7L6/Z3iMqugBd3+x5nCKo5TwiqOo2EVSqd8aZXYWfUixybrTa5Vod"
+    "TPMatVNDl08noVl5b65QWLJ3gVWwoBooCOyQIDwkQbkX2VWkzuGfIcsWz9A3e/Nt4fnX4E"
+    "fOthna06E14ING5afO15R6OrVnlV80y0P8YEOAOL0fAqnZy24rQOnjkWGWBPB/YwBAsyN4"
+    "Zgqk/ESmjLb+/5IjlYsk4GFsgad3HPltMOQtD19sUbe9xop00Z4uyDaI+/UhdHPgEyAr2/"
+    "urVHk8xnXfapP99dtK6B+AmGiM4MfdlmjPylDrrC8ifK8Itf/u5lXodjPJfBiUWFPEq7Mq"
+    "uQx82GPL7a1mnJOvuGgx+dBmvreD7CdWwx28DDneOfKM8HciucILdyekEC61WUX8nHHkYI"
+    "1XGHAfG1jOMOlTqRPC6q66IS6QvntBDfw7TKTSWbHhmYfOETmRTic5BScVlmLqvwaFn9Yi"
+    "o8eqPh0Vmid7d7IKGcs5wsx6DtCjobta9CSpMMq86jeqpF1S60+eyLyoonpRVPWZlUhj6l"
+    "Gb8NzVg2zu8IpzMpTYxT+eM3fURKSSpLSeKglqAcPdBKB7f5up5MoW1C8o+RZV2NIFmQXa"
+    "kd0qbu4VugYorAZwuaWDc05euWVkpWvm6V3mdndQ9/syIYJ59KFSJTx1LlP5bKWeZicyxk"
+    "iywI1rDFuILbzt19/sgCm+oM2P+7mMeMnQH+t1ZgKJQfPeBfa3NMNyGyKgyFLZxfrGweye"
+    "hX1+ahvIfSbGsMhfzm5kY8vco7pry5u+DNTRkJJaAd3bWwWyMgK9zxc8Aa6a8cB/oYzUpw"
+    "ElduD2rstnSVs+m1vOu+PpZglPR6YLppUvMFjpRtoRT158zN5NIoi6OcFkelPCUzqLrKk8"
+    "oD87qHDXkTaXbwfUQK+rJ0I8vx960ppWcMJJSNBVmFc1/XU4lf3kDil7AUnyCThgT9FwTT"
+    "iJaxQfHUnxE0Ip8GMxkpAfX1J+g0AVVlCpU2U6hKZ6fkyLcEvZIjtylHquSM5SZnfB1RUo"
+    "S3xsiPbthrstDII0fVdqE3KvXBqY6MeLEvIXTGJajcJqGj0yyReqxUSsxMJFZPBZpuNtB0"
+    "plO6IGzyzLvjLUJYRcQ3EQUmJgDtCZqIVVrEnxFbgcogIfNmKOW8Sh5x1XJeRVSvLCEg+g"
+    "xpE7hcM6ShMUPf7Gy/OznQXzjdjCf81EQe7HVh4jU1n7Kda7aLUNnrg9iRviZUTV7TPa9o"
+    "ByeWTFj9SRDWTMgaTNftV7+xqm7tmqqKVmmhapXzmAWDK30pRIpj5MtWUhWQNmm/+QH7Y0"
+    "Iml9BATDRe1mJMOeEi9TSrzsIuzA1UvDTK6AoUxzZMGetYK4FFAGE/IR7O2ORg1cHCRJbF"
+    "c2PbWaxZVZjqdgJMMhK37JMekAUGuslfGn8uRJkvEFmv+2S4FMmuR4h1GLAYQ7sCkyz4Xa"
+    "faM05tLoHOfkxnlkjqbd8xoYPTElDWGsqJu+zVUwj6SwtSkXtb1Cju9ZwP0NCwB/b47Z6D"
+    "93t+Z8xEQmjuHwCeTZwpmRNogoGhoykFwzmr96bZvmy1v/LWUbBHLd2a0zrA8NnSnKax//"
+    "uiebM5HbPX90IPezw9OO907FORARkeXew8pTyhuAF1CvfrgBKgg4HJVFyGyswkA9bud3QF"
+    "AINmypoK9EfWzQEb0dDMnOrbbjYvHWqbczakw1PHVKocv/KaAPmIsmGMcCHFDhigqqDxpP"
+    "x9u96kkQfoIFXlrK7lw8zXgijAyfui3fKV6MPb3hHtrQJF4kY86i3uhHZW31o+DrhkZ8C5"
+    "6OK7h4uLZvOyeXkGVpdd/KXRuuK37P9h8ed1Akhc0SDKp8Q11k+yvfCFD5tdaY8OTz6dfD"
+    "7+eLJaYFd30tbVaECICemMvQFqSf0/EdcYygptwCwNYJEtzSdTRgDOkGwtSK48DDJ7GMI6"
+    "RE5+x5ArfsvMbzFAoWmSmAD2ZFEtSFWFtB3blteUJy95CauWJy/gUgkaY7JbWkKEKo61cA"
+    "ixbS/Jjb+PqkJi4uvGELudOsqK3BGvjkm+6atxx0ZD1sjX0EzwclgxdF3Ua0JcRX93BFzf"
+    "MJcpqDjcvZOdUv4R8LJTyu1MGX1SP8bQFKer+nPFvKO2L4gCnT286dzdwyHYu2O9acj9Ik"
+    "67KDg8+BBzOvn6VXK/E/fvUNabWaWAQiYhCZeKc04sxANzOeNHv+4xRH5yvp3+ZBekB7Pl"
+    "/tmKGkO48jo5FVkUGqM6d/AMxkAX58zyA9WNIcDEAo/oCQLO5QPQGFlQnKxOLPEZwk81M+"
+    "ETInPqtKuLJxDO6Op9FiF10IcUDaEojuGCu+LqYI4tZICeS67Z5Bp8niEmj3DX0zqHwULM"
+    "u4LyBb2uVJLsC5qbuYLBneKVsJyHg5VPPmeKVj75nBKuzB+q3K1yaL6ewzLXMaMhMnXIaD"
+    "pjChwy6q4J0WmfEAPqOEkzXVGFeNJnZJtihrsibBf2807nKgD7eSvc4R+uz5u3e4eCB6wQ"
+    "shLU0CGiAjfNhDrNOQdFSdU8VMBj6ghUrnSYhwVxtJVYfLfNhIh4W4QbqZWooVECV1ZKR1"
+    "5jdXpNyjUks2tIuSgS2VxhF4VKMy6ruVyltS5i0i31kOJgEH/xPRkxOwgqAv9G92Y0GPSD"
+    "cS3G+u08qacZvXWvjDQJNt6KOXXNeLRkQykbPjR2Pkw2lvpIKqGzbSHXAB9UORB2ilcQ3c"
+    "NMuTMOU3JnHEZzZ7A3WrE+2mRrqI9k+5bQ19GfSrN55thaX/5i9vf/A0Nxbw8="
 )

@@ -38,7 +38,9 @@ EVENT_TYPES = (
     "member.expiry_set, member.expired, member.role_reverted, member.role_revert_refused, "
     "project.assignment_expiry_set, project.assignment_expired; "
     "domain.updated, join_request.created, join_request.approved, join_request.denied, "
-    "join_request.withdrawn"
+    "join_request.withdrawn; "
+    "webhook_endpoint.created, webhook_endpoint.updated, webhook_endpoint.secret_rotated, "
+    "webhook_endpoint.deleted, webhook_endpoint.disabled"
 )
 
 

@@ -27,6 +27,7 @@ from app.resolvers import ownership as resolve_ownership
 from app.resolvers import projects as resolve_projects
 from app.resolvers import scim as resolve_scim
 from app.resolvers import teams as resolve_teams
+from app.resolvers import webhooks as resolve_webhooks
 from app.resolvers.paging import Window
 from app.schema.audit.types import EVENT_TYPES, AuditEventType
 from app.schema.context import Info
@@ -44,6 +45,7 @@ from app.schema.projects.types import ProjectType
 from app.schema.scim.types import ScimConnectionType
 from app.schema.selection import selected_node_fields
 from app.schema.teams.types import TeamType
+from app.schema.webhooks.types import WebhookEndpointType
 
 
 @strawberry.type(
@@ -249,6 +251,15 @@ class OrganizationType(Node):
     async def api_keys(self, info: Info) -> list[ApiKeyType] | None:
         rows = await resolve_api_keys.organization_api_keys(info.context, self.organization_id)
         return [ApiKeyType.from_model(row) for row in rows]
+
+    @strawberry.field(
+        description="Webhook endpoints, oldest first (at most 20). OWNER and ADMIN only: null "
+        "for anyone else, with a FORBIDDEN error on this field alone.",
+        extensions=guard(HasOrgPermission(Permission.READ_PRIVATE)),
+    )
+    async def webhook_endpoints(self, info: Info) -> list[WebhookEndpointType] | None:
+        rows = await resolve_webhooks.organization_endpoints(info.context, self.organization_id)
+        return [WebhookEndpointType.from_model(row) for row in rows]
 
     @strawberry.field(
         description="The audit trail, newest first. OWNER and ADMIN only: null for anyone "
