@@ -117,4 +117,4 @@ schema = RosterSchema(
         ErrorMasking,
     ],
 )
-mark_fast_fields(schema._schema)
+mark_fast_fields(schema._schema, schema.config.default_resolver)
