@@ -19,7 +19,7 @@ from app.schema.context import Info
 from app.schema.execution import KNOWN_NULL, PRELOADED
 from app.schema.node import Node, as_node, register_node
 from app.schema.pagination import Connection, connection
-from app.schema.projects.types import ProjectAssignmentType
+from app.schema.projects.types import ProjectAssignmentType, ProjectType
 
 if TYPE_CHECKING:
     from app.schema.organizations.types import OrganizationType
@@ -117,6 +117,8 @@ class MemberType(Node):
 def members_connection(found: MembersPage) -> Connection[MemberType]:
     """A members page as a connection, with what its resolver preloaded filled in."""
 
+    projects: dict[int, ProjectType] = {}
+
     def node(member: Member) -> MemberType:
         wrapped = MemberType.from_model(member)
         visible = found.email_visible(member)
@@ -125,7 +127,7 @@ def members_connection(found: MembersPage) -> Connection[MemberType]:
             wrapped.preloaded_user = UserType.from_row(found.users[member.user_id], visible)
         if found.assignments is not None:
             wrapped.preloaded_assignments = [
-                ProjectAssignmentType.from_row(row, found.organization_id)
+                ProjectAssignmentType.from_row(row, found.organization_id, projects)
                 for row in found.assignments[member.pk]
             ]
         return wrapped
