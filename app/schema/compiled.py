@@ -37,18 +37,22 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from enum import Enum
 from typing import Any
 
 from graphql import (
     FieldNode,
     FragmentSpreadNode,
+    GraphQLBoolean,
     GraphQLEnumType,
+    GraphQLID,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLScalarType,
     GraphQLSchema,
+    GraphQLString,
     InlineFragmentNode,
     SelectionSetNode,
     Undefined,
@@ -91,8 +95,45 @@ def _bail() -> Bail:
     return Bail()
 
 
-def _leaf(leaf_type: GraphQLScalarType | GraphQLEnumType, non_null: bool) -> Completer:
+class _NoPassThrough:
+    """A type no value has: the leaf always goes through its coercion."""
+
+
+def _pass_through(leaf_type: GraphQLScalarType | GraphQLEnumType) -> type:
+    """The one type whose values graphql-core's coercion of this leaf returns unchanged:
+    `str` for String and ID, `bool` for Boolean (the values are then used as they are)."""
+    if leaf_type is GraphQLString or leaf_type is GraphQLID:
+        return str
+    if leaf_type is GraphQLBoolean:
+        return bool
+    return _NoPassThrough
+
+
+def _coercion(leaf_type: GraphQLScalarType | GraphQLEnumType) -> Callable[[Any], Any]:
+    """The leaf's output coercion; for enums remembered per Enum member (a pure function of
+    the member: Strawberry's looks the name up by a scan of the values)."""
     coerce = leaf_type.coerce_output_value
+    if not isinstance(leaf_type, GraphQLEnumType):
+        return coerce
+    # Keyed by class too: members of two StrEnums with one value are equal.
+    names: dict[tuple[type, Any], Any] = {}
+
+    def coerce_enum(value: Any) -> Any:
+        if not isinstance(value, Enum):
+            return coerce(value)
+        key = (type(value), value)
+        name = names.get(key)
+        if name is None:
+            name = coerce(value)
+            if len(names) < 1000:
+                names[key] = name
+        return name
+
+    return coerce_enum
+
+
+def _leaf(leaf_type: GraphQLScalarType | GraphQLEnumType, non_null: bool) -> Completer:
+    coerce = _coercion(leaf_type)
 
     def complete_leaf(value: Any, tally: list[int]) -> Any:
         if value is None or value is Undefined:
@@ -133,11 +174,10 @@ def _list(item: Completer, counted: bool) -> Completer:
     return complete_list
 
 
-def _object(
-    object_type: GraphQLObjectType,
-    steps: list[tuple[str, int, Any, Any, bool]],
-    known_null: object,
-) -> Completer:
+Step = tuple[str, int, Any, Any, bool, type]
+
+
+def _object(object_type: GraphQLObjectType, steps: list[Step], known_null: object) -> Completer:
     is_type_of = object_type.is_type_of
 
     def complete_object(value: Any, tally: list[int]) -> Any:
@@ -149,9 +189,12 @@ def _object(
         if is_type_of is not None and is_type_of(value, None) is not True:  # type: ignore[arg-type]
             raise _bail()
         out: dict[str, Any] = {}
-        for key, kind, attribute, sub, non_null in steps:
+        for key, kind, attribute, sub, non_null, unchanged in steps:
             if kind == _LEAF:
                 field_value = getattr(value, attribute)
+                if type(field_value) is unchanged:
+                    out[key] = field_value
+                    continue
                 if field_value is None:
                     if non_null:
                         raise _bail()
@@ -332,12 +375,12 @@ class Compiler:
         )
         if defers or forbidden:
             return None, cacheable
-        steps: list[tuple[str, int, Any, Any, bool]] = []
+        steps: list[Step] = []
         for key, sub_fdl in grouped.items():
             node: FieldNode = sub_fdl[0].node
             name = node.name.value
             if name == "__typename":
-                steps.append((key, _TYPENAME, object_type.name, None, True))
+                steps.append((key, _TYPENAME, object_type.name, None, True, _NoPassThrough))
                 continue
             field = object_type.fields.get(name)
             if field is None or field.args or any(d.node.arguments for d in sub_fdl):
@@ -349,7 +392,8 @@ class Compiler:
             non_null = isinstance(field_type, GraphQLNonNull)
             named = field_type.of_type if non_null else field_type
             if plain is not None and isinstance(named, GraphQLScalarType | GraphQLEnumType):
-                steps.append((key, _LEAF, plain, named.coerce_output_value, non_null))
+                leaf = (key, _LEAF, plain, _coercion(named), non_null, _pass_through(named))
+                steps.append(leaf)
                 continue
             if plain is None and preloaded is None:
                 return None, cacheable
@@ -358,7 +402,7 @@ class Compiler:
             if sub is None:
                 return None, cacheable
             kind = _PRELOADED if preloaded is not None else _PLAIN
-            steps.append((key, kind, preloaded or plain, sub, non_null))
+            steps.append((key, kind, preloaded or plain, sub, non_null, _NoPassThrough))
         return _object(object_type, steps, self.known_null), cacheable
 
 
