@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from app.schema.members.types import MemberType
 
 MemberT = Annotated["MemberType", strawberry.lazy("app.schema.members.types")]
+_PROJECT_ROLES = {role.value: role for role in ProjectRole}
 
 
 @strawberry.type(
@@ -123,7 +124,7 @@ class ProjectAssignmentType(Node):
             )
         return cls(
             id=strawberry.ID(to_global_id("ProjectAssignment", row.id)),
-            role=ProjectRole(row.role),
+            role=_PROJECT_ROLES.get(row.role) or ProjectRole(row.role),
             created_at=row.created_at,
             pk=row.id,
             project_id=row.project_id,
