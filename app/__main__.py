@@ -28,12 +28,17 @@ log = logging.getLogger("roster")
 
 
 def _run_server(settings: Settings, sock: socket.socket | None = None) -> None:
+    import uvloop
+
     from app.web import create_app
 
     # run_app turns SIGTERM and SIGINT into a graceful shutdown: in-flight
-    # requests finish, the mail worker drains, connections close.
+    # requests finish, the mail worker drains, connections close. The server's loop is
+    # uvloop's (libuv: cheaper sockets and callbacks than asyncio's selector loop); tests
+    # run the application on their own loop.
     web.run_app(
         create_app(settings),
+        loop=uvloop.new_event_loop(),
         host=None if sock else settings.host,
         port=None if sock else settings.port,
         sock=sock,

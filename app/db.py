@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 import asyncpg
@@ -28,6 +30,7 @@ from tortoise.backends.sqlite.client import (
 )
 from tortoise.connection import get_connection, get_connections
 from tortoise.exceptions import DBConnectionError
+from tortoise.fields import DatetimeField
 
 from app import config
 
@@ -234,6 +237,21 @@ def dialect() -> str:
     return connection().schema_generator.DIALECT
 
 
+_DATETIME = DatetimeField()
+
+
+def read_datetime(value: Any) -> datetime:
+    """A NOT NULL datetime column of a raw row, as Tortoise's DatetimeField reads it (aware, in
+    the configured zone). SQLite's text is parsed with `datetime.fromisoformat` (C), not the
+    pure-Python ISO 8601 parser Tortoise uses: most of a list page's cost on SQLite."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            pass  # Tortoise's parser reads what fromisoformat does not
+    return cast("datetime", _DATETIME.to_python_value(value))
+
+
 def placeholders(sql: str) -> str:
     """Turn `?` placeholders into `$1, $2 …` on PostgreSQL."""
     if dialect() != "postgres":
@@ -243,6 +261,24 @@ def placeholders(sql: str) -> str:
     for i, part in enumerate(parts[1:], start=1):
         out.append(f"${i}{part}")
     return "".join(out)
+
+
+@lru_cache(maxsize=256)
+def _in_list_sql(template: str, count: int, postgres: bool) -> str:
+    if postgres:
+        return template.replace("IN ({keys})", "= ANY($1::bigint[])")
+    return template.replace("{keys}", ",".join("?" * count) or "NULL")
+
+
+async def rows_for_keys(template: str, keys: Sequence[int]) -> list[Sequence[Any]]:
+    """Rows of a SELECT whose one parameter is a list of integer keys, written
+    `... IN ({keys})` in the template: `= ANY($1)` with one array parameter on PostgreSQL
+    (one statement text whatever the count), `IN (?, …)` on SQLite. The SQL text is built
+    once per template and count; rows come back as the driver's tuples."""
+    postgres = dialect() == "postgres"
+    sql = _in_list_sql(template, len(keys), postgres)
+    _, rows = await connection().execute_query(sql, [list(keys)] if postgres else list(keys))
+    return cast("list[Sequence[Any]]", rows)
 
 
 def _check_sqlite_file() -> None:

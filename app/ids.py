@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from functools import lru_cache
 
 NODE_TYPES = frozenset(
     {
@@ -27,7 +28,10 @@ NODE_TYPES = frozenset(
 )
 
 
+@lru_cache(maxsize=65536)
 def to_global_id(type_name: str, pk: int) -> str:
+    """Remembered: a list page writes the same users' and projects' ids request after
+    request."""
     return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
 
 

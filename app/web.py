@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from aiohttp import web
 from graphql import GraphQLError, OperationDefinitionNode, parse
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -308,11 +309,26 @@ async def graphql(request: web.Request) -> web.StreamResponse:
     return _json(body, 200, media)
 
 
+# orjson writes datetimes and dataclasses itself; passed through, they get `default=str`
+# as with the standard library's encoder (response data holds only serialized scalars).
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def encode_body(body: Any) -> bytes:
+    """The response body as compact UTF-8 JSON (orjson). What orjson refuses (an integer
+    past 64 bits, a lone surrogate, a non-string key) is written by the standard library
+    as before, with non-ASCII escaped, so nothing a resolver returns becomes a 500."""
+    try:
+        return orjson.dumps(body, default=str, option=_ORJSON_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(body, separators=(",", ":"), default=str).encode()
+
+
 def _json(
     body: Any, status: int, media: str, headers: dict[str, str] | None = None
 ) -> web.Response:
     return web.Response(
-        body=json.dumps(body, separators=(",", ":"), default=str).encode(),
+        body=encode_body(body),
         status=status,
         headers={"Content-Type": f"{media}; charset=utf-8", **(headers or {})},
     )

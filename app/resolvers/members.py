@@ -5,23 +5,25 @@ Resolvers return models and raise DomainError; the schema wraps what they return
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import NamedTuple
 
 from tortoise.expressions import Q
 
+from app import db
 from app.clock import now
 from app.errors import DomainError, ErrorCode, not_found
 from app.ids import pk_of
-from app.models import Member, Organization, ProjectAssignment, User
+from app.models import Member, Organization, User
 from app.models.enums import MemberStatus, OrganizationRole
 from app.resolvers.context import Context
 from app.resolvers.loaders import load_one
 from app.resolvers.paging import Order, Page, Window, paginate
 from app.resolvers.search import search_term
 from app.services import members as service
-from app.services.expiry import assignment_live_q, role_q, status_now, status_q
+from app.services.expiry import live_at, role_q, status_now, status_q
 from app.services.validation import check_list_size
 from app.services.visibility import (
     may_read_member_email,
@@ -30,18 +32,42 @@ from app.services.visibility import (
     visible_statuses,
 )
 
-USER_COLUMNS = ("id", "name", "email", "email_verified_at", "created_at")
-ASSIGNMENT_COLUMNS = (
-    "id",
-    "role",
-    "created_at",
-    "member_id",
-    "project_id",
-    "project__name",
-    "project__slug",
-    "project__is_default",
-    "project__created_at",
-    "expires_at",
+
+class UserRow(NamedTuple):
+    """What a members page needs of a member's user (one statement for the page)."""
+
+    id: int
+    name: str
+    email: str
+    email_verified: bool
+    created_at: datetime
+
+
+class AssignmentRow(NamedTuple):
+    """A member's project assignment joined with its project."""
+
+    id: int
+    role: str
+    created_at: datetime
+    member_id: int
+    project_id: int
+    project_name: str
+    project_slug: str
+    project_is_default: bool
+    project_created_at: datetime
+    expires_at: datetime | None
+
+
+# Built once; rows read as tuples (no model instances, no per-row dicts) and datetimes
+# read with db.read_datetime, once per row (a project's once per page).
+USERS_SQL = (
+    "SELECT id, name, email, email_verified_at IS NOT NULL, created_at FROM users"
+    " WHERE id IN ({keys})"
+)
+ASSIGNMENTS_SQL = (
+    "SELECT a.id, a.role, a.created_at, a.member_id, a.project_id, p.name, p.slug,"
+    " p.is_default, p.created_at, a.expires_at FROM project_assignments a"
+    " JOIN projects p ON p.id = a.project_id WHERE a.member_id IN ({keys}) ORDER BY a.id"
 )
 MEMBER_ORDER = {
     "NAME": ("name",),
@@ -60,10 +86,10 @@ class MembersPage:
     # Whether the viewer reads every member's email (else only their own).
     privileged: bool
     viewer_user_id: int | None
-    # user id → `values()` row of USER_COLUMNS, when the selection asks for `user`.
-    users: dict[int, dict[str, Any]] | None = None
-    # member id → `values()` rows of ASSIGNMENT_COLUMNS, when it asks for assignments.
-    assignments: dict[int, list[dict[str, Any]]] | None = field(default=None)
+    # user id → its row, when the selection asks for `user`.
+    users: dict[int, UserRow] | None = None
+    # member id → its assignment rows, when it asks for assignments.
+    assignments: dict[int, list[AssignmentRow]] | None = field(default=None)
 
     def email_visible(self, member: Member) -> bool:
         return self.privileged or member.user_id == self.viewer_user_id
@@ -144,19 +170,50 @@ async def organization_members(
     page = await paginate(queryset, Order(MEMBER_ORDER[order_field], descending), window)
     result = MembersPage(page, organization_id, privileged, ctx.user_id)
     if page.rows and with_users:
-        rows = await User.filter(id__in=[m.user_id for m in page.rows]).values(*USER_COLUMNS)
-        result.users = {row["id"]: row for row in rows}
+        result.users = await _user_rows({m.user_id for m in page.rows})
     if page.rows and with_assignments:
-        ids = [m.pk for m in page.rows]
-        grouped: dict[int, list[dict[str, Any]]] = {pk: [] for pk in ids}
-        for row in (
-            await ProjectAssignment.filter(assignment_live_q(moment), member_id__in=ids)
-            .order_by("id")
-            .values(*ASSIGNMENT_COLUMNS)
-        ):
-            grouped[row["member_id"]].append(row)
-        result.assignments = grouped
+        result.assignments = await _assignment_rows([m.pk for m in page.rows], moment)
     return result
+
+
+async def _user_rows(ids: set[int]) -> dict[int, UserRow]:
+    read = db.read_datetime
+    return {
+        row[0]: UserRow(row[0], row[1], row[2], bool(row[3]), read(row[4]))
+        for row in await db.rows_for_keys(USERS_SQL, sorted(ids))
+    }
+
+
+async def _assignment_rows(
+    member_ids: Sequence[int], moment: datetime
+) -> dict[int, list[AssignmentRow]]:
+    """The live assignments (app.services.expiry: not past `expires_at` at `moment`)."""
+    read = db.read_datetime
+    grouped: dict[int, list[AssignmentRow]] = {pk: [] for pk in member_ids}
+    projects_created: dict[int, datetime] = {}
+    for row in await db.rows_for_keys(ASSIGNMENTS_SQL, member_ids):
+        expires_at = None if row[9] is None else read(row[9])
+        if not live_at(expires_at, moment):
+            continue
+        project_id = row[4]
+        created = projects_created.get(project_id)
+        if created is None:
+            created = projects_created[project_id] = read(row[8])
+        grouped[row[3]].append(
+            AssignmentRow(
+                row[0],
+                row[1],
+                read(row[2]),
+                row[3],
+                project_id,
+                row[5],
+                row[6],
+                bool(row[7]),
+                created,
+                expires_at,
+            )
+        )
+    return grouped
 
 
 # Changes: the permission class found the member's organization and the viewer's access.

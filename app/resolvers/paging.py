@@ -51,9 +51,13 @@ class Order:
     descending: bool = False
 
 
+# json.dumps(separators=…) builds an encoder per call; one is enough (same text).
+_CURSOR_JSON = json.JSONEncoder(separators=(",", ":"))
+
+
 def encode_cursor(values: Sequence[Any]) -> str:
     plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
-    return base64.urlsafe_b64encode(json.dumps(plain, separators=(",", ":")).encode()).decode()
+    return base64.urlsafe_b64encode(_CURSOR_JSON.encode(plain).encode()).decode()
 
 
 def _bad_cursor(field: str) -> DomainError:

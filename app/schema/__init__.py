@@ -125,4 +125,4 @@ schema = RosterSchema(
         ErrorMasking,
     ],
 )
-mark_fast_fields(schema._schema)
+mark_fast_fields(schema._schema, schema.config.default_resolver)

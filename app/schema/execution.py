@@ -9,6 +9,9 @@ serializing it is all that path does, so this execution context does just
 that; everything else (objects, lists, resolvers, nulls in non-null fields,
 errors) goes the usual way.
 
+Below that, whole subtrees made only of plain and preloaded fields are completed by
+compiled plans (app.schema.compiled), which fall back to graphql-core for anything else.
+
 It also counts the items of the lists of objects a query completes and stops past
 app.schema.limits.MAX_LIST_ITEMS (see that module).
 """
@@ -29,6 +32,8 @@ from graphql import (
 )
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from app.schema import compiled
+from app.schema.compiled import PLAIN_ATTRIBUTE, PRELOADED_ATTRIBUTE, Compiler, run
 from app.schema.limits import ListItemCounter
 
 _FAST = "roster-fast-leaf"
@@ -37,6 +42,7 @@ _FAST = "roster-fast-leaf"
 PRELOADED = "preloaded"
 # A preloaded answer that is null (None means "not preloaded").
 KNOWN_NULL = object()
+_NOT_COMPILED = object()
 
 
 def _preloaded_first(attribute: str, resolve: Any) -> Any:
@@ -49,10 +55,12 @@ def _preloaded_first(attribute: str, resolve: Any) -> Any:
     return resolve_preloaded
 
 
-def mark_fast_fields(schema: GraphQLSchema) -> int:
+def mark_fast_fields(schema: GraphQLSchema, default_resolver: Any = getattr) -> int:
     """Tag every plain leaf field with (attribute name, leaf type), and let fields declared
     with `metadata={"preloaded": attribute}` return that attribute when a list resolver
-    filled it, without Strawberry's resolver machinery. Returns how many leaves."""
+    filled it, without Strawberry's resolver machinery. Also tags, for compiled plans,
+    every field Strawberry resolves by reading an attribute (PLAIN_ATTRIBUTE) and every
+    preloaded one (PRELOADED_ATTRIBUTE). Returns how many leaves."""
     count = 0
     for graphql_type in schema.type_map.values():
         if not isinstance(graphql_type, GraphQLObjectType) or graphql_type.name.startswith("__"):
@@ -62,7 +70,17 @@ def mark_fast_fields(schema: GraphQLSchema) -> int:
             attribute = definition is not None and (definition.metadata or {}).get(PRELOADED)
             if attribute:
                 field.resolve = _preloaded_first(attribute, field.resolve)
+                field.extensions = {**field.extensions, PRELOADED_ATTRIBUTE: attribute}
                 continue
+            if (
+                definition is not None
+                and definition.is_basic_field
+                and not definition.extensions
+                and not field.args
+                and default_resolver is getattr
+                and getattr(field.resolve, "__name__", "") == "_get_basic_result"
+            ):
+                field.extensions = {**field.extensions, PLAIN_ATTRIBUTE: definition.python_name}
             leaf = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
             if (
                 definition is None
@@ -81,6 +99,43 @@ class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.list_items = ListItemCounter(self.operation)
+        # Schema extensions with a `resolve` hook wrap every resolver: plans would skip it.
+        middleware = self.middleware_manager
+        self.compiler = (
+            None
+            if not compiled.ENABLED or (middleware is not None and middleware.middlewares)
+            else Compiler(
+                self.schema, self.fragments, self.variable_values, self.operation, KNOWN_NULL
+            )
+        )
+
+    def _compiled(self, return_type: Any, field_details_list: Any, result: Any) -> Any:
+        """The value completed by the subtree's compiled plan, or _NOT_COMPILED."""
+        if self.compiler is None:
+            return _NOT_COMPILED
+        plan = self.compiler.plan(return_type, field_details_list)
+        if plan is None:
+            return _NOT_COMPILED
+        done = run(plan, result)
+        if done is None or not self.list_items.take(done[1]):
+            return _NOT_COMPILED
+        return done[0]
+
+    def complete_object_value(
+        self,
+        return_type: GraphQLObjectType,
+        field_details_list: Any,
+        info: GraphQLResolveInfo[Any],
+        path: Any,
+        result: Any,
+        position_context: Any = None,
+    ) -> Any:
+        completed = self._compiled(return_type, field_details_list, result)
+        if completed is not _NOT_COMPILED:
+            return completed
+        return super().complete_object_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
 
     def complete_list_value(
         self,
@@ -91,6 +146,9 @@ class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
         result: Any,
         position_context: Any = None,
     ) -> Any:
+        completed = self._compiled(return_type, field_details_list, result)
+        if completed is not _NOT_COMPILED:
+            return completed
         self.list_items.add(return_type.of_type, result)
         return super().complete_list_value(
             return_type, field_details_list, info, path, result, position_context

@@ -385,6 +385,16 @@ class ListItemCounter:
         self.enabled = operation.operation == OperationType.QUERY
         self.items = 0
 
+    def take(self, items: int) -> bool:
+        """Count `items` a compiled plan completed; False (nothing counted) when that
+        passes the limit: graphql-core then completes them and reports where."""
+        if not self.enabled or not items:
+            return True
+        if self.items + items > MAX_LIST_ITEMS:
+            return False
+        self.items += items
+        return True
+
     def add(self, item_type: GraphQLOutputType, result: Any) -> None:
         if not self.enabled or not isinstance(result, list | tuple):
             return

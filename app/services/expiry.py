@@ -164,9 +164,14 @@ def admin_like_q(at: datetime | None = None) -> Q:
 # Project assignments ------------------------------------------------------------------
 
 
+def live_at(expires_at: datetime | None, at: datetime | None = None) -> bool:
+    """Something ending at `expires_at` (None: never) still counts at `at`."""
+    return not _due(expires_at, _moment(at))
+
+
 def assignment_live(assignment: ProjectAssignment, at: datetime | None = None) -> bool:
     """An assignment counts until its `expires_at`."""
-    return not _due(assignment.expires_at, _moment(at))
+    return live_at(assignment.expires_at, at)
 
 
 def assignment_live_q(at: datetime | None = None) -> Q:

@@ -7,7 +7,7 @@ Member and Invitation objects it hands out are built through the node registry.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import Private
@@ -16,6 +16,7 @@ from app.ids import to_global_id
 from app.models import Organization, User
 from app.resolvers import accounts as resolve
 from app.resolvers import join_requests as resolve_join_requests
+from app.resolvers.members import UserRow
 from app.schema.context import Info
 from app.schema.execution import PRELOADED
 from app.schema.node import Node, as_node, register_node
@@ -84,15 +85,15 @@ class UserType(Node):
         )
 
     @classmethod
-    def from_row(cls, row: dict[str, Any], email_visible: bool = False) -> UserType:
-        """From a `values()` row with id, name, email, email_verified_at, created_at."""
+    def from_row(cls, row: UserRow, email_visible: bool = False) -> UserType:
+        """From a members page's user row."""
         return cls(
-            id=strawberry.ID(to_global_id("User", row["id"])),
-            name=row["name"],
-            email_verified=row["email_verified_at"] is not None,
-            created_at=row["created_at"],
-            pk=row["id"],
-            raw_email=row["email"],
+            id=strawberry.ID(to_global_id("User", row.id)),
+            name=row.name,
+            email_verified=row.email_verified,
+            created_at=row.created_at,
+            pk=row.id,
+            raw_email=row.email,
             email_known_visible=email_visible,
         )
 

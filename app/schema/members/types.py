@@ -21,7 +21,7 @@ from app.schema.context import Info
 from app.schema.execution import KNOWN_NULL, PRELOADED
 from app.schema.node import Node, as_node, register_node
 from app.schema.pagination import Connection, connection
-from app.schema.projects.types import ProjectAssignmentType
+from app.schema.projects.types import ProjectAssignmentType, ProjectType
 from app.schema.teams.access import EffectiveProjectRoleType
 from app.services.expiry import removed_at_now, role_now, status_now, temporary_role_pending
 
@@ -167,6 +167,8 @@ class MemberType(Node):
 def members_connection(found: MembersPage) -> Connection[MemberType]:
     """A members page as a connection, with what its resolver preloaded filled in."""
 
+    projects: dict[int, ProjectType] = {}
+
     def node(member: Member) -> MemberType:
         wrapped = MemberType.from_model(member)
         visible = found.email_visible(member)
@@ -175,7 +177,7 @@ def members_connection(found: MembersPage) -> Connection[MemberType]:
             wrapped.preloaded_user = UserType.from_row(found.users[member.user_id], visible)
         if found.assignments is not None:
             wrapped.preloaded_assignments = [
-                ProjectAssignmentType.from_row(row, found.organization_id)
+                ProjectAssignmentType.from_row(row, found.organization_id, projects)
                 for row in found.assignments[member.pk]
             ]
         return wrapped

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry import Private
@@ -18,6 +18,7 @@ from app.ids import to_global_id
 from app.models import InvitationProjectAssignment, Project, ProjectAssignment
 from app.models.enums import ProjectRole
 from app.resolvers import projects as resolve
+from app.resolvers.members import AssignmentRow
 from app.resolvers.projects import OrgAssignment
 from app.schema.context import Info
 from app.schema.execution import PRELOADED
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from app.schema.members.types import MemberType
 
 MemberT = Annotated["MemberType", strawberry.lazy("app.schema.members.types")]
+_PROJECT_ROLES = {role.value: role for role in ProjectRole}
 
 
 @strawberry.type(
@@ -110,26 +112,32 @@ class ProjectAssignmentType(Node):
         return cls.from_model(found.assignment, found.organization_id)
 
     @classmethod
-    def from_row(cls, row: dict[str, Any], organization_id: int) -> ProjectAssignmentType:
-        """From a `values()` row of the assignment joined with its project (`project__*`)."""
-        return cls(
-            id=strawberry.ID(to_global_id("ProjectAssignment", row["id"])),
-            role=ProjectRole(row["role"]),
-            created_at=row["created_at"],
-            expires_at=row.get("expires_at"),
-            pk=row["id"],
-            project_id=row["project_id"],
-            member_id=row["member_id"],
-            organization_id=organization_id,
-            preloaded_project=ProjectType(
-                id=strawberry.ID(to_global_id("Project", row["project_id"])),
-                name=row["project__name"],
-                slug=row["project__slug"],
-                is_default=row["project__is_default"],
-                created_at=row["project__created_at"],
-                pk=row["project_id"],
+    def from_row(
+        cls, row: AssignmentRow, organization_id: int, projects: dict[int, ProjectType]
+    ) -> ProjectAssignmentType:
+        """From a row of the assignment joined with its project; `projects` shares one
+        ProjectType per project across a page."""
+        project = projects.get(row.project_id)
+        if project is None:
+            project = projects[row.project_id] = ProjectType(
+                id=strawberry.ID(to_global_id("Project", row.project_id)),
+                name=row.project_name,
+                slug=row.project_slug,
+                is_default=row.project_is_default,
+                created_at=row.project_created_at,
+                pk=row.project_id,
                 organization_id=organization_id,
-            ),
+            )
+        return cls(
+            id=strawberry.ID(to_global_id("ProjectAssignment", row.id)),
+            role=_PROJECT_ROLES.get(row.role) or ProjectRole(row.role),
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            pk=row.id,
+            project_id=row.project_id,
+            member_id=row.member_id,
+            organization_id=organization_id,
+            preloaded_project=project,
         )
 
     @strawberry.field(description="The project.", metadata={PRELOADED: "preloaded_project"})

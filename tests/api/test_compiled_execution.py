@@ -1,0 +1,428 @@
+"""Compiled execution (app/schema/compiled.py) answers exactly what graphql-core answers.
+
+Every GraphQL query document of the test suite and the docs runs over HTTP twice, with
+the compiled plans on and off, as the owner, a plain member and anonymously; the whole
+responses (status, data, errors) must be equal. A Hypothesis strategy then generates
+random selections on the members page (aliases, fragments, `__typename`,
+`@include`/`@skip` on literals and variables, resolver fields that force a fallback,
+non-null violations through preloaded nulls) and compares them the same way.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from graphql import (
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLScalarType,
+    OperationDefinitionNode,
+    parse,
+    validate,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import app.schema.compiled as compiled
+import app.schema.execution as execution
+from app.ids import pk_of, to_global_id
+from app.models import Member, User
+from app.models.enums import MemberStatus, OrganizationRole, ProjectRole
+from app.schema import schema
+from tests.support import factories
+from tests.support.api import Person, create_org
+
+ROOT = Path(__file__).resolve().parents[2]
+GRAPHQL_SCHEMA = schema._schema
+
+
+def _strings_in_python(path: Path) -> list[str]:
+    try:
+        tree = ast.parse(path.read_text())
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found.append(node.value)
+        elif isinstance(node, ast.JoinedStr):
+            # f-strings: the literal parts with each placeholder left empty, good enough
+            # for the many f-string queries that only splice in field lists (those that
+            # do not parse are skipped).
+            found.append("".join(v.value for v in node.values if isinstance(v, ast.Constant)))
+    return found
+
+
+def _strings_in_markdown(path: Path) -> list[str]:
+    return re.findall(r"```graphql\n(.*?)```", path.read_text(), flags=re.S)
+
+
+def _query_documents() -> list[str]:
+    """Valid documents holding at least one query, from tests/ and docs/ (and README)."""
+    candidates: list[str] = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        candidates += _strings_in_python(path)
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        candidates += _strings_in_markdown(path)
+    # The module-level constants, f-strings included, as the tests use them.
+    from tests.support import api, members
+
+    for module in (api, members):
+        candidates += [v for v in vars(module).values() if isinstance(v, str)]
+    documents = []
+    seen = set()
+    for text in candidates:
+        if "{" not in text or text in seen or len(text) > 20_000:
+            continue
+        seen.add(text)
+        try:
+            document = parse(text)
+        except Exception:
+            continue
+        if not any(
+            isinstance(d, OperationDefinitionNode) and d.operation.value == "query"
+            for d in document.definitions
+        ):
+            continue
+        if validate(GRAPHQL_SCHEMA, document):
+            continue
+        documents.append(text)
+    return documents
+
+
+DOCUMENTS = _query_documents()
+
+
+def _variable_value(name: str, type_node: Any, ids: dict[str, str]) -> Any:
+    """A plausible value for a variable, or ... when none can be made up."""
+    from graphql import type_from_ast
+
+    graphql_type = type_from_ast(GRAPHQL_SCHEMA, type_node)
+    non_null = isinstance(graphql_type, GraphQLNonNull)
+    named = graphql_type.of_type if non_null else graphql_type
+    lowered = name.lower()
+    if isinstance(named, GraphQLScalarType):
+        if named.name == "ID":
+            for key, value in ids.items():
+                if key in lowered:
+                    return value
+            return ids["organization"]
+        if named.name == "Int":
+            return 1 if lowered == "offset" else 3
+        if named.name == "Boolean":
+            return True
+        if named.name == "String":
+            if lowered in ("after", "before", "token", "cursor"):
+                return None if not non_null else ...
+            return "a"
+    if isinstance(named, GraphQLEnumType):
+        return next(iter(named.values))
+    if isinstance(named, GraphQLList | GraphQLInputObjectType):
+        return None if not non_null else ...
+    return None if not non_null else ...
+
+
+def _variables(text: str, ids: dict[str, str]) -> list[tuple[str | None, dict[str, Any]]]:
+    """(operationName, variables) of each query operation that can be filled."""
+    runs = []
+    for definition in parse(text).definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        if definition.operation.value != "query":
+            continue
+        variables: dict[str, Any] = {}
+        for variable in definition.variable_definitions or ():
+            value = _variable_value(variable.variable.name.value, variable.type, ids)
+            if value is ...:
+                break
+            if value is not None:
+                variables[variable.variable.name.value] = value
+        else:
+            runs.append((definition.name.value if definition.name else None, variables))
+    return runs
+
+
+async def _post(client, query: str, variables, operation_name, token) -> tuple[int, Any]:
+    headers = {"Accept": "application/json", "X-Request-Id": "compare"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    body: dict[str, Any] = {"query": query, "variables": variables}
+    if operation_name:
+        body["operationName"] = operation_name
+    response = await client.post("/graphql", json=body, headers=headers)
+    return response.status, await response.json()
+
+
+class Engaged:
+    """Counts the compiled plans that completed a value (the comparison is not vacuous)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.count = 0
+        original = execution.run
+
+        def counting(plan: Any, value: Any) -> Any:
+            done = original(plan, value)
+            self.count += done is not None
+            return done
+
+        monkeypatch.setattr(execution, "run", counting)
+
+
+async def both_paths(client, monkeypatch, query, variables, operation_name, token):
+    monkeypatch.setattr(compiled, "ENABLED", True)
+    fast = await _post(client, query, variables, operation_name, token)
+    monkeypatch.setattr(compiled, "ENABLED", False)
+    slow = await _post(client, query, variables, operation_name, token)
+    monkeypatch.setattr(compiled, "ENABLED", True)
+    return fast, slow
+
+
+@pytest.fixture
+async def world(client) -> dict[str, Any]:
+    """An organization with members of every role and status, projects, assignments,
+    invitations; a member whose preloaded values include nulls."""
+    org = await create_org(client, "Acme")
+    org_pk = pk_of(org.id, "Organization")
+    owner = await Member.get(organization_id=org_pk, role=OrganizationRole.OWNER)
+    projects = [await factories.make_project(org_pk, name) for name in ("Web", "Ops")]
+    members = [owner]
+    for i, (role, status) in enumerate(
+        [
+            (OrganizationRole.ADMIN, MemberStatus.ACTIVE),
+            (OrganizationRole.USER, MemberStatus.ACTIVE),
+            (OrganizationRole.USER, MemberStatus.BLOCKED),
+            (OrganizationRole.USER, MemberStatus.REMOVED),
+            (OrganizationRole.ADMIN, MemberStatus.ACTIVE),
+        ]
+    ):
+        member = await factories.make_member(
+            org_pk, role=role, status=status, name=f"Zoë Member {i}", username=f"m{i}"
+        )
+        members.append(member)
+    for member in members[:4]:
+        await factories.make_assignment(projects[0], member, ProjectRole.USE)
+    await factories.make_assignment(projects[1], members[1], ProjectRole.OWNER)
+    await factories.make_invitation(org_pk)
+    plain = members[2]
+    user = await User.get(id=plain.user_id)
+    plain_token = await factories.make_session(user)
+    await create_org(client, "Other")
+    ids = {
+        "organization": org.id,
+        "org": org.id,
+        "member": to_global_id("Member", members[1].id),
+        "project": to_global_id("Project", projects[0].id),
+        "user": to_global_id("User", owner.user_id),
+    }
+    plain_person = Person(user.email, plain_token, to_global_id("User", user.id), user.name)
+    return {"org": org, "ids": ids, "owner": org.owner, "plain": plain_person}
+
+
+def test_documents_were_found() -> None:
+    assert len(DOCUMENTS) >= 40, len(DOCUMENTS)
+
+
+async def test_every_query_of_the_suite_and_docs_answers_the_same(client, world, monkeypatch):
+    engaged = Engaged(monkeypatch)
+    compared = 0
+    for text in DOCUMENTS:
+        for operation_name, variables in _variables(text, world["ids"]):
+            for token in (world["owner"].token, world["plain"].token, None):
+                fast, slow = await both_paths(
+                    client, monkeypatch, text, variables, operation_name, token
+                )
+                assert fast == slow, (text, variables, token)
+                compared += 1
+    assert compared >= 100, compared
+    assert engaged.count >= 50, engaged.count
+
+
+# --- Random selections on the members page ------------------------------------------
+
+USER_LEAVES = ["id", "name", "email", "emailVerified", "createdAt", "__typename"]
+PROJECT_LEAVES = ["id", "name", "slug", "isDefault", "createdAt", "__typename"]
+MEMBER_LEAVES = [
+    "id",
+    "name",
+    "email",
+    "username",
+    "title",
+    "role",
+    "status",
+    "joinedAt",
+    "blockedAt",
+    "removedAt",
+    "__typename",
+]
+
+
+def _directive() -> st.SearchStrategy[str]:
+    return st.sampled_from(
+        ["", "", "", " @include(if: true)", " @skip(if: true)", " @include(if: $flag)",
+         " @skip(if: $flag)"]
+    )  # fmt: skip
+
+
+def _aliased(name: str) -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.just(name), st.sampled_from(["a", "b"]).map(lambda a: f"{a}_{name.strip('_')}: {name}")
+    )
+
+
+def _selection(fields: list[str], nested: dict[str, st.SearchStrategy[str]]):
+    leaf = st.tuples(st.sampled_from(fields).flatmap(_aliased), _directive()).map("".join)
+    branch = (
+        st.sampled_from(sorted(nested)).flatmap(
+            lambda name: st.tuples(_aliased(name), _directive(), nested[name]).map(
+                lambda parts: f"{parts[0]}{parts[1]} {{ {parts[2]} }}"
+            )
+        )
+        if nested
+        else st.nothing()
+    )
+    item = st.one_of(leaf, branch)
+    inline = st.tuples(st.lists(item, min_size=1, max_size=3), _directive()).map(
+        lambda parts: "... on {type}" + parts[1] + " { " + " ".join(parts[0]) + " }"
+    )
+    return st.lists(st.one_of(item, item, item, inline), min_size=1, max_size=7).map(" ".join)
+
+
+def _typed(selection: st.SearchStrategy[str], type_name: str) -> st.SearchStrategy[str]:
+    return selection.map(lambda text: text.replace("{type}", type_name))
+
+
+PROJECT = _typed(_selection(PROJECT_LEAVES, {}), "Project")
+ASSIGNMENT = _typed(
+    _selection(["id", "role", "createdAt", "__typename"], {"project": PROJECT}),
+    "ProjectAssignment",
+)
+USER = _typed(_selection(USER_LEAVES, {}), "User")
+ORGANIZATION = st.sampled_from(["id", "name", "slug", "__typename", "id name"])
+MEMBER = _typed(
+    _selection(
+        MEMBER_LEAVES,
+        {
+            "user": USER,
+            "projectAssignments": ASSIGNMENT,
+            "organization": ORGANIZATION,
+            "invitedBy": st.sampled_from(["id", "name", "__typename"]),
+        },
+    ),
+    "Member",
+)
+CONNECTION = st.tuples(
+    MEMBER,
+    st.sampled_from(
+        [
+            "edges {{ node {{ {m} }} }}",
+            "edges {{ cursor node {{ {m} }} }}",
+            "nodes {{ {m} }}",
+            "totalCount edges {{ node {{ {m} }} }}",
+            "pageInfo {{ hasNextPage endCursor }} edges {{ node {{ ...M }} }}",
+            "__typename edges {{ __typename node {{ {m} ...M }} }}",
+        ]
+    ),
+    st.sampled_from(["first: 10", "first: 2", "last: 3", "first: 0", "first: 10, offset: 2"]),
+).map(
+    lambda parts: (
+        "query Page($id: ID!, $flag: Boolean!) { organization(id: $id) {"
+        " flagged: name @include(if: $flag) members("
+        + parts[2]
+        + ") { "
+        + parts[1].format(m=parts[0])
+        + " } } }"
+        + (" fragment M on Member { id name user { id } }" if "...M" in parts[1] else "")
+    )
+)
+
+
+def _random_documents(count: int) -> list[str]:
+    """Hypothesis draws `count` members-page documents (kept, then run asynchronously:
+    the database lives on the test's event loop)."""
+    drawn: list[str] = []
+
+    @settings(
+        max_examples=count,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(CONNECTION)
+    def collect(document: str) -> None:
+        drawn.append(document)
+
+    collect()
+    return [d for d in drawn if not validate(GRAPHQL_SCHEMA, parse(d))]
+
+
+async def test_random_member_page_selections_answer_the_same(client, world, monkeypatch):
+    engaged = Engaged(monkeypatch)
+    documents = _random_documents(150)
+    assert len(documents) >= 50, len(documents)
+    for text in documents:
+        for flag in (True, False):
+            for token in (world["owner"].token, world["plain"].token):
+                variables = {"id": world["ids"]["organization"], "flag": flag}
+                fast, slow = await both_paths(client, monkeypatch, text, variables, None, token)
+                assert fast == slow, (text, flag)
+    assert engaged.count > len(documents), engaged.count
+
+
+async def test_a_null_in_a_non_null_preloaded_field_propagates_as_graphql_core_does(
+    client, world, monkeypatch
+):
+    """The plan gives up on a preloaded null in a non-null field; graphql-core reports
+    the error and nulls the nearest nullable parent."""
+    from app.schema.organizations import types as organization_types
+
+    original = organization_types.members_connection
+
+    def broken(found):
+        connection = original(found)
+        connection.edges[0].node.preloaded_user = execution.KNOWN_NULL
+        return connection
+
+    monkeypatch.setattr(organization_types, "members_connection", broken)
+    query = (
+        "query($id: ID!) { organization(id: $id) { members(first: 3) {"
+        " edges { node { id user { id } } } } } }"
+    )
+    variables = {"id": world["ids"]["organization"]}
+    fast, slow = await both_paths(client, monkeypatch, query, variables, None, world["owner"].token)
+    assert fast == slow
+    assert fast[1]["errors"][0]["path"][-1] == "user"
+
+
+async def test_plans_are_cached_across_requests_unless_directives_read_variables(
+    client, world, monkeypatch
+):
+    compiled.SHARED.clear()
+    owner = world["owner"].token
+    variables = {"id": world["ids"]["organization"], "flag": True}
+    plain = (
+        "query($id: ID!) { organization(id: $id) { members(first: 2) { edges { node { id } } } } }"
+    )
+    await _post(client, plain, {"id": variables["id"]}, None, owner)
+
+    def plans() -> int:
+        return sum(plan is not None for _, plan in compiled.SHARED.entries.values())
+
+    cached = plans()
+    assert cached > 0
+    await _post(client, plain, {"id": variables["id"]}, None, owner)
+    assert plans() == cached
+    varying = (
+        "query($id: ID!, $flag: Boolean!) { organization(id: $id) { members(first: 2) {"
+        " edges { node { id name @include(if: $flag) } } } } }"
+    )
+    for flag in (True, False):
+        _, body = await _post(client, varying, {**variables, "flag": flag}, None, owner)
+        nodes = [e["node"] for e in body["data"]["organization"]["members"]["edges"]]
+        assert nodes and all(("name" in node) is flag for node in nodes)
+    assert plans() == cached  # compiled per request, never shared
