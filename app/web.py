@@ -31,6 +31,8 @@ from app.observability import ANONYMOUS, METRICS, OTHER, short_name, watch_slow_
 from app.resolvers.context import Context
 from app.schema import MAX_TOKENS, schema
 from app.schema.extensions import SERVICE_UNAVAILABLE
+from app.schema.websocket import WebSocketView
+from app.services.event_stream import BROKER
 
 log = logging.getLogger("roster.http")
 access_log = logging.getLogger("roster.access")
@@ -40,6 +42,7 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 WORKER: web.AppKey[MailWorker] = web.AppKey("mail_worker", MailWorker)
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
+WEBSOCKET: web.AppKey[WebSocketView] = web.AppKey("websocket", WebSocketView)
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
 OPERATION: web.RequestKey[str | None] = web.RequestKey("operation_name", str)
 OUTCOME: web.RequestKey[str] = web.RequestKey("outcome", str)
@@ -241,6 +244,9 @@ def invalid_token(message: str, media: str = JSON) -> web.Response:
 
 
 async def graphql(request: web.Request) -> web.StreamResponse:
+    websocket = request.app[WEBSOCKET]
+    if websocket.accepts(request):  # subscriptions: graphql-transport-ws
+        return await websocket(request)
     if _wants_ide(request):
         return graphiql.response()
     media = JSON
@@ -445,7 +451,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         elapsed * 1000,
         extra=fields,
     )
-    if request.path == "/graphql" and request.method in ("GET", "POST"):
+    if request.path == "/graphql" and request.method in ("GET", "POST") and response.status != 101:
         if response.status == 503:
             outcome = "unavailable"
         else:
@@ -471,10 +477,12 @@ async def _start(app: web.Application) -> None:
     worker = MailWorker(settings)
     worker.start()
     app[WORKER] = worker
+    await BROKER.start(settings.database_url)
     log.info("ready: process %s accepts requests", os.getpid())
 
 
 async def _stop(app: web.Application) -> None:
+    await BROKER.stop()
     worker = app.get(WORKER)
     if worker is not None:
         await worker.stop()
@@ -486,6 +494,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings.from_env()
     app = web.Application(client_max_size=MAX_BODY, middlewares=[request_context])
     app[SETTINGS] = settings
+    app[WEBSOCKET] = WebSocketView(settings.cors_origins)
     app.router.add_route("GET", "/graphql", graphql)
     app.router.add_route("POST", "/graphql", graphql)
     app.router.add_route("GET", "/healthz", healthz)

@@ -15,6 +15,7 @@ app/services/events.py, the vocabulary of actions and their data.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,7 +62,7 @@ async def record(
 ) -> AuditEvent:
     """Write one event. Its `tx_id` is left to the database (the column's default, the
     inserting transaction's id on PostgreSQL), so it is never read back here."""
-    return await AuditEvent.create(
+    event = await AuditEvent.create(
         organization_id=organization_id,
         action=action,
         actor_user_id=actor.user_id,
@@ -71,6 +72,34 @@ async def record(
         data=data or {},
         ip=actor.ip,
     )
+    if organization_id is not None:
+        await _announce(organization_id)
+    return event
+
+
+# The live stream's wake-up (app/services/event_stream.py). On PostgreSQL a notification
+# on this channel, sent in the writing transaction, reaches every listening session when
+# the transaction commits (and never if it rolls back); the payload is the organization id.
+NOTIFY_CHANNEL = "roster_events"
+# In-process listeners, called in the writing transaction with the organization id (the
+# live stream's broker registers one on SQLite, where there is no NOTIFY).
+_listeners: list[Callable[[int], None]] = []
+
+
+def listen(listener: Callable[[int], None]) -> Callable[[], None]:
+    """Call `listener(organization_id)` for every event written in this process, in the
+    writing transaction; returns the function that stops it."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener)
+
+
+async def _announce(organization_id: int) -> None:
+    if db.dialect() == "postgres":
+        await db.connection().execute_query(
+            "SELECT pg_notify($1, $2)", [NOTIFY_CHANNEL, str(organization_id)]
+        )
+    for listener in list(_listeners):
+        listener(organization_id)
 
 
 # The oldest transaction id still running when the statement's snapshot was taken: every

@@ -1,0 +1,129 @@
+"""GraphQL over WebSocket: the graphql-transport-ws protocol on /graphql, with Strawberry's
+aiohttp view, for subscriptions only (queries and mutations go over HTTP, app/web.py).
+
+Sign-in: the token is `connection_init`'s payload `{"Authorization": "Bearer <token>"}`, or
+else the upgrade request's Authorization header, resolved to a viewer exactly as on HTTP
+(`app.auth.viewer.authenticate`); an invalid one closes the socket with 4403 (Strawberry's
+ConnectionRejectionError). No token at all is an anonymous viewer, whom the permission
+classes answer UNAUTHENTICATED. Each subscription runs with its own request Context, and
+the schema's validation rules, depth and cost limits and permission classes apply as for
+queries.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, cast
+
+from aiohttp import web
+from strawberry.aiohttp.views import GraphQLView
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.schema import BaseSchema
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.types.graphql import OperationType
+from strawberry.types.unset import UNSET, UnsetType
+
+from app.auth.viewer import InvalidToken, Viewer, authenticate
+from app.http import client_ip
+from app.resolvers.context import Context
+from app.schema import schema
+
+log = logging.getLogger("roster.websocket")
+
+# Operations one connection may run at once (Strawberry answers "Subscription limit
+# reached" past it); the process-wide bound is app/services/event_stream.py's.
+MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
+# Seconds a client has after the upgrade to send connection_init (then 4408).
+CONNECTION_INIT_TIMEOUT = timedelta(seconds=10)
+
+
+@dataclass
+class Connection:
+    """What one WebSocket connection knows: its upgrade request, connection_init's payload,
+    and the viewer its token named."""
+
+    request: web.Request
+    connection_params: dict[str, Any] = field(default_factory=dict)
+    viewer: Viewer = field(default_factory=Viewer)
+
+
+def _authorization(connection: Connection) -> str | None:
+    params = connection.connection_params
+    for key in ("Authorization", "authorization"):
+        if key in params:
+            value = params[key]
+            return value if isinstance(value, str) else "-"  # not a string: invalid
+    return connection.request.headers.get("Authorization")
+
+
+class _SubscriptionsOnly:
+    """The schema as the protocol handler sees it: subscriptions only, each with a fresh
+    Context (its own loaders and access, not the connection's)."""
+
+    def __init__(self, schema: BaseSchema) -> None:
+        self.schema = schema
+
+    async def stream(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+    ) -> Any:
+        connection = cast(Connection, context_value)
+        context = Context(
+            viewer=connection.viewer,
+            ip=client_ip(connection.request),
+            request_id=uuid.uuid4().hex,
+            operation_name=operation_name,
+        )
+        return await self.schema.stream(
+            query,
+            variable_values=variable_values,
+            context_value=context,
+            root_value=root_value,
+            operation_name=operation_name,
+            operation_extensions=operation_extensions,
+            allowed_operation_types=(OperationType.SUBSCRIPTION,),
+        )
+
+
+class WebSocketView(GraphQLView):
+    """graphql-transport-ws only; origins other than the server's own must be listed in
+    CORS_ORIGINS (browsers do not apply CORS to WebSocket handshakes)."""
+
+    def __init__(self, allowed_origins: Iterable[str] = ()) -> None:
+        super().__init__(
+            schema=cast(BaseSchema, _SubscriptionsOnly(schema)),
+            graphql_ide=None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=CONNECTION_INIT_TIMEOUT,
+            max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
+            allowed_origins=tuple(allowed_origins),
+        )
+
+    def accepts(self, request: web.Request) -> bool:
+        """A WebSocket upgrade (with or without a subprotocol this view speaks)."""
+        return request.method == "GET" and "websocket" in request.headers.get("Upgrade", "").lower()
+
+    async def get_context(  # type: ignore[override]
+        self, request: web.Request, response: web.Response | web.WebSocketResponse
+    ) -> Connection:
+        return Connection(request)
+
+    async def on_ws_connect(  # type: ignore[override]
+        self, context: Connection
+    ) -> UnsetType | Mapping[str, object] | None:
+        try:
+            context.viewer = await authenticate(_authorization(context))
+        except InvalidToken:
+            raise ConnectionRejectionError from None
+        unset: UnsetType = UNSET
+        return unset
