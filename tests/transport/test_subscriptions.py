@@ -309,3 +309,53 @@ async def test_events_committed_outside_a_request_are_delivered(client):
         assert (await ws.event())["action"] == "organization.updated"
     finally:
         await ws.close()
+
+
+async def test_revoking_the_api_key_ends_the_subscription(client):
+    org = await create_org(client)
+    body = await ok(
+        client,
+        """mutation($input: CreateApiKeyInput!) {
+          createApiKey(input: $input) { secret apiKey { id } } }""",
+        {"input": {"organizationId": org.id, "name": "stream", "role": "ADMIN"}},
+        org.owner.token,
+    )
+    key = body["createApiKey"]
+    ws, _ = await subscribed(client, org, key["secret"])
+    try:
+        await mutate(
+            client,
+            """mutation($id: ID!) { revokeApiKey(input: {apiKeyId: $id}) { errors { code } } }""",
+            {"id": key["apiKey"]["id"]},
+            org.owner.token,
+        )
+        while True:
+            message = await ws.next_message(timeout=8)
+            if message["type"] == "next" and "errors" not in message["payload"]:
+                continue  # the revocation's own event
+            break
+        codes = [e["extensions"]["code"] for e in message["payload"]["errors"]]
+        assert codes == ["UNAUTHENTICATED"]
+    finally:
+        await ws.close()
+
+
+async def test_a_blocked_admin_is_cut_off(client, mailbox):
+    org = await create_org(client)
+    admin, member_id = await add_member(client, mailbox, org, "ADMIN")
+    ws, _ = await subscribed(client, org, admin.token)
+    try:
+        await mutate(
+            client,
+            """mutation($id: ID!) { blockMember(input: {memberId: $id}) { errors { code } } }""",
+            {"id": member_id},
+            org.owner.token,
+        )
+        while True:
+            message = await ws.next_message(timeout=8)
+            if message["type"] == "next" and "errors" not in message["payload"]:
+                continue
+            break
+        assert [e["extensions"]["code"] for e in message["payload"]["errors"]] == ["FORBIDDEN"]
+    finally:
+        await ws.close()

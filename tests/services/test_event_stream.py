@@ -1,0 +1,77 @@
+"""The live stream's broker, directly: bounded queues, the per-process bound, and that
+subscribers see the feed's rows in the feed's order, read once per organization."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.models import AuditEvent
+from app.services import event_stream
+from app.services.event_stream import (
+    BROKER,
+    QUEUE_LIMIT,
+    Subscriber,
+    SubscriberTooSlow,
+    TooManySubscribers,
+)
+from app.services.events import organization_updated
+from app.services.tx import atomic
+from tests.support.factories import actor_for, make_organization, make_user
+
+
+def event(action: str = "organization.updated") -> AuditEvent:
+    return AuditEvent(id=1, action=action, target_type="Organization", tx_id=0)
+
+
+async def test_a_subscriber_that_falls_behind_is_cut_off():
+    subscriber = Subscriber(1, None)
+    for _ in range(QUEUE_LIMIT):
+        subscriber.offer(event())
+    assert await subscriber.next(0) is not None
+    subscriber.offer(event())
+    subscriber.offer(event())  # QUEUE_LIMIT waiting, and one more
+    with pytest.raises(SubscriberTooSlow):
+        await subscriber.next(0)
+
+
+async def test_types_filter_what_a_subscriber_is_offered():
+    subscriber = Subscriber(1, frozenset({"member.removed"}))
+    subscriber.offer(event("organization.updated"))
+    assert await subscriber.next(0) is None
+    subscriber.offer(event("member.removed"))
+    assert (await subscriber.next(0)).action == "member.removed"
+
+
+async def test_the_process_bound(db, database_url, monkeypatch):
+    monkeypatch.setattr(event_stream, "MAX_SUBSCRIBERS", 1)
+    await BROKER.start(database_url)
+    try:
+        user = await make_user()
+        organization, _ = await make_organization(user)
+        async with BROKER.subscribe(organization.id, None):
+            with pytest.raises(TooManySubscribers):
+                async with BROKER.subscribe(organization.id, None):
+                    pass
+        assert BROKER.open_subscriptions == 0
+    finally:
+        await BROKER.stop()
+
+
+async def test_subscribers_get_the_feeds_rows_in_order(db, database_url):
+    await BROKER.start(database_url)
+    try:
+        user = await make_user()
+        organization, member = await make_organization(user)
+        actor = await actor_for(member)
+        async with (
+            BROKER.subscribe(organization.id, None) as first,
+            BROKER.subscribe(organization.id, None) as second,
+        ):
+            for name in ("One", "Two", "Three"):
+                async with atomic():
+                    await organization_updated(actor, organization, {}, {"name": name})
+            seen = [[(await s.next(5)).id for _ in range(3)] for s in (first, second)]
+        feed = await AuditEvent.filter(organization_id=organization.id).order_by("tx_id", "id")
+        assert seen[0] == seen[1] == [e.id for e in feed[-3:]]
+    finally:
+        await BROKER.stop()
