@@ -481,6 +481,10 @@ async def _start(app: web.Application) -> None:
     log.info("ready: process %s accepts requests", os.getpid())
 
 
+async def _close_websockets(app: web.Application) -> None:
+    await app[WEBSOCKET].close_all()
+
+
 async def _stop(app: web.Application) -> None:
     await BROKER.stop()
     worker = app.get(WORKER)
@@ -503,5 +507,6 @@ def create_app(settings: Settings | None = None) -> web.Application:
     pages.add_routes(app)
     graphiql.add_routes(app)
     app.on_startup.append(_start)
+    app.on_shutdown.append(_close_websockets)
     app.on_cleanup.append(_stop)
     return app

@@ -12,8 +12,10 @@ queries.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -107,6 +109,23 @@ class WebSocketView(GraphQLView):
             connection_init_wait_timeout=CONNECTION_INIT_TIMEOUT,
             max_subscriptions_per_connection=MAX_SUBSCRIPTIONS_PER_CONNECTION,
             allowed_origins=tuple(allowed_origins),
+        )
+        self._open: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+
+    async def create_websocket_response(
+        self, request: web.Request, subprotocol: str | None
+    ) -> web.WebSocketResponse:
+        response = await super().create_websocket_response(request, subprotocol)
+        self._open.add(response)
+        return response
+
+    async def close_all(self) -> None:
+        """Close every open connection with 1001 (going away): the server is stopping, and
+        it would otherwise wait for them. Clients reconnect to another process."""
+        sockets = [s for s in self._open if not s.closed]
+        await asyncio.gather(
+            *(s.close(code=1001, message=b"Server shutting down") for s in sockets),
+            return_exceptions=True,
         )
 
     def accepts(self, request: web.Request) -> bool:

@@ -21,7 +21,7 @@ from app.services.event_stream import BROKER, LISTENER_NAME
 from tests.conftest import BACKEND, free_port
 from tests.ops.test_cli import ROOT, wait_healthy
 from tests.support.api import create_org
-from tests.support.ws import GraphQLWs
+from tests.support.ws import GraphQLWs, WsClosed
 
 UPDATE_ORG = """
 mutation($input: UpdateOrganizationInput!) {
@@ -200,3 +200,21 @@ async def test_the_listener_reconnects_after_its_connection_is_killed(client, da
         assert (await ws.event(timeout=15))["action"] == "organization.updated"
     finally:
         await ws.close()
+
+
+async def test_sigterm_closes_open_subscriptions_and_the_server_stops(db, database_url):
+    server = Server(database_url)
+    try:
+        wait_healthy(server.port)
+        org = await create_org(None)
+        ws = await open_subscription(server, org)
+        await until_open(server, 1)
+        server.process.terminate()
+        with pytest.raises(WsClosed) as closed:
+            while True:
+                await ws.next_message(timeout=20)
+        assert closed.value.code == 1001
+        assert await asyncio.to_thread(server.process.wait, 30) == 0
+    finally:
+        if server.process.poll() is None:
+            server.process.kill()
