@@ -248,7 +248,7 @@ async def graphql(request: web.Request) -> web.StreamResponse:
     if websocket.accepts(request):  # subscriptions: graphql-transport-ws
         return await websocket(request)
     if _wants_ide(request):
-        return graphiql.response()
+        return graphiql.response(request.host)
     media = JSON
     try:
         media = _response_media_type(request.headers.get("Accept", ""))

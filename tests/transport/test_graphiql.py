@@ -21,3 +21,15 @@ async def test_graphiql_loads_only_local_assets_with_matching_integrity(client):
         digest = base64.b64encode(hashlib.sha384(await asset.read()).digest()).decode()
         assert digest == integrity, path
     assert "query MyOrganizations" in html
+
+
+async def test_the_policy_lets_the_page_open_this_servers_websocket_only(client):
+    response = await client.get("/graphql", headers={"Accept": "text/html"})
+    policy = response.headers["Content-Security-Policy"]
+    host = f"{client.host}:{client.port}"
+    assert f"connect-src 'self' ws://{host} wss://{host};" in policy
+    hostile = await client.get(
+        "/graphql", headers={"Accept": "text/html", "Host": "evil.test; script-src *"}
+    )
+    assert "evil" not in hostile.headers["Content-Security-Policy"]
+    assert "connect-src 'self';" in hostile.headers["Content-Security-Policy"]
