@@ -30,6 +30,7 @@ from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET, UnsetType
 
 from app.auth.viewer import InvalidToken, Viewer, authenticate
+from app.db import is_unavailable
 from app.http import client_ip
 from app.resolvers.context import Context
 from app.schema import schema
@@ -49,6 +50,7 @@ class Connection:
     and the viewer its token named."""
 
     request: web.Request
+    socket: web.WebSocketResponse | None = None
     connection_params: dict[str, Any] = field(default_factory=dict)
     viewer: Viewer = field(default_factory=Viewer)
 
@@ -135,7 +137,8 @@ class WebSocketView(GraphQLView):
     async def get_context(  # type: ignore[override]
         self, request: web.Request, response: web.Response | web.WebSocketResponse
     ) -> Connection:
-        return Connection(request)
+        socket = response if isinstance(response, web.WebSocketResponse) else None
+        return Connection(request, socket)
 
     async def on_ws_connect(  # type: ignore[override]
         self, context: Connection
@@ -143,6 +146,13 @@ class WebSocketView(GraphQLView):
         try:
             context.viewer = await authenticate(_authorization(context))
         except InvalidToken:
+            raise ConnectionRejectionError from None
+        except Exception as error:
+            if not is_unavailable(error) or context.socket is None:
+                raise
+            log.warning("database unavailable at connection_init: %s", error)
+            # 1013: try again later (the rejection's 4403 that follows is then a no-op).
+            await context.socket.close(code=1013, message=b"The database is unavailable")
             raise ConnectionRejectionError from None
         unset: UnsetType = UNSET
         return unset
