@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
@@ -65,8 +66,8 @@ BATCH = 500
 # A read woken by a notification that found nothing (the event still above the feed
 # horizon) is tried again after these delays.
 RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4)
-# Seconds between re-checks of a subscriber's access (cut off within 5 s: this, plus the
-# check itself, plus the loop's wait).
+# Seconds between re-checks of a subscriber's access (cut off within 5 s: this, plus
+# CHECK_SHARED_FOR, plus the check itself).
 RECHECK_EVERY = 2.0
 LISTENER_NAME = "roster-event-listener"
 # Before every row of the feed: (tx_id, id).
@@ -342,10 +343,41 @@ async def _rows_after(organization_id: int, position: tuple[int, int]) -> list[A
     )
 
 
+# A check's outcome is shared for this long by the subscriptions of one session or API key
+# to one organization (a client with many subscriptions costs one check, not many).
+CHECK_SHARED_FOR = 1.0
+_checked: dict[tuple[str, int, int], tuple[float, type[Exception] | None]] = {}
+
+
 async def check_subscriber(viewer: Viewer, organization_id: int) -> None:
     """SessionEnded or AccessEnded unless the viewer may still read the organization's
     events: their session not logged out, reset or expired (or their API key neither
-    revoked nor expired), and ADMIN+ there."""
+    revoked nor expired), and ADMIN+ there. The outcome is shared for CHECK_SHARED_FOR
+    seconds by the viewer's other subscriptions to that organization."""
+    key: tuple[str, int, int] | None = None
+    if viewer.session is not None:
+        key = ("session", viewer.session.id, organization_id)
+    elif viewer.api_key is not None:
+        key = ("api_key", viewer.api_key.id, organization_id)
+    moment = time.monotonic()
+    cached = _checked.get(key) if key is not None else None
+    if cached is None or moment - cached[0] >= CHECK_SHARED_FOR:
+        outcome: type[Exception] | None = None
+        try:
+            await _check(viewer, organization_id)
+        except (SessionEnded, AccessEnded) as ended:
+            outcome = type(ended)
+        if key is not None:
+            if len(_checked) >= MAX_SUBSCRIBERS:
+                _checked.clear()
+            _checked[key] = (time.monotonic(), outcome)
+    else:
+        outcome = cached[1]
+    if outcome is not None:
+        raise outcome
+
+
+async def _check(viewer: Viewer, organization_id: int) -> None:
     if viewer.session is not None:
         session = await Session.get_or_none(id=viewer.session.id).only("id", "last_used_at")
         if session is None or session.last_used_at < now() - SESSION_IDLE:

@@ -75,3 +75,23 @@ async def test_subscribers_get_the_feeds_rows_in_order(db, database_url):
         assert seen[0] == seen[1] == [e.id for e in feed[-3:]]
     finally:
         await BROKER.stop()
+
+
+async def test_a_rolled_back_event_is_never_delivered(db, database_url):
+    await BROKER.start(database_url)
+    try:
+        user = await make_user()
+        organization, member = await make_organization(user)
+        actor = await actor_for(member)
+        async with BROKER.subscribe(organization.id, None) as subscriber:
+            with pytest.raises(RuntimeError):
+                async with atomic():
+                    await organization_updated(actor, organization, {}, {"name": "Never"})
+                    raise RuntimeError("roll back")
+            async with atomic():
+                await organization_updated(actor, organization, {}, {"name": "Kept"})
+            delivered = await subscriber.next(5)
+            assert delivered is not None and delivered.data["after"] == {"name": "Kept"}
+            assert await subscriber.next(1.5) is None  # the safety-net read finds nothing more
+    finally:
+        await BROKER.stop()
