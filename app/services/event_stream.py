@@ -233,11 +233,15 @@ class EventBroker:
 
     async def _read_loop(self) -> None:
         loop = asyncio.get_running_loop()
+        swept = loop.time()
         while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), READ_EVERY)
-            except TimeoutError:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._wake.wait(), max(0.0, swept + READ_EVERY - loop.time())
+                )
+            if loop.time() >= swept + READ_EVERY:  # also when wake-ups never stop
                 self._dirty.update(self._organizations)
+                swept = loop.time()
             self._wake.clear()
             dirty, self._dirty = self._dirty, set()
             for organization_id in dirty:

@@ -95,3 +95,36 @@ async def test_a_rolled_back_event_is_never_delivered(db, database_url):
             assert await subscriber.next(1.5) is None  # the safety-net read finds nothing more
     finally:
         await BROKER.stop()
+
+
+async def test_the_safety_net_read_runs_while_other_organizations_keep_waking_it(db, database_url):
+    """An event written unannounced (another process on SQLite, a lost notification) is
+    delivered by the periodic re-read even when wake-ups for another organization never
+    let the broker idle."""
+
+    await BROKER.start(database_url)
+    try:
+        user = await make_user()
+        quiet, _ = await make_organization(user, "Quiet")
+        busy, busy_owner = await make_organization(user, "Busy")
+        actor = await actor_for(busy_owner)
+        async with (
+            BROKER.subscribe(quiet.id, None) as listener,
+            BROKER.subscribe(busy.id, None),
+        ):
+            await AuditEvent.create(
+                organization_id=quiet.id,
+                action="organization.updated",
+                target_type="Organization",
+                target_id=quiet.id,
+                data={},
+            )
+            for i in range(60):  # every 50 ms, for up to 3 s
+                async with atomic():
+                    await organization_updated(actor, busy, {}, {"name": f"Busy {i}"})
+                delivered = await listener.next(0.05)
+                if delivered is not None:
+                    break
+            assert delivered is not None and delivered.organization_id == quiet.id
+    finally:
+        await BROKER.stop()
