@@ -40,6 +40,8 @@ log = logging.getLogger("roster.websocket")
 # Operations one connection may run at once (Strawberry answers "Subscription limit
 # reached" past it); the process-wide bound is app/services/event_stream.py's.
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 20
+# Seconds between the server's WebSocket pings.
+HEARTBEAT_SECONDS = 30.0
 # Seconds a client has after the upgrade to send connection_init (then 4408).
 CONNECTION_INIT_TIMEOUT = timedelta(seconds=10)
 
@@ -117,7 +119,16 @@ class WebSocketView(GraphQLView):
     async def create_websocket_response(
         self, request: web.Request, subprotocol: str | None
     ) -> web.WebSocketResponse:
-        response = await super().create_websocket_response(request, subprotocol)
+        response = web.WebSocketResponse(
+            protocols=[subprotocol] if subprotocol else [],
+            # Each event goes out once per subscriber: no per-message deflate for small
+            # JSON messages.
+            compress=False,
+            # WebSocket pings: a peer gone silent (no pong) is closed and its
+            # subscriptions end; proxies see traffic on idle connections.
+            heartbeat=HEARTBEAT_SECONDS,
+        )
+        await response.prepare(request)
         self._open.add(response)
         return response
 

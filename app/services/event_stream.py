@@ -350,35 +350,48 @@ async def _rows_after(organization_id: int, position: tuple[int, int]) -> list[A
 # A check's outcome is shared for this long by the subscriptions of one session or API key
 # to one organization (a client with many subscriptions costs one check, not many).
 CHECK_SHARED_FOR = 1.0
-_checked: dict[tuple[str, int, int], tuple[float, type[Exception] | None]] = {}
+_Key = tuple[str, int, int]
+_Outcome = type[Exception] | None
+_checked: dict[_Key, tuple[float, _Outcome]] = {}
+_checking: dict[_Key, asyncio.Future[_Outcome]] = {}
 
 
 async def check_subscriber(viewer: Viewer, organization_id: int) -> None:
     """SessionEnded or AccessEnded unless the viewer may still read the organization's
     events: their session not logged out, reset or expired (or their API key neither
     revoked nor expired), and ADMIN+ there. The outcome is shared for CHECK_SHARED_FOR
-    seconds by the viewer's other subscriptions to that organization."""
-    key: tuple[str, int, int] | None = None
+    seconds by the viewer's other subscriptions to that organization, and concurrent
+    checks of the same wait for one query."""
     if viewer.session is not None:
-        key = ("session", viewer.session.id, organization_id)
+        key: _Key = ("session", viewer.session.id, organization_id)
     elif viewer.api_key is not None:
         key = ("api_key", viewer.api_key.id, organization_id)
-    moment = time.monotonic()
-    cached = _checked.get(key) if key is not None else None
-    if cached is None or moment - cached[0] >= CHECK_SHARED_FOR:
-        outcome: type[Exception] | None = None
-        try:
-            await _check(viewer, organization_id)
-        except (SessionEnded, AccessEnded) as ended:
-            outcome = type(ended)
-        if key is not None:
-            if len(_checked) >= MAX_SUBSCRIBERS:
-                _checked.clear()
-            _checked[key] = (time.monotonic(), outcome)
     else:
+        raise SessionEnded
+    cached = _checked.get(key)
+    if cached is not None and time.monotonic() - cached[0] < CHECK_SHARED_FOR:
         outcome = cached[1]
+    else:
+        pending = _checking.get(key)
+        if pending is None:
+            pending = _checking[key] = asyncio.ensure_future(_outcome(key, viewer))
+        outcome = await asyncio.shield(pending)
     if outcome is not None:
         raise outcome
+
+
+async def _outcome(key: _Key, viewer: Viewer) -> _Outcome:
+    try:
+        await _check(viewer, key[2])
+        outcome: _Outcome = None
+    except (SessionEnded, AccessEnded) as ended:
+        outcome = type(ended)
+    finally:
+        _checking.pop(key, None)
+    if len(_checked) >= MAX_SUBSCRIBERS:
+        _checked.clear()
+    _checked[key] = (time.monotonic(), outcome)
+    return outcome
 
 
 async def _check(viewer: Viewer, organization_id: int) -> None:
