@@ -76,14 +76,21 @@ async def organization_feed(
     return await paginate(queryset, Order(("tx_id",)), window)
 
 
-async def organization_event_stream(
+def organization_event_stream(
     ctx: Context, organization_id: int, *, types: list[str] | None
 ) -> AsyncIterator[AuditEvent]:
     """The organization's events from now on, as the feed lists them (same rows, same
-    order), of `types` when given. Every RECHECK_EVERY seconds the viewer's session and
-    role are checked again (app/services/event_stream.py `check_subscriber`): the stream
-    ends with SessionEnded or AccessEnded once they no longer allow it."""
+    order), of `types` when given (checked here, before the stream starts). Every
+    RECHECK_EVERY seconds the viewer's session and role are checked again
+    (app/services/event_stream.py `check_subscriber`): the stream ends with SessionEnded or
+    AccessEnded once they no longer allow it."""
     wanted = None if types is None else frozenset(_actions(types, "types"))
+    return _event_stream(ctx, organization_id, wanted)
+
+
+async def _event_stream(
+    ctx: Context, organization_id: int, wanted: frozenset[str] | None
+) -> AsyncIterator[AuditEvent]:
     async with BROKER.subscribe(organization_id, wanted) as subscriber:
         checked = time.monotonic()
         while True:

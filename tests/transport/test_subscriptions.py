@@ -359,3 +359,17 @@ async def test_a_blocked_admin_is_cut_off(client, mailbox):
         assert [e["extensions"]["code"] for e in message["payload"]["errors"]] == ["FORBIDDEN"]
     finally:
         await ws.close()
+
+
+async def test_too_many_types_are_refused_before_the_stream_starts(client):
+    org = await create_org(client)
+    ws = await GraphQLWs.open(ws_url(client))
+    try:
+        await ws.init(org.owner.token)
+        await ws.subscribe(org.id, types=[f"t{i}" for i in range(1000)])
+        message = await ws.next_message()
+        assert message["type"] == "error", message
+        assert [e["extensions"]["code"] for e in message["payload"]] == ["INVALID_INPUT"]
+        assert BROKER.open_subscriptions == 0
+    finally:
+        await ws.close()

@@ -6,13 +6,14 @@ sign-in are app/schema/websocket.py.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
 
 from app.auth.roles import Permission
+from app.models import AuditEvent
 from app.resolvers import audit as resolve
 from app.schema.audit.types import EVENT_TYPES, AuditEventType
 from app.schema.context import Info
@@ -62,16 +63,14 @@ class Subscription:
         ] = None,
     ) -> AsyncGenerator[AuditEventType, None]:
         authz = info.context.require_authz("Organization", "organizationId")
-        return _events(info, authz.organization_id, types)
+        # NOT_FOUND and a bad `types` are refused here, as the subscription's `error`.
+        stream = resolve.organization_event_stream(info.context, authz.organization_id, types=types)
+        return _events(stream)
 
 
-async def _events(
-    info: Info, organization_id: int, types: list[str] | None
-) -> AsyncGenerator[AuditEventType, None]:
+async def _events(stream: AsyncIterator[AuditEvent]) -> AsyncGenerator[AuditEventType, None]:
     try:
-        async for event in resolve.organization_event_stream(
-            info.context, organization_id, types=types
-        ):
+        async for event in stream:
             yield AuditEventType.from_model(event)
     except SessionEnded:
         raise GraphQLError(
