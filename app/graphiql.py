@@ -23,6 +23,9 @@ EXAMPLE = """# Welcome to Roster's GraphQL API.
 #
 # 2. Open "Headers" below and add:  {"Authorization": "Bearer <token>"}
 # 3. Run this query (Ctrl-Enter). The Docs and Explorer panes list every type.
+#
+# Subscriptions run here too, over this server's WebSocket (OWNER and ADMIN):
+#    subscription { organizationEvents(organizationId: "<id>") { id action data } }
 
 query MyOrganizations {
   me { id name email emailVerified }

@@ -142,8 +142,10 @@ class WebSocketView(GraphQLView):
         )
 
     def accepts(self, request: web.Request) -> bool:
-        """A WebSocket upgrade (with or without a subprotocol this view speaks)."""
-        return request.method == "GET" and "websocket" in request.headers.get("Upgrade", "").lower()
+        """A valid WebSocket upgrade (with or without a subprotocol this view speaks: 4406
+        closes the other). Anything else, a malformed handshake included, is the HTTP
+        handler's."""
+        return request.method == "GET" and bool(self.is_websocket_request(request))
 
     async def get_context(  # type: ignore[override]
         self, request: web.Request, response: web.Response | web.WebSocketResponse

@@ -143,13 +143,19 @@ class EventBroker:
         self._tasks: list[asyncio.Task[None]] = []
         self._stop_listening: Callable[[], None] | None = None
         self.listening = asyncio.Event()
+        self._users = 0
 
     @property
     def open_subscriptions(self) -> int:
         return sum(len(o.subscribers) for o in self._organizations.values())
 
     async def start(self, database_url: str) -> None:
-        """Start reading (and on PostgreSQL, listening on `database_url`)."""
+        """Start reading (and on PostgreSQL, listening on `database_url`). An application
+        started while another runs in the same process (tests) shares the running broker;
+        it stops when the last one stops."""
+        self._users += 1
+        if self._users > 1:
+            return
         self._organizations.clear()
         self._dirty.clear()
         self._wake = asyncio.Event()
@@ -165,6 +171,9 @@ class EventBroker:
             self.listening.set()
 
     async def stop(self) -> None:
+        self._users = max(0, self._users - 1)
+        if self._users:
+            return
         if self._stop_listening is not None:
             self._stop_listening()
             self._stop_listening = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import websockets
 
 from app.ids import pk_of
 from app.models import AuditEvent
@@ -373,3 +374,21 @@ async def test_too_many_types_are_refused_before_the_stream_starts(client):
         assert BROKER.open_subscriptions == 0
     finally:
         await ws.close()
+
+
+async def test_a_malformed_upgrade_is_answered_as_plain_http(client):
+    """`Upgrade: websocket` without a valid handshake goes to the HTTP handler."""
+    response = await client.get(
+        "/graphql",
+        params={"query": "{ __typename }"},
+        headers={"Upgrade": "websocket", "Connection": "Upgrade", "Accept": "application/json"},
+    )
+    assert response.status == 200
+    assert await response.json() == {"data": {"__typename": "Query"}}
+
+
+async def test_a_client_without_the_subprotocol_is_closed_with_4406(client):
+    socket = await websockets.connect(ws_url(client), proxy=None)
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await socket.recv()
+    assert closed.value.rcvd.code == 4406
