@@ -3,10 +3,14 @@ subscribers see the feed's rows in the feed's order, read once per organization.
 
 from __future__ import annotations
 
+import asyncio
+
+import asyncpg
 import pytest
 
 from app.models import AuditEvent
 from app.services import event_stream
+from app.services.audit import NOTIFY_CHANNEL
 from app.services.event_stream import (
     BROKER,
     QUEUE_LIMIT,
@@ -16,6 +20,7 @@ from app.services.event_stream import (
 )
 from app.services.events import organization_updated
 from app.services.tx import atomic
+from tests.conftest import BACKEND
 from tests.support.factories import actor_for, make_organization, make_user
 
 
@@ -128,3 +133,27 @@ async def test_the_safety_net_read_runs_while_other_organizations_keep_waking_it
             assert delivered is not None and delivered.organization_id == quiet.id
     finally:
         await BROKER.stop()
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="NOTIFY is PostgreSQL's")
+async def test_the_notification_is_sent_at_commit_and_never_for_a_rollback(db, database_url):
+    user = await make_user()
+    organization, member = await make_organization(user)
+    actor = await actor_for(member)
+    received: asyncio.Queue[str] = asyncio.Queue()
+    listener = await asyncpg.connect(database_url.replace("postgres://", "postgresql://", 1))
+    try:
+        await listener.add_listener(NOTIFY_CHANNEL, lambda *args: received.put_nowait(args[3]))
+        with pytest.raises(RuntimeError):
+            async with atomic():
+                await organization_updated(actor, organization, {}, {"name": "Never"})
+                raise RuntimeError("roll back")
+        async with atomic():
+            await organization_updated(actor, organization, {}, {"name": "Kept"})
+            await asyncio.sleep(0.3)
+            assert received.empty()  # not before the commit
+        assert await asyncio.wait_for(received.get(), 10) == str(organization.id)
+        await asyncio.sleep(0.3)
+        assert received.empty()  # once, and nothing for the rolled-back one
+    finally:
+        await listener.close()
