@@ -33,3 +33,13 @@ async def test_the_policy_lets_the_page_open_this_servers_websocket_only(client)
     )
     assert "evil" not in hostile.headers["Content-Security-Policy"]
     assert "connect-src 'self';" in hostile.headers["Content-Security-Policy"]
+
+
+async def test_the_vendored_graphiql_carries_a_graphql_ws_client(client):
+    """Subscriptions need no asset beyond GraphiQL's own bundle: it includes the graphql-ws
+    client (graphql-transport-ws), which the page's fetcher uses for `subscriptionUrl`."""
+    html = await (await client.get("/graphql", headers={"Accept": "text/html"})).text()
+    (path,) = re.findall(r'src="(/static/vendor/graphiql@[^"]+/graphiql\.min\.js)"', html)
+    bundle = await (await client.get(path)).text()
+    assert "graphql-ws/lib/client" in bundle and "graphql-transport-ws" in bundle
+    assert "subscriptionUrl" in html
