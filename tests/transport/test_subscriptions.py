@@ -392,3 +392,30 @@ async def test_a_client_without_the_subprotocol_is_closed_with_4406(client):
     with pytest.raises(websockets.ConnectionClosed) as closed:
         await socket.recv()
     assert closed.value.rcvd.code == 4406
+
+
+async def test_depth_and_cost_limits_apply(client):
+    org = await create_org(client)
+    nested = "memberships { user { " * 7 + "id" + " } }" * 7
+    query = (
+        "subscription($id: ID!) { organizationEvents(organizationId: $id) { actor { "
+        + nested
+        + " } } }"
+    )
+    ws = await GraphQLWs.open(ws_url(client))
+    try:
+        await ws.init(org.owner.token)
+        await ws.send(
+            {
+                "id": "deep",
+                "type": "subscribe",
+                "payload": {"query": query, "variables": {"id": org.id}},
+            }
+        )
+        message = await ws.next_message()
+        assert message["type"] == "error", message
+        codes = {e["extensions"]["code"] for e in message["payload"]}
+        assert codes == {"QUERY_TOO_COMPLEX"}
+        assert BROKER.open_subscriptions == 0
+    finally:
+        await ws.close()
