@@ -457,7 +457,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         else:
             outcome = request.get(OUTCOME) or ("ok" if response.status < 400 else "rejected")
         METRICS.request(operation, outcome, elapsed)
-    if elapsed * 1000 >= settings.slow_request_ms:
+    if elapsed * 1000 >= settings.slow_request_ms and response.status != 101:  # not a WebSocket
         log.warning(
             "slow request %.1f ms: %s %s op=%s",
             elapsed * 1000,
