@@ -15,9 +15,12 @@ app/services/events.py, the vocabulary of actions and their data.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 
 from app import db
 from app.auth.viewer import OrgAccess, Viewer
@@ -93,11 +96,24 @@ def listen(listener: Callable[[int], None]) -> Callable[[], None]:
     return lambda: _listeners.remove(listener)
 
 
+# The organizations each open PostgreSQL transaction has announced: one NOTIFY per
+# transaction and organization, however many events it writes (a bulk invitation).
+_announced: weakref.WeakKeyDictionary[BaseDBAsyncClient, set[int]] = weakref.WeakKeyDictionary()
+
+
 async def _announce(organization_id: int) -> None:
     if db.dialect() == "postgres":
-        await db.connection().execute_query(
-            "SELECT pg_notify($1, $2)", [NOTIFY_CHANNEL, str(organization_id)]
+        connection = db.connection()
+        announced = (
+            _announced.setdefault(connection, set())
+            if isinstance(connection, TransactionalDBClient)
+            else set()
         )
+        if organization_id not in announced:
+            announced.add(organization_id)
+            await connection.execute_query(
+                "SELECT pg_notify($1, $2)", [NOTIFY_CHANNEL, str(organization_id)]
+            )
     for listener in list(_listeners):
         listener(organization_id)
 
