@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.expressions import Q
 
 from app import db
@@ -288,13 +289,15 @@ class EventBroker:
 
     async def _listen_loop(self, database_url: str) -> None:
         """Hold one LISTENing connection; reconnect (and re-read everything) when it drops."""
-        dsn = database_url.replace("postgres://", "postgresql://", 1)
+        parameters = _connect_parameters(database_url)
         delay = 0.5
         while True:
             connection: asyncpg.Connection | None = None
             try:
                 connection = await asyncpg.connect(
-                    dsn, timeout=10, server_settings={"application_name": LISTENER_NAME}
+                    **parameters,
+                    timeout=10,
+                    server_settings={"application_name": LISTENER_NAME},
                 )
                 closed = asyncio.Event()
                 connection.add_termination_listener(_setter(closed))
@@ -321,6 +324,15 @@ class EventBroker:
 
 
 BROKER = EventBroker()
+
+
+def _connect_parameters(database_url: str) -> dict[str, Any]:
+    """asyncpg's connection parameters from DATABASE_URL, read as Tortoise reads it (its
+    pool options, such as `maxsize`, left out)."""
+    url = database_url.replace("postgresql://", "postgres://", 1)
+    credentials = expand_db_url(url)["credentials"]
+    keys = ("host", "port", "user", "password", "database", "ssl")
+    return {k: credentials[k] for k in keys if credentials.get(k) not in (None, "")}
 
 
 def _setter(event: asyncio.Event) -> Callable[[Any], None]:

@@ -159,3 +159,16 @@ async def test_the_notification_is_sent_at_commit_and_never_for_a_rollback(db, d
         assert received.empty()
     finally:
         await listener.close()
+
+
+def test_the_listener_connects_as_the_pool_does_without_pool_options():
+    parameters = event_stream._connect_parameters(
+        "postgresql://roster:secret@db.internal:6543/roster?maxsize=20&minsize=2"
+    )
+    assert parameters == {
+        "host": "db.internal",
+        "port": 6543,
+        "user": "roster",
+        "password": "secret",
+        "database": "roster",
+    }
