@@ -58,6 +58,8 @@ class Metrics:
         self.started = time.time()
         self.max_operations = max_operations
         self.operations: set[str] = set()
+        # GraphQL subscriptions open in this process (app/services/event_stream.py).
+        self.open_subscriptions = 0
 
     def operation_label(self, name: str | None) -> str:
         """The label of operation `name` (a name taken from the document, never the
@@ -123,6 +125,11 @@ class Metrics:
             "outcome",
             self.webhook_attempts,
         )
+        lines += [
+            "# HELP roster_open_subscriptions GraphQL subscriptions open in this process.",
+            "# TYPE roster_open_subscriptions gauge",
+            f"roster_open_subscriptions {self.open_subscriptions}",
+        ]
         for name, (help_text, samples) in gauges.items():
             lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
             for labels, value in samples:

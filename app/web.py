@@ -33,7 +33,9 @@ from app.observability import ANONYMOUS, METRICS, OTHER, short_name, watch_slow_
 from app.resolvers.context import Context
 from app.schema import MAX_TOKENS, schema
 from app.schema.extensions import SERVICE_UNAVAILABLE
+from app.schema.websocket import WebSocketView
 from app.services import webhooks as webhook_services
+from app.services.event_stream import BROKER
 from app.services.expiry_sweep import ExpirySweeper
 from app.webhooks.worker import WebhookWorker
 
@@ -47,6 +49,7 @@ WORKER: web.AppKey[MailWorker] = web.AppKey("mail_worker", MailWorker)
 SWEEPER: web.AppKey[ExpirySweeper] = web.AppKey("expiry_sweeper", ExpirySweeper)
 WEBHOOK_WORKER: web.AppKey[WebhookWorker] = web.AppKey("webhook_worker", WebhookWorker)
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
+WEBSOCKET: web.AppKey[WebSocketView] = web.AppKey("websocket", WebSocketView)
 REQUEST_ID: web.RequestKey[str] = web.RequestKey("request_id", str)
 OPERATION: web.RequestKey[str | None] = web.RequestKey("operation_name", str)
 OUTCOME: web.RequestKey[str] = web.RequestKey("outcome", str)
@@ -248,8 +251,11 @@ def invalid_token(message: str, media: str = JSON) -> web.Response:
 
 
 async def graphql(request: web.Request) -> web.StreamResponse:
+    websocket = request.app[WEBSOCKET]
+    if websocket.accepts(request):  # subscriptions: graphql-transport-ws
+        return await websocket(request)
     if _wants_ide(request):
-        return graphiql.response()
+        return graphiql.response(request.host)
     media = JSON
     try:
         media = _response_media_type(request.headers.get("Accept", ""))
@@ -492,13 +498,13 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         elapsed * 1000,
         extra=fields,
     )
-    if request.path == "/graphql" and request.method in ("GET", "POST"):
+    if request.path == "/graphql" and request.method in ("GET", "POST") and response.status != 101:
         if response.status == 503:
             outcome = "unavailable"
         else:
             outcome = request.get(OUTCOME) or ("ok" if response.status < 400 else "rejected")
         METRICS.request(operation, outcome, elapsed)
-    if elapsed * 1000 >= settings.slow_request_ms:
+    if elapsed * 1000 >= settings.slow_request_ms and response.status != 101:  # not a WebSocket
         log.warning(
             "slow request %.1f ms: %s %s op=%s",
             elapsed * 1000,
@@ -525,7 +531,12 @@ async def _start(app: web.Application) -> None:
         webhooks = WebhookWorker(settings, on_disabled=webhook_services.endpoint_disabled)
         webhooks.start()
         app[WEBHOOK_WORKER] = webhooks
+    await BROKER.start(settings.database_url)
     log.info("ready: process %s accepts requests", os.getpid())
+
+
+async def _close_websockets(app: web.Application) -> None:
+    await app[WEBSOCKET].close_all()
 
 
 async def _stop(app: web.Application) -> None:
@@ -535,6 +546,7 @@ async def _stop(app: web.Application) -> None:
     webhooks = app.get(WEBHOOK_WORKER)
     if webhooks is not None:
         await webhooks.stop()
+    await BROKER.stop()
     worker = app.get(WORKER)
     if worker is not None:
         await worker.stop()
@@ -546,6 +558,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or Settings.from_env()
     app = web.Application(client_max_size=MAX_BODY, middlewares=[request_context])
     app[SETTINGS] = settings
+    app[WEBSOCKET] = WebSocketView(settings.cors_origins)
     app.router.add_route("GET", "/graphql", graphql)
     app.router.add_route("POST", "/graphql", graphql)
     app.router.add_route("GET", "/healthz", healthz)
@@ -555,5 +568,6 @@ def create_app(settings: Settings | None = None) -> web.Application:
     graphiql.add_routes(app)
     scim.add_routes(app)
     app.on_startup.append(_start)
+    app.on_shutdown.append(_close_websockets)
     app.on_cleanup.append(_stop)
     return app

@@ -6,6 +6,8 @@ Resolvers return models and raise DomainError; the schema wraps what they return
 
 from __future__ import annotations
 
+import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 from app.errors import DomainError, ErrorCode
@@ -15,6 +17,7 @@ from app.resolvers.context import Context
 from app.resolvers.loaders import load_one
 from app.resolvers.paging import Order, Page, Window, paginate
 from app.services.audit import feed_horizon
+from app.services.event_stream import BROKER, RECHECK_EVERY, check_subscriber
 from app.services.validation import LIST_MAX
 from app.services.visibility import reads_private
 
@@ -71,6 +74,34 @@ async def organization_feed(
     if types is not None:
         queryset = queryset.filter(action__in=_actions(types, "types"))
     return await paginate(queryset, Order(("tx_id",)), window)
+
+
+def organization_event_stream(
+    ctx: Context, organization_id: int, *, types: list[str] | None
+) -> AsyncIterator[AuditEvent]:
+    """The organization's events from now on, as the feed lists them (same rows, same
+    order), of `types` when given (checked here, before the stream starts). Every
+    RECHECK_EVERY seconds the viewer's session and role are checked again
+    (app/services/event_stream.py `check_subscriber`): the stream ends with SessionEnded or
+    AccessEnded once they no longer allow it."""
+    wanted = None if types is None else frozenset(_actions(types, "types"))
+    return _event_stream(ctx, organization_id, wanted)
+
+
+async def _event_stream(
+    ctx: Context, organization_id: int, wanted: frozenset[str] | None
+) -> AsyncIterator[AuditEvent]:
+    async with BROKER.subscribe(organization_id, wanted) as subscriber:
+        checked = time.monotonic()
+        while True:
+            wait = max(0.0, checked + RECHECK_EVERY - time.monotonic())
+            event = await subscriber.next(wait)
+            if time.monotonic() - checked >= RECHECK_EVERY:
+                await check_subscriber(ctx.viewer, organization_id)
+                checked = time.monotonic()
+            if event is not None:
+                ctx.after_write()  # each event reads fresh rows (actor, API key)
+                yield event
 
 
 def _actions(actions: list[str], field: str) -> list[str]:

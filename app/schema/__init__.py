@@ -16,6 +16,7 @@ from strawberry.types import ExecutionContext
 from app.schema.accounts import mutations as account_mutations
 from app.schema.accounts import queries as account_queries
 from app.schema.audit import types as audit_types  # noqa: F401
+from app.schema.audit.subscriptions import Subscription
 from app.schema.context import Info
 from app.schema.domains import mutations as domain_mutations
 from app.schema.errors import guard
@@ -114,6 +115,7 @@ schema = RosterSchema(
     execution_context_class=FastLeafExecutionContext,
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     scalar_overrides=SCALAR_OVERRIDES,
     extensions=[
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

@@ -97,3 +97,11 @@ class FirstOfInput(OrgInput):
     def global_id(self, kwargs: dict[str, Any]) -> object:
         ids = getattr(kwargs.get("input"), self.field, None) or []
         return ids[0] if ids else None
+
+
+class OrgArgument(OrgInput):
+    """As OrgInput, for an id given as the field's own argument `<field>` (a subscription's
+    `organizationId`) rather than inside `input`."""
+
+    def global_id(self, kwargs: dict[str, Any]) -> object:
+        return kwargs.get(self.field)

@@ -15,8 +15,12 @@ app/services/events.py, the vocabulary of actions and their data.
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 
 from app import db
 from app.auth.viewer import OrgAccess, Viewer
@@ -76,7 +80,47 @@ async def record(
         ip=actor.ip,
     )
     await fan_out(event)
+    if organization_id is not None:
+        await _announce(organization_id)
     return event
+
+
+# The live stream's wake-up (app/services/event_stream.py). On PostgreSQL a notification
+# on this channel, sent in the writing transaction, reaches every listening session when
+# the transaction commits (and never if it rolls back); the payload is the organization id.
+NOTIFY_CHANNEL = "roster_events"
+# In-process listeners, called in the writing transaction with the organization id (the
+# live stream's broker registers one on SQLite, where there is no NOTIFY).
+_listeners: list[Callable[[int], None]] = []
+
+
+def listen(listener: Callable[[int], None]) -> Callable[[], None]:
+    """Call `listener(organization_id)` for every event written in this process, in the
+    writing transaction; returns the function that stops it."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener)
+
+
+# The organizations each open PostgreSQL transaction has announced: one NOTIFY per
+# transaction and organization, however many events it writes (a bulk invitation).
+_announced: weakref.WeakKeyDictionary[BaseDBAsyncClient, set[int]] = weakref.WeakKeyDictionary()
+
+
+async def _announce(organization_id: int) -> None:
+    if db.dialect() == "postgres":
+        connection = db.connection()
+        announced = (
+            _announced.setdefault(connection, set())
+            if isinstance(connection, TransactionalDBClient)
+            else set()
+        )
+        if organization_id not in announced:
+            announced.add(organization_id)
+            await connection.execute_query(
+                "SELECT pg_notify($1, $2)", [NOTIFY_CHANNEL, str(organization_id)]
+            )
+    for listener in list(_listeners):
+        listener(organization_id)
 
 
 # The oldest transaction id still running when the statement's snapshot was taken: every
