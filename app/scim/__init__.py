@@ -2,7 +2,7 @@
 
 Handlers parse the request, call the services (app/services/scim_users.py,
 scim_groups.py) with the connection the bearer token names, and answer with
-scim2-models' serializations. See docs/scim.md.
+scim2-models' serializations. See docs/guides/scim.md.
 """
 
 from aiohttp import web

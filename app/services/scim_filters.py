@@ -2,7 +2,7 @@
 Tortoise queries; and the value filters of PATCH paths (`members[value eq "…"]`),
 evaluated against the items of a multi-valued attribute.
 
-Only the filters the service provider documents are translated (docs/scim.md); any
+Only the filters the service provider documents are translated (docs/guides/scim.md); any
 other parses but answers 400 invalidFilter, never a full scan.
 """
 

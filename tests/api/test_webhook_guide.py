@@ -1,4 +1,4 @@
-"""The receiver in docs/webhooks.md, run as written against the real server: it verifies
+"""The receiver in docs/guides/webhooks.md, run as written against the real server: it verifies
 every delivery with standardwebhooks and handles each message once."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from tests.conftest import free_port
 from tests.support.api import INVITE, create_org, mutate, unique_email
 from tests.support.webhooks import wait_for_delivery
 
-GUIDE = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "guides" / "webhooks.md"
 CREATE = """
 mutation($input: CreateWebhookEndpointInput!) {
   createWebhookEndpoint(input: $input) { errors { code } secret endpoint { id } }
