@@ -29,16 +29,16 @@ from app.clock import now
 from app.errors import ErrorCode
 from app.models import Member, Organization, Project, ProjectAssignment
 from app.models.enums import MemberStatus, OrganizationRole
-from app.services import events, ownership
+from app.services import events
 from app.services.expiry import (
     PRESENT,
     SYSTEM_ACTOR,
     admin_like_q,
     assignment_live,
     member_expired,
-    role_now,
 )
 from app.services.mail import enqueue
+from app.services.removal import write_removal
 from app.services.tx import atomic, locked
 
 log = logging.getLogger("roster.expiry")
@@ -56,28 +56,8 @@ async def expire_member_row(member: Member, organization: Organization) -> None:
     """Write a member's expiry: REMOVED as of `expires_at`, as a removal is (call in a
     transaction with the organization locked, with `member` read under the lock)."""
     ended_at = member.expires_at
-    role = role_now(member)
-    dropped = await ProjectAssignment.filter(member_id=member.id).delete()
-    await ownership.cancel_involving(member)
-    member.set_role(role)
-    member.status = MemberStatus.REMOVED
-    member.removed_at = ended_at
-    member.blocked_at = None
-    member.expires_at = None
-    member.role_expires_at = None
-    member.role_reverts_to = None
-    await member.save(
-        update_fields=[
-            "role",
-            "role_rank",
-            "status",
-            "removed_at",
-            "blocked_at",
-            "expires_at",
-            "role_expires_at",
-            "role_reverts_to",
-        ]
-    )
+    assert ended_at is not None  # the sweep and accept() call this for expired members only
+    dropped = await write_removal(member, ended_at)
     await events.member_expired(SYSTEM, member, dropped, ended_at)
     await enqueue("member_removed", member.email, name=member.name, organization=organization.name)
 

@@ -7,9 +7,9 @@ from datetime import datetime
 from app.auth.roles import Permission, can_manage_role
 from app.clock import now
 from app.errors import DomainError, ErrorCode, not_found
-from app.models import Member, Organization, ProjectAssignment, TeamMember, User
+from app.models import Member, Organization, User
 from app.models.enums import MemberStatus, OrganizationRole
-from app.services import events, ownership, rate_limits
+from app.services import events, rate_limits
 from app.services.account_mail import send_reset
 from app.services.audit import Actor
 from app.services.expiry import (
@@ -23,6 +23,7 @@ from app.services.expiry_sweep import settle_role
 from app.services.invitations import username_taken
 from app.services.mail import enqueue
 from app.services.managed import check_not_managed
+from app.services.removal import write_removal
 from app.services.tx import atomic, locked_for, locked_row_for
 from app.services.validation import clean_optional_name, clean_username
 
@@ -229,31 +230,9 @@ async def unblock(actor: Actor, member_id: int) -> Member:
 async def _end_membership(
     actor: Actor, member: Member, organization: Organization, *, removed: bool
 ) -> None:
-    """REMOVED at once: access ends, assignments go, they leave every team; a removed
-    member is mailed a notice, one who leaves (`removed` false) knows already."""
-    dropped = await ProjectAssignment.filter(member_id=member.id).delete()
-    await TeamMember.filter(member_id=member.id).delete()
-    await ownership.cancel_involving(member)
-    member.set_role(role_now(member))
-    member.status = MemberStatus.REMOVED
-    member.removed_at = now()
-    member.blocked_at = None
-    # Gone for good: no end date or temporary role survives into a later rejoining.
-    member.expires_at = None
-    member.role_expires_at = None
-    member.role_reverts_to = None
-    await member.save(
-        update_fields=[
-            "role",
-            "role_rank",
-            "status",
-            "removed_at",
-            "blocked_at",
-            "expires_at",
-            "role_expires_at",
-            "role_reverts_to",
-        ]
-    )
+    """REMOVED at once (app/services/removal.py); a removed member is mailed a notice, one
+    who leaves (`removed` false) knows already."""
+    dropped = await write_removal(member, now())
     if removed:
         await events.member_removed(actor, member, dropped)
         await enqueue(

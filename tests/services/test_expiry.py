@@ -12,7 +12,7 @@ import pytest
 
 from app import clock
 from app.errors import ErrorCode
-from app.models import AuditEvent, Member, OutboxMail, ProjectAssignment, User
+from app.models import AuditEvent, Member, OutboxMail, ProjectAssignment, TeamMember, User
 from app.models.enums import MemberStatus, OrganizationRole, ProjectRole
 from app.services import expiry, expiry_sweep, invitations, members, ownership, projects
 from app.services.tx import current_access
@@ -281,6 +281,22 @@ async def test_the_sweep_writes_each_change_once(crew: Crew):
     assert (await Member.get(id=crew["VIEWER"].id)).role == OrganizationRole.VIEWER
     assert not await ProjectAssignment.filter(project_id=project.id).exists()
     assert await OutboxMail.filter(to_email=leaving.email).count() == 1
+
+
+async def test_an_expired_member_leaves_every_team_as_a_removed_one_does(crew: Crew):
+    """The sweep writes an expiry as a removal (app/services/removal.py): team memberships
+    go with the assignments; the other members' stay."""
+    leaving, staying = crew["USER"], crew["USER2"]
+    await factories.make_team(crew.organization, "Core", members=[leaving, staying])
+    await factories.make_team(crew.organization, "Ops", members=[leaving])
+    at = soon()
+    await set_columns(leaving, expires_at=at)
+    move_to(at, 1)
+    assert await expiry_sweep.sweep_once() == 1
+    assert not await TeamMember.filter(member_id=leaving.id).exists()
+    assert await TeamMember.filter(member_id=staying.id).count() == 1
+    removed = await Member.get(id=leaving.id)
+    assert removed.status == MemberStatus.REMOVED and removed.removed_at == at
 
 
 async def test_accepting_an_invitation_after_expiry_rejoins(crew: Crew):
