@@ -17,14 +17,14 @@ from scim2_models import InvalidValueException, NotFoundException, UniquenessExc
 
 from app.ids import pk_of, to_global_id
 from app.models import Member, Organization, ScimConnection, Team, TeamMember
-from app.models.enums import ManagedBy
+from app.models.enums import ManagedBy, MemberStatus
 from app.services import events
 from app.services.audit import Actor
+from app.services.expiry import present_q, status_now
 from app.services.scim import apply_roles
 from app.services.scim_filters import group_query
 from app.services.scim_patch import Shape, apply, from_body
 from app.services.scim_users import MAX_RESULTS as MAX_RESULTS
-from app.services.scim_users import PRESENT
 from app.services.slugs import free_slug, slugify
 from app.services.tx import atomic, locked
 
@@ -70,17 +70,21 @@ async def get_team(connection: ScimConnection, group_id: str) -> Team:
 
 
 async def members_of(team_ids: list[int]) -> dict[int, list[Member]]:
-    """Each team's present members, by id (one query)."""
+    """Each team's present members (not past `expires_at`), by id (one query)."""
     found: dict[int, list[Member]] = {pk: [] for pk in team_ids}
     if not team_ids:
         return found
     rows = (
-        await TeamMember.filter(team_id__in=team_ids, member__status__in=PRESENT)
+        await TeamMember.filter(
+            team_id__in=team_ids,
+            member__status__in=(MemberStatus.ACTIVE, MemberStatus.BLOCKED),
+        )
         .select_related("member")
         .order_by("member_id")
     )
     for row in rows:
-        found[row.team_id].append(row.member)
+        if status_now(row.member) != MemberStatus.REMOVED:
+            found[row.team_id].append(row.member)
     return found
 
 
@@ -116,7 +120,7 @@ async def _member_ids(organization_id: int, state: dict[str, Any]) -> set[int]:
             raise InvalidValueException(detail=f"No user {value}.")
         wanted.add(pk)
     found = await Member.filter(
-        id__in=list(wanted), organization_id=organization_id, status__in=PRESENT
+        present_q(), id__in=list(wanted), organization_id=organization_id
     ).values_list("id", flat=True)
     missing = wanted - {int(str(pk)) for pk in found}
     if missing:
