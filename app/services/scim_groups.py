@@ -18,18 +18,17 @@ from scim2_models import InvalidValueException, NotFoundException, UniquenessExc
 from app.ids import pk_of, to_global_id
 from app.models import Member, Organization, ScimConnection, Team, TeamMember
 from app.models.enums import ManagedBy, MemberStatus
-from app.services import events
+from app.services import teams
 from app.services.audit import Actor
 from app.services.expiry import present_q, status_now
 from app.services.scim import apply_roles
 from app.services.scim_filters import group_query
 from app.services.scim_patch import Shape, apply, from_body
 from app.services.scim_users import MAX_RESULTS as MAX_RESULTS
-from app.services.slugs import free_slug, slugify
 from app.services.tx import atomic, locked
+from app.services.validation import clean_name
 
 MAX_MEMBERS = 5000
-NAME_MAX = 200
 
 GROUP = Shape(
     urn="urn:ietf:params:scim:schemas:core:2.0:Group",
@@ -92,10 +91,8 @@ async def members_of(team_ids: list[int]) -> dict[int, list[Member]]:
 
 
 def _name(state: dict[str, Any]) -> str:
-    name = " ".join(str(state.get("displayName") or "").split())
-    if not 1 <= len(name) <= NAME_MAX:
-        raise InvalidValueException(detail=f"displayName is 1 to {NAME_MAX} characters.")
-    return name
+    """A team's name, cleaned as teams' names are (INVALID_INPUT is a SCIM 400)."""
+    return clean_name(str(state.get("displayName") or ""), "displayName")
 
 
 async def _check_name(organization_id: int, name: str, except_team: int | None) -> None:
@@ -140,12 +137,7 @@ async def _set_members(
 ) -> None:
     current = await _current_ids(team)
     added, removed = sorted(wanted - current), sorted(current - wanted)
-    if added:
-        await TeamMember.bulk_create([TeamMember(team_id=team.id, member_id=pk) for pk in added])
-        await events.team_members_added(actor, team, added, via="scim")
-    if removed:
-        await TeamMember.filter(team_id=team.id, member_id__in=removed).delete()
-        await events.team_members_removed(actor, team, removed, via="scim")
+    await teams.write_members(actor, team, added, removed, via="scim")
     await apply_roles(actor, connection, team.organization_id, set(added) | set(removed))
 
 
@@ -156,16 +148,15 @@ async def create_group(actor: Actor, connection: ScimConnection, body: dict[str,
         organization = await locked(connection.organization_id)
         await _check_name(organization.id, name, None)
         wanted = await _member_ids(organization.id, state)
-        slug = await free_slug(Team, slugify(name), organization_id=organization.id)
-        team = await Team.create(
-            organization_id=organization.id,
-            name=name,
-            slug=slug,
+        team = await teams.create_locked(
+            actor,
+            organization.id,
+            name,
+            via="scim",
             managed_by=ManagedBy.SCIM,
             scim_connection_id=connection.id,
             external_id=state.get("externalId"),
         )
-        await events.team_created(actor, team, via="scim")
         await _set_members(actor, connection, team, wanted)
     return team
 
@@ -190,10 +181,7 @@ async def _write(
     renamed = name != team.name
     if renamed:
         await _check_name(organization.id, name, team.id)
-        before = team.name
-        team.name = name
-        await team.save(update_fields=["name"])
-        await events.team_updated(actor, team, {"name": before}, {"name": team.name}, via="scim")
+        await teams.update_locked(actor, team, {"name": name}, via="scim")
     if external_id != team.external_id:
         team.external_id = external_id
         await team.save(update_fields=["external_id"])
@@ -235,7 +223,5 @@ async def delete_group(actor: Actor, connection: ScimConnection, group_id: str) 
     async with atomic():
         _, team = await _locked_team(connection, group_id)
         current = await _current_ids(team)
-        await TeamMember.filter(team_id=team.id).delete()
-        await events.team_deleted(actor, team, len(current), via="scim")
-        await team.delete()
+        await teams.delete_locked(actor, team, via="scim")
         await apply_roles(actor, connection, connection.organization_id, current)
