@@ -25,6 +25,7 @@ from app.services.scim import apply_roles
 from app.services.scim_filters import group_query
 from app.services.scim_patch import Shape, apply, from_body
 from app.services.scim_users import MAX_RESULTS as MAX_RESULTS
+from app.services.scim_users import page_of
 from app.services.tx import atomic, locked
 from app.services.validation import clean_name
 
@@ -49,11 +50,7 @@ async def list_groups(
     query = Team.filter(organization_id=connection.organization_id, managed_by=ManagedBy.SCIM)
     if filter_text:
         query = query.filter(group_query(filter_text))
-    total = await query.count()
-    size = min(max(count, 0), MAX_RESULTS)
-    if size == 0:
-        return total, []
-    return total, list(await query.order_by("id").offset(max(start_index, 1) - 1).limit(size))
+    return await page_of(query, start_index, count)
 
 
 async def get_team(connection: ScimConnection, group_id: str) -> Team:

@@ -24,11 +24,13 @@ Every change runs under the organization's lock and writes its events with via "
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from scim2_models import InvalidValueException, NotFoundException, UniquenessException
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
 
 from app.clock import now
 from app.errors import DomainError, ErrorCode
@@ -49,6 +51,7 @@ from app.services.validation import clean_email
 
 MAX_RESULTS = 100
 MAX_EMAILS = 20
+Row = TypeVar("Row", bound=Model)
 
 USER = Shape(
     urn="urn:ietf:params:scim:schemas:core:2.0:User",
@@ -91,12 +94,17 @@ async def list_users(
     query = Member.filter(present_q(), organization_id=connection.organization_id)
     if filter_text:
         query = query.filter(user_query(filter_text))
+    return await page_of(query, start_index, count)
+
+
+async def page_of(query: QuerySet[Row], start_index: int, count: int) -> tuple[int, list[Row]]:
+    """The total and one page of `query` by id: from `startIndex` (1-based), `count` rows
+    capped at MAX_RESULTS (0: the total alone)."""
     total = await query.count()
-    start = max(start_index, 1)
     size = min(max(count, 0), MAX_RESULTS)
     if size == 0:
         return total, []
-    return total, list(await query.order_by("id").offset(start - 1).limit(size))
+    return total, list(await query.order_by("id").offset(max(start_index, 1) - 1).limit(size))
 
 
 async def get_member(connection: ScimConnection, member_id: str) -> Member:
