@@ -23,6 +23,7 @@ from app.models import Member, Project, Team, TeamMember, TeamProjectRole
 from app.models.enums import MemberStatus, ProjectRole
 from app.services import events
 from app.services.audit import Actor
+from app.services.expiry import status_now
 from app.services.managed import check_not_managed
 from app.services.slugs import free_slug, slugify
 from app.services.tx import atomic, locked_for, locked_row_for
@@ -184,7 +185,7 @@ async def _team_members(
             raise DomainError(
                 ErrorCode.NOT_FOUND, "No member with this id in this organization.", where
             )
-        if joining and member.status == MemberStatus.REMOVED:
+        if joining and status_now(member) == MemberStatus.REMOVED:
             raise DomainError(ErrorCode.MEMBER_REMOVED, "Removed members cannot join teams.", where)
         check_not_managed(member, where, via_scim=via_scim)
         members.setdefault(member.id, member)

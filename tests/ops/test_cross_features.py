@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 
 from app import clock
-from app.ids import to_global_id
-from app.models import AuditEvent, Member, TeamMember
+from app.ids import pk_of, to_global_id
+from app.models import AuditEvent, Member, TeamMember, User
 from app.models.enums import ProjectRole
 from app.services import expiry_sweep
+from tests.api.test_join_requests import APPROVE, REQUEST, ask, person_at, policy_domain
 from tests.scim.support import connect, new_user
 from tests.support import factories
 from tests.support.api import add_member, create_org, mutate, ok
@@ -203,3 +204,70 @@ async def test_a_team_role_gives_project_access_that_ends_with_the_membership(cl
     assert not await TeamMember.exists(team_id=team.id, member_id=user.id)
     data = await ok(client, MEMBER, {"id": user_id}, people.token("OWNER"))
     assert data["node"]["teams"] == [] and data["node"]["effectiveProjectRoles"] == []
+
+
+TEAM_MEMBERS = """
+query($id: ID!) { node(id: $id) { ... on Team { members(first: 10) { totalCount nodes { id } } } } }"""
+TEAM_MEMBERS_LAST = """
+query($id: ID!) { node(id: $id) { ... on Team { members(last: 10) { nodes { id } } } } }"""
+ADD_TEAM_MEMBERS = """
+mutation($input: AddTeamMembersInput!) { addTeamMembers(input: $input) { errors { code field } } }"""
+
+
+async def test_a_team_lists_and_takes_no_expired_member(client, mailbox):
+    people = await make_people(client, mailbox)
+    org_id = org_pk(people.org)
+    user_id = people.member_id("USER")
+    viewer = await Member.get(id=member_pk(people.member_id("VIEWER")))
+    user = await Member.get(id=member_pk(user_id))
+    team = await factories.make_team(org_id, "Ops", members=[user, viewer])
+    other = await factories.make_team(org_id, "Web")
+    team_id = to_global_id("Team", team.id)
+    at = clock.now() + timedelta(minutes=10)
+    await mutate(client, SET_EXPIRY, {"id": user_id, "at": at.isoformat()}, people.token("OWNER"))
+    move_to(at, 1)
+    for role in ("ADMIN", "VIEWER"):  # the first pages' statement, as each sees them
+        data = await ok(client, TEAM_MEMBERS, {"id": team_id}, people.token(role))
+        members = data["node"]["members"]
+        assert members["totalCount"] == 1
+        assert [n["id"] for n in members["nodes"]] == [people.member_id("VIEWER")]
+    data = await ok(client, TEAM_MEMBERS_LAST, {"id": team_id}, people.token("ADMIN"))
+    assert [n["id"] for n in data["node"]["members"]["nodes"]] == [people.member_id("VIEWER")]
+    before = await AuditEvent.all().count()
+    variables = {"input": {"teamId": to_global_id("Team", other.id), "memberIds": [user_id]}}
+    payload = (await ok(client, ADD_TEAM_MEMBERS, variables, people.token("ADMIN")))[
+        "addTeamMembers"
+    ]
+    assert [e["code"] for e in payload["errors"]] == ["MEMBER_REMOVED"]
+    assert await AuditEvent.all().count() == before
+    assert not await TeamMember.exists(team_id=other.id)
+
+
+async def test_an_approved_request_after_scim_deprovisioning_makes_a_roster_member(client, mailbox):
+    scim = await connect(client)
+    await policy_domain(scim.org)
+    person = await person_at(client)
+    request = await ask(client, scim.org, person)
+    created = await scim.post("/Users", new_user(person.email), status=201)
+    await scim.delete(f"/Users/{created['id']}", status=204)
+    payload = await mutate(client, APPROVE, {"id": request["id"]}, scim.org.owner.token)
+    assert payload["member"]["id"] == created["id"] and payload["member"]["status"] == "ACTIVE"
+    row = await Member.get(id=member_pk(created["id"]))
+    assert row.managed_by == "ROSTER" and row.scim_connection_id is None
+    assert row.external_id is None
+
+
+async def test_an_expired_member_may_not_request_to_join(client, mailbox):
+    org = await create_org(client)
+    await policy_domain(org)
+    person = await person_at(client)
+    account = await User.get(id=pk_of(person.user_id, "User"))
+    member = await factories.make_member(pk_of(org.id, "Organization"), account, "USER")
+    member_id = to_global_id("Member", member.id)
+    at = clock.now() + timedelta(minutes=10)
+    await mutate(client, SET_EXPIRY, {"id": member_id, "at": at.isoformat()}, org.owner.token)
+    move_to(at, 1)
+    before = await AuditEvent.all().count()
+    body = await ok(client, REQUEST, {"org": org.id}, person.token)
+    assert [e["code"] for e in body["requestToJoin"]["errors"]] == ["JOIN_NOT_ALLOWED"]
+    assert await AuditEvent.all().count() == before
