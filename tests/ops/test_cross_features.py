@@ -10,7 +10,7 @@ the tests run a sweep pass themselves.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -24,6 +24,7 @@ from tests.api.test_join_requests import APPROVE, REQUEST, ask, person_at, polic
 from tests.scim.support import connect, new_user
 from tests.support import factories
 from tests.support.api import add_member, create_org, mutate, ok
+from tests.support.clock import move_to
 from tests.support.members import make_team as make_people
 from tests.support.members import member_pk, org_pk
 from tests.support.webhooks import Receiver, body_of, make_endpoint
@@ -56,22 +57,11 @@ def settings_overrides() -> dict:
     }
 
 
-@pytest.fixture(autouse=True)
-def real_clock():
-    clock.set_offset(None)
-    yield
-    clock.set_offset(None)
-
-
 @pytest.fixture
 async def receiver():
     server = await Receiver().start()
     yield server
     await server.stop()
-
-
-def move_to(instant: datetime, seconds: float = 0) -> None:
-    clock.set_offset((instant - datetime.now(UTC)).total_seconds() + seconds)
 
 
 def by_type(received: list[Any]) -> dict[str, list[dict[str, Any]]]:

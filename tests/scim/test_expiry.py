@@ -9,7 +9,7 @@ sweeper's interval is long, so it never runs during a test.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from urllib.parse import quote
 
 import pytest
@@ -19,6 +19,7 @@ from app.models import AuditEvent, Organization
 from app.models.enums import MemberStatus, OrganizationRole
 from tests.scim.support import connect, events_of, member, new_user
 from tests.support.api import add_member, mutate
+from tests.support.clock import move_to
 
 SET_EXPIRY = """
 mutation($id: ID!, $at: DateTime) {
@@ -35,17 +36,6 @@ mutation($id: ID!, $role: OrganizationRole!, $until: DateTime) {
 @pytest.fixture
 def settings_overrides() -> dict:
     return {"expiry_sweep_seconds": 3600.0}
-
-
-@pytest.fixture(autouse=True)
-def real_clock():
-    clock.set_offset(None)
-    yield
-    clock.set_offset(None)
-
-
-def move_to(instant: datetime, seconds: float = 0) -> None:
-    clock.set_offset((instant - datetime.now(UTC)).total_seconds() + seconds)
 
 
 def by_user_name(user_name: str) -> str:
