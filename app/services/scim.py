@@ -25,7 +25,7 @@ from app.models import Member, ScimConnection, TeamMember
 from app.models.enums import ManagedBy, OrganizationRole
 from app.services import events
 from app.services.audit import Actor
-from app.services.expiry import present_q, role_now
+from app.services.expiry import present_q, role_now, temporary_role_pending
 from app.services.tx import atomic, locked_for, locked_row_for
 from app.services.validation import clean_name
 
@@ -130,14 +130,20 @@ async def apply_roles(
     for member in members:
         role = role_for_groups(connection, groups[member.id])
         before = role_now(member)  # a temporary role past its end reads as reverted
-        if role == before:
+        pending = temporary_role_pending(member)
+        if role == before and not pending:
             continue
-        # The groups' role is lasting: it replaces any temporary one, pending or due.
+        # The groups' role is lasting: it replaces a temporary one (as updateMemberRole
+        # without `until` does), and the event says which pending revert it cleared.
+        cleared = member.role_expires_at if pending else None
         member.set_role(role)
         member.role_expires_at = None
         member.role_reverts_to = None
         await member.save(update_fields=["role", "role_rank", "role_expires_at", "role_reverts_to"])
-        await events.member_role_changed(actor, member, before, via="scim")
+        if cleared is None:
+            await events.member_role_changed(actor, member, before, via="scim")
+        else:
+            await events.member_role_changed_until(actor, member, before, cleared, via="scim")
         changed += 1
     return changed
 

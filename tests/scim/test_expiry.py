@@ -17,6 +17,7 @@ import pytest
 from app import clock
 from app.models import AuditEvent, Organization
 from app.models.enums import MemberStatus, OrganizationRole
+from app.services import expiry_sweep
 from tests.scim.support import connect, events_of, member, new_user
 from tests.support.api import add_member, mutate
 from tests.support.clock import move_to
@@ -160,4 +161,31 @@ async def test_scim_compares_roles_as_they_read(client, mailbox):
     assert row.role_expires_at is None and row.role_reverts_to is None
     changed = await AuditEvent.filter(action="member.role_changed").order_by("-id").first()
     assert changed is not None
-    assert changed.data == {"before": "ADMIN", "after": "USER", "via": "scim"}
+    assert changed.data == {
+        "before": "ADMIN",
+        "after": "USER",
+        "until": None,
+        "revertsTo": None,
+        "clearedUntil": until.isoformat(),
+        "via": "scim",
+    }
+
+
+async def test_a_temporary_role_equal_to_the_groups_role_becomes_lasting(client, mailbox):
+    scim = await connect(client)  # defaultRole USER
+    _, member_id = await add_member(
+        client, mailbox, scim.org, role="VIEWER", email="viewer@example.com"
+    )
+    until = clock.now() + timedelta(minutes=10)
+    variables = {"id": member_id, "role": "USER", "until": until.isoformat()}
+    await mutate(client, UPDATE_ROLE, variables, scim.org.owner.token)
+    await scim.put(f"/Users/{member_id}", new_user("viewer@example.com"), status=200)
+    row = await member(member_id)
+    assert row.role == OrganizationRole.USER
+    assert row.role_expires_at is None and row.role_reverts_to is None  # no revert to VIEWER
+    changed = await AuditEvent.filter(action="member.role_changed").order_by("-id").first()
+    assert changed is not None and changed.data["via"] == "scim"
+    assert changed.data["clearedUntil"] == until.isoformat()
+    move_to(until, 1)
+    assert await expiry_sweep.sweep_once() == 0
+    assert (await member(member_id)).role == OrganizationRole.USER
