@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from app.ids import to_global_id
-from app.models import AuditEvent, Member, Organization, OutboxMail, User
+from app.models import AuditEvent, Member, Organization, OutboxMail, TeamMember, User
 from app.models.enums import ManagedBy, MemberStatus
 from tests.scim.support import connect, events_of, member, new_user
 from tests.support.api import LOG_IN, PASSWORD, add_member, gql, mutate
@@ -324,3 +324,38 @@ async def test_bad_requests(client, mailbox):
     assert await Member.filter(email="not-an-address").count() == 0
     assert (await member(created["id"])).status == MemberStatus.ACTIVE
     assert await events_of("member.updated") == []
+
+
+async def test_scim_blocks_and_removes_an_admin_it_provisioned(client, mailbox):
+    """The identity provider acts on any member below the OWNER, whatever role its groups
+    gave them (no caller-role check), through the members service's own changes: the
+    assignments and teams go on removal, no mail, events with via scim."""
+    scim = await connect(client, mappings=[{"group": "IT Admins", "role": "ADMIN"}])
+    created = await scim.post("/Users", new_user("it.admin@example.com"), status=201)
+    await scim.post(
+        "/Groups", {"displayName": "IT Admins", "members": [{"value": created["id"]}]}, status=201
+    )
+    assert (await member(created["id"])).role == "ADMIN"
+    await scim.patch(
+        f"/Users/{created['id']}",
+        {"Operations": [{"op": "replace", "value": {"active": False}}]},
+        status=200,
+    )
+    assert (await member(created["id"])).status == MemberStatus.BLOCKED
+    await scim.patch(
+        f"/Users/{created['id']}",
+        {"Operations": [{"op": "replace", "value": {"active": True}}]},
+        status=200,
+    )
+    await scim.delete(f"/Users/{created['id']}", status=204)
+    row = await member(created["id"])
+    assert row.status == MemberStatus.REMOVED and row.role == "ADMIN"
+    assert not await TeamMember.exists(member_id=row.id)
+    assert await OutboxMail.filter(kind="member_removed").count() == 0
+    actions = [
+        e.action
+        for e in await AuditEvent.filter(target_id=row.id, target_type="Member").order_by("id")
+    ]
+    assert actions[-3:] == ["member.blocked", "member.unblocked", "member.removed"]
+    for event in await AuditEvent.filter(target_id=row.id, action__startswith="member."):
+        assert event.data["via"] == "scim"
