@@ -27,6 +27,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from tortoise import connections
 
+from app import clock as app_clock
 from app import config
 from app import db as app_db
 from app.config import Settings, SmtpSettings
@@ -148,6 +149,14 @@ async def truncate_all() -> None:
         await conn.execute_script(
             "PRAGMA synchronous = OFF;" + "".join(f'DELETE FROM "{t}";' for t in TABLES)
         )
+
+
+@pytest.fixture(autouse=True)
+def real_clock() -> Iterator[None]:
+    """Every test starts and ends on the real time, whatever it moved (tests/support/clock.py)."""
+    app_clock.set_offset(None)
+    yield
+    app_clock.set_offset(None)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from collections import defaultdict
 from typing import Any
 
 from app import db
+from app.clock import now
 from app.ids import pk_of
 from app.models import Member, Project, Team, TeamMember, TeamProjectRole
 from app.models.enums import ProjectRole
@@ -29,6 +30,7 @@ from app.resolvers.paging import (
 )
 from app.resolvers.search import search_term
 from app.services import teams as service
+from app.services.expiry import not_expired_q, not_expired_sql, status_now
 from app.services.project_access import EffectiveRole, Holder, effective_roles
 from app.services.teams import TeamRoleSpec
 from app.services.validation import check_list_size
@@ -72,13 +74,13 @@ SELECT "team_id", "member_id" FROM (
   SELECT tm."team_id", tm."member_id",
          ROW_NUMBER() OVER (PARTITION BY tm."team_id" ORDER BY m."name", m."id") AS "rn"
   FROM "team_members" tm JOIN "members" m ON m."id" = tm."member_id"
-  WHERE tm."team_id" IN ({teams}) AND m."status" IN ({statuses})
+  WHERE tm."team_id" IN ({teams}) AND m."status" IN ({statuses}) AND {not_expired}
 ) ranked WHERE "rn" <= ? ORDER BY "team_id", "rn"
 """
 _COUNTS_SQL = """
 SELECT tm."team_id", COUNT(*) AS "n"
 FROM "team_members" tm JOIN "members" m ON m."id" = tm."member_id"
-WHERE tm."team_id" IN ({teams}) AND m."status" IN ({statuses})
+WHERE tm."team_id" IN ({teams}) AND m."status" IN ({statuses}) AND {not_expired}
 GROUP BY tm."team_id"
 """
 # (team id, rows wanted, visible statuses): one team's first page as a viewer sees it.
@@ -87,7 +89,11 @@ FirstPageKey = tuple[int, int, tuple[str, ...]]
 
 def _sql(template: str, teams: int, statuses: int) -> str:
     return db.placeholders(
-        template.format(teams=", ".join("?" * teams), statuses=", ".join("?" * statuses))
+        template.format(
+            teams=", ".join("?" * teams),
+            statuses=", ".join("?" * statuses),
+            not_expired=not_expired_sql("m"),
+        )
     )
 
 
@@ -101,7 +107,7 @@ async def _first_pages(keys: list[FirstPageKey]) -> list[list[Member]]:
     for (size, statuses), team_ids in groups.items():
         team_ids = list(dict.fromkeys(team_ids))
         sql = _sql(_FIRST_PAGES_SQL, len(team_ids), len(statuses))
-        rows = await db.connection().execute_query_dict(sql, [*team_ids, *statuses, size])
+        rows = await db.connection().execute_query_dict(sql, [*team_ids, *statuses, now(), size])
         for row in rows:
             ids[(row["team_id"], size, statuses)].append(row["member_id"])
     wanted = {pk for found in ids.values() for pk in found}
@@ -117,7 +123,7 @@ async def _counts(keys: list[tuple[int, tuple[str, ...]]]) -> list[int]:
     for statuses, team_ids in groups.items():
         team_ids = list(dict.fromkeys(team_ids))
         sql = _sql(_COUNTS_SQL, len(team_ids), len(statuses))
-        for row in await db.connection().execute_query_dict(sql, [*team_ids, *statuses]):
+        for row in await db.connection().execute_query_dict(sql, [*team_ids, *statuses, now()]):
             counts[(row["team_id"], statuses)] = int(row["n"])
     return [counts.get(key, 0) for key in keys]
 
@@ -143,6 +149,7 @@ async def team_members(ctx: Context, team: Team, *, window: Window) -> MembersPa
                 ctx.user_id,
             )
     queryset = Member.filter(
+        not_expired_q(),
         organization_id=team.organization_id,
         team_memberships__team_id=team.id,
         status__in=list(statuses),
@@ -193,7 +200,7 @@ async def _teams_of(member_ids: list[int]) -> list[list[Team]]:
 
 async def member_teams(ctx: Context, member: Member) -> list[Team]:
     """The member's teams, by name; empty unless the viewer may see the member."""
-    if not may_see_member(await ctx.access(member.organization_id), member.status):
+    if not may_see_member(await ctx.access(member.organization_id), status_now(member)):
         return []
     return await get_loader(ctx, "Member.teams", _teams_of).load(member.pk)
 
@@ -206,7 +213,7 @@ async def _effective(holders: list[Holder]) -> list[list[EffectiveRole]]:
 async def member_effective_roles(ctx: Context, member: Member) -> list[EffectiveRole]:
     """The member's effective role on each project where they hold one (none while not
     ACTIVE); empty unless the viewer may see the member."""
-    if not may_see_member(await ctx.access(member.organization_id), member.status):
+    if not may_see_member(await ctx.access(member.organization_id), status_now(member)):
         return []
     holder = Holder.of_member(member)
     if holder is None:

@@ -27,11 +27,10 @@ from scim2_models import (
     User,
 )
 
-from app import config
 from app.models import ScimConnection
 from app.scim.http import scim_handler, scim_response
+from app.scim.listing import base
 from app.services.audit import Actor
-from app.services.scim import base_url
 from app.services.scim_users import MAX_RESULTS
 
 # The attributes Roster keeps, with the sub-attributes kept of complex ones.
@@ -70,10 +69,6 @@ def _trimmed(schema: Schema, keep: dict[str, set[str] | None]) -> Schema:
     return schema
 
 
-def _base() -> str:
-    return base_url(config.current().public_url)
-
-
 @cache
 def _schemas() -> tuple[Schema, ...]:
     return (
@@ -84,7 +79,7 @@ def _schemas() -> tuple[Schema, ...]:
 
 def _schema_dump(schema: Schema) -> dict[str, Any]:
     schema = schema.model_copy(
-        update={"meta": Meta(resource_type="Schema", location=f"{_base()}/Schemas/{schema.id}")}
+        update={"meta": Meta(resource_type="Schema", location=f"{base()}/Schemas/{schema.id}")}
     )
     return schema.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
 
@@ -94,7 +89,7 @@ def _resource_types() -> list[ResourceType]:
     for model in (User, Group):
         resource_type = ResourceType.from_resource(model)
         resource_type.meta = Meta(
-            resource_type="ResourceType", location=f"{_base()}/ResourceTypes/{resource_type.id}"
+            resource_type="ResourceType", location=f"{base()}/ResourceTypes/{resource_type.id}"
         )
         types.append(resource_type)
     return types
@@ -118,7 +113,7 @@ def _config() -> ServiceProviderConfig:
             )
         ],
         meta=Meta(
-            resource_type="ServiceProviderConfig", location=f"{_base()}/ServiceProviderConfig"
+            resource_type="ServiceProviderConfig", location=f"{base()}/ServiceProviderConfig"
         ),
     )
 

@@ -686,7 +686,12 @@ async def member_expiry_set(actor: Actor, member: Member, before: datetime | Non
 
 
 async def member_role_changed_until(
-    actor: Actor, member: Member, before: OrganizationRole | str, cleared_until: datetime | None
+    actor: Actor,
+    member: Member,
+    before: OrganizationRole | str,
+    cleared_until: datetime | None,
+    *,
+    via: str | None = None,
 ) -> AuditEvent:
     """`member.role_changed` with its time limit: `until` and `revertsTo` for a temporary
     role (null for a lasting one); `clearedUntil` when it ended a pending revert."""
@@ -699,7 +704,7 @@ async def member_role_changed_until(
         else None,
         "clearedUntil": _instant(cleared_until),
     }
-    return await _member(actor, "member.role_changed", member, data)
+    return await _member(actor, "member.role_changed", member, _via(data, via))
 
 
 async def member_expired(

@@ -115,6 +115,15 @@ def not_expired_q(at: datetime | None = None) -> Q:
     return Q(expires_at=None) | Q(expires_at__gt=_moment(at)) | Q(role=OrganizationRole.OWNER)
 
 
+def not_expired_sql(alias: str) -> str:
+    """`not_expired_q` as an SQL condition on the members table named `alias`, for the
+    few statements written by hand. Its one `?` parameter is the instant (`now()`)."""
+    return (
+        f'({alias}."expires_at" IS NULL OR {alias}."expires_at" > ? '
+        f"OR {alias}.\"role\" = '{OrganizationRole.OWNER.value}')"
+    )
+
+
 def active_q(at: datetime | None = None) -> Q:
     """Members with access now: ACTIVE and not past their `expires_at`."""
     return Q(status=MemberStatus.ACTIVE) & not_expired_q(at)

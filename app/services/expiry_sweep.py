@@ -4,8 +4,9 @@ Access is refused from the instant a membership, a temporary role or a project
 assignment ends, by every read; this sweep only writes it down, with its audit event and
 mail, each change in its own transaction:
 
-- a member past `expires_at` becomes REMOVED (`member.expired`, the removal mail, their
-  project assignments and pending ownership transfers go, as for a removal);
+- a member past `expires_at` becomes REMOVED (`member.expired`, the removal mail; their
+  project assignments, teams and pending ownership transfers go, as for a removal:
+  app/services/membership_end.py);
 - a temporary role past `role_expires_at` becomes `role_reverts_to`
   (`member.role_reverted`), unless the guardrail refuses: a revert that would leave the
   organization without an ACTIVE OWNER-or-ADMIN is not applied, is audited
@@ -38,7 +39,7 @@ from app.services.expiry import (
     member_expired,
 )
 from app.services.mail import enqueue
-from app.services.removal import write_removal
+from app.services.membership_end import end_membership_rows
 from app.services.tx import atomic, locked
 
 log = logging.getLogger("roster.expiry")
@@ -56,8 +57,7 @@ async def expire_member_row(member: Member, organization: Organization) -> None:
     """Write a member's expiry: REMOVED as of `expires_at`, as a removal is (call in a
     transaction with the organization locked, with `member` read under the lock)."""
     ended_at = member.expires_at
-    assert ended_at is not None  # the sweep and accept() call this for expired members only
-    dropped = await write_removal(member, ended_at)
+    dropped = await end_membership_rows(member, ended_at)
     await events.member_expired(SYSTEM, member, dropped, ended_at)
     await enqueue("member_removed", member.email, name=member.name, organization=organization.name)
 

@@ -23,8 +23,10 @@ from app.clock import now
 from app.errors import DomainError, ErrorCode, not_found
 from app.models import Domain, JoinRequest, Member, Organization, User
 from app.models.enums import DomainJoinPolicy, JoinRequestStatus, MemberStatus, OrganizationRole
-from app.services import events, rate_limits
+from app.services import events, managed, rate_limits
 from app.services.audit import Actor
+from app.services.expiry import member_expired, status_now
+from app.services.expiry_sweep import expire_member_row
 from app.services.invitations import check_role_grantable, ensure_seat
 from app.services.mail import enqueue
 from app.services.tx import atomic, locked, locked_row, locked_row_for
@@ -121,7 +123,7 @@ async def _check_may_request(user: User, organization: Organization) -> None:
     """Call with the organization locked."""
     member = await Member.get_or_none(organization_id=organization.id, user_id=user.id)
     if member is not None:
-        if member.status == MemberStatus.ACTIVE:
+        if status_now(member) == MemberStatus.ACTIVE:
             raise DomainError(
                 ErrorCode.ALREADY_MEMBER, "You are a member already.", "organizationId"
             )
@@ -242,17 +244,24 @@ async def approve(actor: Actor, request_id: int, role: OrganizationRole | None) 
         )
         check_role_grantable(actor, granted)  # again, with the actor's role as it is now
         member = await Member.get_or_none(organization_id=organization.id, user_id=user.id)
-        if member is not None and member.status == MemberStatus.ACTIVE:
+        status = None if member is None else status_now(member)
+        if status == MemberStatus.ACTIVE:
             raise DomainError(
                 ErrorCode.ALREADY_MEMBER, "This person is a member already.", "joinRequestId"
             )
-        if member is not None and member.status == MemberStatus.BLOCKED:
+        if status == MemberStatus.BLOCKED:
             raise DomainError(
                 ErrorCode.JOIN_NOT_ALLOWED, "This person is blocked here.", "joinRequestId"
             )
         await ensure_seat(organization)
+        if member is not None and member_expired(member):
+            # Past its end but not swept yet: write the expiry first, then rejoin.
+            await expire_member_row(member, organization)
         if member is None:
             member = Member(organization_id=organization.id, user_id=user.id)
+        # Joining through Roster makes the membership Roster's, whatever provisioned an
+        # earlier one (as an accepted invitation does).
+        managed.release(member)
         member.name = user.name
         member.email = user.email
         member.username = None

@@ -23,7 +23,7 @@ from app.services.expiry_sweep import settle_role
 from app.services.invitations import username_taken
 from app.services.mail import enqueue
 from app.services.managed import check_not_managed
-from app.services.removal import write_removal
+from app.services.membership_end import end_membership_rows
 from app.services.tx import atomic, locked_for, locked_row_for
 from app.services.validation import clean_optional_name, clean_username
 
@@ -204,13 +204,7 @@ async def block(actor: Actor, member_id: int) -> Member:
     async with atomic():
         _, member, actor = await _locked_member(actor, member_id)
         await _guard_action(actor, member)
-        if member.status == MemberStatus.BLOCKED:
-            return member
-        await check_admin_remains(member)
-        member.status = MemberStatus.BLOCKED
-        member.blocked_at = now()
-        await member.save(update_fields=["status", "blocked_at"])
-        await events.member_blocked(actor, member)
+        await block_locked(actor, member)
     return member
 
 
@@ -218,26 +212,62 @@ async def unblock(actor: Actor, member_id: int) -> Member:
     async with atomic():
         _, member, actor = await _locked_member(actor, member_id)
         await _guard_action(actor, member)
-        if member.status != MemberStatus.BLOCKED:
-            return member
-        member.status = MemberStatus.ACTIVE
-        member.blocked_at = None
-        await member.save(update_fields=["status", "blocked_at"])
-        await events.member_unblocked(actor, member)
+        await unblock_locked(actor, member)
     return member
 
 
-async def _end_membership(
-    actor: Actor, member: Member, organization: Organization, *, removed: bool
+# The changes themselves, shared by GraphQL and SCIM (app/services/scim_users.py). Call
+# them in a transaction with the organization locked and `member` read under the lock,
+# once the caller's own checks have passed: GraphQL's judge the actor's role
+# (`_guard_action`); an identity provider acts on any member below the OWNER. `via`
+# names where the change came from in the events ("scim").
+
+
+async def block_locked(actor: Actor, member: Member, *, via: str | None = None) -> bool:
+    """BLOCKED: no access, the seat kept, assignments and teams inert. An active admin
+    must remain. False when they were blocked already (nothing written)."""
+    if member.status == MemberStatus.BLOCKED:
+        return False
+    await check_admin_remains(member)
+    member.status = MemberStatus.BLOCKED
+    member.blocked_at = now()
+    await member.save(update_fields=["status", "blocked_at"])
+    await events.member_blocked(actor, member, via=via)
+    return True
+
+
+async def unblock_locked(actor: Actor, member: Member, *, via: str | None = None) -> bool:
+    """ACTIVE again. A blocked member holds their seat, so no seat is checked (a
+    `seatLimit` lowered below usage removes nobody and blocks nobody in place). False
+    when they were not blocked (nothing written)."""
+    if member.status != MemberStatus.BLOCKED:
+        return False
+    member.status = MemberStatus.ACTIVE
+    member.blocked_at = None
+    await member.save(update_fields=["status", "blocked_at"])
+    await events.member_unblocked(actor, member, via=via)
+    return True
+
+
+async def end_membership(
+    actor: Actor,
+    member: Member,
+    organization: Organization,
+    *,
+    removed: bool,
+    via: str | None = None,
+    notify: bool = True,
 ) -> None:
-    """REMOVED at once (app/services/removal.py); a removed member is mailed a notice, one
-    who leaves (`removed` false) knows already."""
-    dropped = await write_removal(member, now())
+    """REMOVED at once (app/services/membership_end.py says what goes). A removed member
+    is mailed a notice unless `notify` is false (an identity provider deprovisioned them:
+    their organization told them); one who leaves (`removed` false) knows already."""
+    dropped = await end_membership_rows(member, now())
     if removed:
-        await events.member_removed(actor, member, dropped)
-        await enqueue(
-            "member_removed", member.email, name=member.name, organization=organization.name
-        )
+        await events.member_removed(actor, member, dropped, via=via)
+        if notify:
+            await enqueue(
+                "member_removed", member.email, name=member.name, organization=organization.name
+            )
     else:
         await events.member_left(actor, member, dropped)
 
@@ -247,7 +277,7 @@ async def remove(actor: Actor, member_id: int) -> Member:
         organization, member, actor = await _locked_member(actor, member_id)
         await _guard_action(actor, member)
         await check_admin_remains(member)
-        await _end_membership(actor, member, organization, removed=True)
+        await end_membership(actor, member, organization, removed=True)
     return member
 
 
@@ -259,7 +289,7 @@ async def leave(actor: Actor, organization_id: int, user: User) -> None:
             raise not_found("Organization", "organizationId")
         check_not_owner(member)
         await check_admin_remains(member)
-        await _end_membership(actor, member, organization, removed=False)
+        await end_membership(actor, member, organization, removed=False)
 
 
 async def send_password_reset(actor: Actor, member_id: int) -> None:

@@ -22,9 +22,10 @@ from app.auth.viewer import OrgAccess, Viewer
 from app.clock import now
 from app.errors import DomainError, ErrorCode
 from app.models import Member, ScimConnection, TeamMember
-from app.models.enums import ManagedBy, MemberStatus, OrganizationRole
+from app.models.enums import ManagedBy, OrganizationRole
 from app.services import events
 from app.services.audit import Actor
+from app.services.expiry import present_q, role_now, temporary_role_pending
 from app.services.tx import atomic, locked_for, locked_row_for
 from app.services.validation import clean_name
 
@@ -108,9 +109,7 @@ async def apply_roles(
     Two queries, then one UPDATE and one event per member whose role changes. Call with
     the organization locked. Returns how many changed."""
     query = Member.filter(
-        organization_id=organization_id,
-        managed_by=ManagedBy.SCIM,
-        status__in=(MemberStatus.ACTIVE, MemberStatus.BLOCKED),
+        present_q(), organization_id=organization_id, managed_by=ManagedBy.SCIM
     ).exclude(role=OrganizationRole.OWNER)
     if member_ids is None:
         query = query.filter(scim_connection_id=connection.id)
@@ -130,12 +129,21 @@ async def apply_roles(
     changed = 0
     for member in members:
         role = role_for_groups(connection, groups[member.id])
-        if role == member.role:
+        before = role_now(member)  # a temporary role past its end reads as reverted
+        pending = temporary_role_pending(member)
+        if role == before and not pending:
             continue
-        before = member.role
+        # The groups' role is lasting: it replaces a temporary one (as updateMemberRole
+        # without `until` does), and the event says which pending revert it cleared.
+        cleared = member.role_expires_at if pending else None
         member.set_role(role)
-        await member.save(update_fields=["role", "role_rank"])
-        await events.member_role_changed(actor, member, before, via="scim")
+        member.role_expires_at = None
+        member.role_reverts_to = None
+        await member.save(update_fields=["role", "role_rank", "role_expires_at", "role_reverts_to"])
+        if cleared is None:
+            await events.member_role_changed(actor, member, before, via="scim")
+        else:
+            await events.member_role_changed_until(actor, member, before, cleared, via="scim")
         changed += 1
     return changed
 

@@ -17,19 +17,19 @@ from scim2_models import InvalidValueException, NotFoundException, UniquenessExc
 
 from app.ids import pk_of, to_global_id
 from app.models import Member, Organization, ScimConnection, Team, TeamMember
-from app.models.enums import ManagedBy
-from app.services import events
+from app.models.enums import ManagedBy, MemberStatus
+from app.services import teams
 from app.services.audit import Actor
+from app.services.expiry import present_q, status_now
 from app.services.scim import apply_roles
 from app.services.scim_filters import group_query
 from app.services.scim_patch import Shape, apply, from_body
 from app.services.scim_users import MAX_RESULTS as MAX_RESULTS
-from app.services.scim_users import PRESENT
-from app.services.slugs import free_slug, slugify
+from app.services.scim_users import page_of
 from app.services.tx import atomic, locked
+from app.services.validation import clean_name
 
 MAX_MEMBERS = 5000
-NAME_MAX = 200
 
 GROUP = Shape(
     urn="urn:ietf:params:scim:schemas:core:2.0:Group",
@@ -50,11 +50,7 @@ async def list_groups(
     query = Team.filter(organization_id=connection.organization_id, managed_by=ManagedBy.SCIM)
     if filter_text:
         query = query.filter(group_query(filter_text))
-    total = await query.count()
-    size = min(max(count, 0), MAX_RESULTS)
-    if size == 0:
-        return total, []
-    return total, list(await query.order_by("id").offset(max(start_index, 1) - 1).limit(size))
+    return await page_of(query, start_index, count)
 
 
 async def get_team(connection: ScimConnection, group_id: str) -> Team:
@@ -70,17 +66,21 @@ async def get_team(connection: ScimConnection, group_id: str) -> Team:
 
 
 async def members_of(team_ids: list[int]) -> dict[int, list[Member]]:
-    """Each team's present members, by id (one query)."""
+    """Each team's present members (not past `expires_at`), by id (one query)."""
     found: dict[int, list[Member]] = {pk: [] for pk in team_ids}
     if not team_ids:
         return found
     rows = (
-        await TeamMember.filter(team_id__in=team_ids, member__status__in=PRESENT)
+        await TeamMember.filter(
+            team_id__in=team_ids,
+            member__status__in=(MemberStatus.ACTIVE, MemberStatus.BLOCKED),
+        )
         .select_related("member")
         .order_by("member_id")
     )
     for row in rows:
-        found[row.team_id].append(row.member)
+        if status_now(row.member) != MemberStatus.REMOVED:
+            found[row.team_id].append(row.member)
     return found
 
 
@@ -88,10 +88,8 @@ async def members_of(team_ids: list[int]) -> dict[int, list[Member]]:
 
 
 def _name(state: dict[str, Any]) -> str:
-    name = " ".join(str(state.get("displayName") or "").split())
-    if not 1 <= len(name) <= NAME_MAX:
-        raise InvalidValueException(detail=f"displayName is 1 to {NAME_MAX} characters.")
-    return name
+    """A team's name, cleaned as teams' names are (INVALID_INPUT is a SCIM 400)."""
+    return clean_name(str(state.get("displayName") or ""), "displayName")
 
 
 async def _check_name(organization_id: int, name: str, except_team: int | None) -> None:
@@ -116,7 +114,7 @@ async def _member_ids(organization_id: int, state: dict[str, Any]) -> set[int]:
             raise InvalidValueException(detail=f"No user {value}.")
         wanted.add(pk)
     found = await Member.filter(
-        id__in=list(wanted), organization_id=organization_id, status__in=PRESENT
+        present_q(), id__in=list(wanted), organization_id=organization_id
     ).values_list("id", flat=True)
     missing = wanted - {int(str(pk)) for pk in found}
     if missing:
@@ -136,12 +134,7 @@ async def _set_members(
 ) -> None:
     current = await _current_ids(team)
     added, removed = sorted(wanted - current), sorted(current - wanted)
-    if added:
-        await TeamMember.bulk_create([TeamMember(team_id=team.id, member_id=pk) for pk in added])
-        await events.team_members_added(actor, team, added, via="scim")
-    if removed:
-        await TeamMember.filter(team_id=team.id, member_id__in=removed).delete()
-        await events.team_members_removed(actor, team, removed, via="scim")
+    await teams.write_members(actor, team, added, removed, via="scim")
     await apply_roles(actor, connection, team.organization_id, set(added) | set(removed))
 
 
@@ -152,16 +145,15 @@ async def create_group(actor: Actor, connection: ScimConnection, body: dict[str,
         organization = await locked(connection.organization_id)
         await _check_name(organization.id, name, None)
         wanted = await _member_ids(organization.id, state)
-        slug = await free_slug(Team, slugify(name), organization_id=organization.id)
-        team = await Team.create(
-            organization_id=organization.id,
-            name=name,
-            slug=slug,
+        team = await teams.create_locked(
+            actor,
+            organization.id,
+            name,
+            via="scim",
             managed_by=ManagedBy.SCIM,
             scim_connection_id=connection.id,
             external_id=state.get("externalId"),
         )
-        await events.team_created(actor, team, via="scim")
         await _set_members(actor, connection, team, wanted)
     return team
 
@@ -186,10 +178,7 @@ async def _write(
     renamed = name != team.name
     if renamed:
         await _check_name(organization.id, name, team.id)
-        before = team.name
-        team.name = name
-        await team.save(update_fields=["name"])
-        await events.team_updated(actor, team, {"name": before}, {"name": team.name}, via="scim")
+        await teams.update_locked(actor, team, {"name": name}, via="scim")
     if external_id != team.external_id:
         team.external_id = external_id
         await team.save(update_fields=["external_id"])
@@ -231,7 +220,5 @@ async def delete_group(actor: Actor, connection: ScimConnection, group_id: str) 
     async with atomic():
         _, team = await _locked_team(connection, group_id)
         current = await _current_ids(team)
-        await TeamMember.filter(team_id=team.id).delete()
-        await events.team_deleted(actor, team, len(current), via="scim")
-        await team.delete()
+        await teams.delete_locked(actor, team, via="scim")
         await apply_roles(actor, connection, connection.organization_id, current)

@@ -10,8 +10,11 @@
 - The account's address never changes through SCIM (the account is the person's, across
   organizations); `emails`, `name` and `displayName` are kept as sent, and the member's
   name in Roster follows displayName, else name.formatted, else given and family names.
-- `active: false` blocks, `active: true` unblocks (seats checked), DELETE removes (the
-  seat frees, assignments and team memberships go).
+- `active: false` blocks, `active: true` unblocks, DELETE removes (the seat frees,
+  assignments and team memberships go): the members service's own changes
+  (`members.block_locked`, `unblock_locked`, `end_membership`), with via "scim".
+- Expiry reads as everywhere (app/services/expiry.py): a member past `expires_at` is
+  REMOVED from that instant (not listed, 404, no seat, their userName free again).
 - A member SCIM writes becomes `managedBy: SCIM`; their role follows their groups
   (app/services/scim.py `apply_roles`). The OWNER is never changed: a change to them answers 403.
 
@@ -21,28 +24,24 @@ Every change runs under the organization's lock and writes its events with via "
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from scim2_models import InvalidValueException, NotFoundException, UniquenessException
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
 
 from app.clock import now
 from app.errors import DomainError, ErrorCode
 from app.ids import pk_of
-from app.models import (
-    Member,
-    Organization,
-    ProjectAssignment,
-    ScimConnection,
-    Team,
-    TeamMember,
-    User,
-)
+from app.models import Member, Organization, ScimConnection, Team, TeamMember, User
 from app.models.enums import ManagedBy, MemberStatus, OrganizationRole
-from app.services import events, ownership
+from app.services import events, members
 from app.services.account_mail import send_welcome
 from app.services.audit import Actor
+from app.services.expiry import member_expired, present_q, status_now
+from app.services.expiry_sweep import expire_member_row, settle_role
 from app.services.invitations import ensure_seat
 from app.services.scim import apply_roles, role_for_groups
 from app.services.scim_filters import user_query
@@ -52,7 +51,7 @@ from app.services.validation import clean_email
 
 MAX_RESULTS = 100
 MAX_EMAILS = 20
-PRESENT = (MemberStatus.ACTIVE, MemberStatus.BLOCKED)
+Row = TypeVar("Row", bound=Model)
 
 USER = Shape(
     urn="urn:ietf:params:scim:schemas:core:2.0:User",
@@ -83,7 +82,7 @@ def state_of(member: Member) -> dict[str, Any]:
     return {
         "userName": member.scim_user_name or member.email,
         "externalId": member.external_id,
-        "active": member.status == MemberStatus.ACTIVE,
+        "active": status_now(member) == MemberStatus.ACTIVE,
         **{key: profile.get(key) for key in PROFILE_KEYS},
     }
 
@@ -92,25 +91,31 @@ async def list_users(
     connection: ScimConnection, filter_text: str | None, start_index: int, count: int
 ) -> tuple[int, list[Member]]:
     """The total and one page (ordered by id); `count` is capped at MAX_RESULTS."""
-    query = Member.filter(organization_id=connection.organization_id, status__in=PRESENT)
+    query = Member.filter(present_q(), organization_id=connection.organization_id)
     if filter_text:
         query = query.filter(user_query(filter_text))
+    return await page_of(query, start_index, count)
+
+
+async def page_of(query: QuerySet[Row], start_index: int, count: int) -> tuple[int, list[Row]]:
+    """The total and one page of `query` by id: from `startIndex` (1-based), `count` rows
+    capped at MAX_RESULTS (0: the total alone)."""
     total = await query.count()
-    start = max(start_index, 1)
     size = min(max(count, 0), MAX_RESULTS)
     if size == 0:
         return total, []
-    return total, list(await query.order_by("id").offset(start - 1).limit(size))
+    return total, list(await query.order_by("id").offset(max(start_index, 1) - 1).limit(size))
 
 
 async def get_member(connection: ScimConnection, member_id: str) -> Member:
-    """A present member of the connection's organization, else 404."""
+    """A present member of the connection's organization (not past `expires_at`), else
+    404."""
     pk = pk_of(member_id, "Member")
     member = None
     if pk is not None:
-        member = await Member.get_or_none(
-            id=pk, organization_id=connection.organization_id, status__in=PRESENT
-        )
+        member = await Member.filter(
+            present_q(), id=pk, organization_id=connection.organization_id
+        ).first()
     if member is None:
         raise NotFoundException(detail=f"No user {member_id}.")
     return member
@@ -190,7 +195,7 @@ async def _check_unique(
     clash = Q(scim_user_name__iexact=user_name) | Q(scim_user_name=None, email=user_name.lower())
     if email is not None:
         clash |= Q(email=email)
-    query = Member.filter(clash, organization_id=organization_id, status__in=PRESENT)
+    query = Member.filter(clash, present_q(), organization_id=organization_id)
     if except_member is not None:
         query = query.exclude(id=except_member)
     if await query.exists():
@@ -240,6 +245,9 @@ async def _create(actor: Actor, connection: ScimConnection, wanted: _Wanted) -> 
         user = await _account(wanted.email, wanted.state, organization)
         role = role_for_groups(connection, [])
         member = await Member.get_or_none(organization_id=organization.id, user_id=user.id)
+        if member is not None and member_expired(member):
+            # Past its end but not swept yet: write the expiry first, then rejoin.
+            await expire_member_row(member, organization)
         reactivated = member is not None
         if member is None:
             member = Member(organization_id=organization.id, user_id=user.id)
@@ -266,7 +274,10 @@ async def _create(actor: Actor, connection: ScimConnection, wanted: _Wanted) -> 
 async def _locked_member(connection: ScimConnection, member_id: str) -> tuple[Organization, Member]:
     found = await get_member(connection, member_id)
     organization = await locked(found.organization_id)
-    return organization, await get_member(connection, member_id)
+    member = await get_member(connection, member_id)
+    # A temporary role past its end is written down first, as for any change to a member.
+    await settle_role(member)
+    return organization, member
 
 
 async def _write(
@@ -317,16 +328,9 @@ async def _write(
         )
     if status_change:
         if active:
-            await ensure_seat(organization, needed=0)  # a lowered limit may be passed
-            member.status = MemberStatus.ACTIVE
-            member.blocked_at = None
-            await member.save(update_fields=["status", "blocked_at"])
-            await events.member_unblocked(actor, member, via="scim")
+            await members.unblock_locked(actor, member, via="scim")
         else:
-            member.status = MemberStatus.BLOCKED
-            member.blocked_at = now()
-            await member.save(update_fields=["status", "blocked_at"])
-            await events.member_blocked(actor, member, via="scim")
+            await members.block_locked(actor, member, via="scim")
     if newly_managed:
         await apply_roles(actor, connection, organization.id, [member.id])
         await member.refresh_from_db(fields=["role", "role_rank"])
@@ -357,14 +361,9 @@ async def delete_user(actor: Actor, connection: ScimConnection, member_id: str) 
     """REMOVED: the seat frees at once; project assignments, team memberships and any
     pending ownership transfer go. No mail: the provider deprovisioned them."""
     async with atomic():
-        _, member = await _locked_member(connection, member_id)
+        organization, member = await _locked_member(connection, member_id)
         if member.role == OrganizationRole.OWNER:
             raise owner_protected()
-        dropped = await ProjectAssignment.filter(member_id=member.id).delete()
-        await TeamMember.filter(member_id=member.id).delete()
-        await ownership.cancel_involving(member)
-        member.status = MemberStatus.REMOVED
-        member.removed_at = now()
-        member.blocked_at = None
-        await member.save(update_fields=["status", "removed_at", "blocked_at"])
-        await events.member_removed(actor, member, dropped, via="scim")
+        await members.end_membership(
+            actor, member, organization, removed=True, via="scim", notify=False
+        )

@@ -23,6 +23,7 @@ from app.models import Member, Project, Team, TeamMember, TeamProjectRole
 from app.models.enums import MemberStatus, ProjectRole
 from app.services import events
 from app.services.audit import Actor
+from app.services.expiry import status_now
 from app.services.managed import check_not_managed
 from app.services.slugs import free_slug, slugify
 from app.services.tx import atomic, locked_for, locked_row_for
@@ -63,12 +64,76 @@ async def create_team(
     description = clean_description(description)
     async with atomic():
         organization, actor = await locked_for(actor, organization_id, Permission.MANAGE_TEAMS)
-        slug = await free_slug(Team, _team_slug(name), organization_id=organization.id)
-        team = await Team.create(
-            organization_id=organization.id, name=name, slug=slug, description=description
-        )
-        await events.team_created(actor, team)
+        return await create_locked(actor, organization.id, name, description=description)
+
+
+# The changes themselves, shared by GraphQL and SCIM Groups (app/services/scim_groups.py):
+# call them in a transaction with the organization locked, with cleaned values, once the
+# caller's checks have passed. `via` names where the change came from in the events.
+
+
+async def create_locked(
+    actor: Actor,
+    organization_id: int,
+    name: str,
+    *,
+    description: str | None = None,
+    via: str | None = None,
+    **fields: Any,
+) -> Team:
+    """A new team (its slug from its name, unique in the organization); `fields` are
+    further columns (SCIM's managed_by, connection and externalId)."""
+    slug = await free_slug(Team, _team_slug(name), organization_id=organization_id)
+    team = await Team.create(
+        organization_id=organization_id, name=name, slug=slug, description=description, **fields
+    )
+    await events.team_created(actor, team, via=via)
     return team
+
+
+async def update_locked(
+    actor: Actor, team: Team, cleaned: dict[str, Any], *, via: str | None = None
+) -> Team:
+    """Apply `cleaned` (name, description) where it differs; a new name gives a new slug.
+    Writes nothing when nothing differs."""
+    changed = {k: v for k, v in cleaned.items() if getattr(team, k) != v}
+    if not changed:
+        return team
+    if "name" in changed:
+        base = _team_slug(changed["name"])
+        if base != team.slug:
+            changed["slug"] = await free_slug(Team, base, organization_id=team.organization_id)
+    before = {k: getattr(team, k) for k in changed}
+    for key, value in changed.items():
+        setattr(team, key, value)
+    await team.save(update_fields=list(changed))
+    await events.team_updated(actor, team, before, changed, via=via)
+    return team
+
+
+async def delete_locked(actor: Actor, team: Team, *, via: str | None = None) -> None:
+    """Its memberships and project roles go with it (members lose what it gave them)."""
+    dropped = await TeamMember.filter(team_id=team.id).count()
+    await events.team_deleted(actor, team, dropped, via=via)
+    await team.delete()
+
+
+async def write_members(
+    actor: Actor,
+    team: Team,
+    added: Sequence[int],
+    removed: Sequence[int],
+    *,
+    via: str | None = None,
+) -> None:
+    """The one writer of team membership: `added` (not on the team yet) join, `removed`
+    (on it) leave, each list with its event."""
+    if added:
+        await TeamMember.bulk_create([TeamMember(team_id=team.id, member_id=pk) for pk in added])
+        await events.team_members_added(actor, team, added, via=via)
+    if removed:
+        await TeamMember.filter(team_id=team.id, member_id__in=removed).delete()
+        await events.team_members_removed(actor, team, removed, via=via)
 
 
 async def update_team(
@@ -84,19 +149,7 @@ async def update_team(
     async with atomic():
         team, actor = await _locked_team(actor, team_id)
         check_not_managed(team, "teamId", via_scim=via_scim)
-        changed = {k: v for k, v in cleaned.items() if getattr(team, k) != v}
-        if not changed:
-            return team
-        if "name" in changed:
-            base = _team_slug(changed["name"])
-            if base != team.slug:
-                changed["slug"] = await free_slug(Team, base, organization_id=team.organization_id)
-        before = {k: getattr(team, k) for k in changed}
-        for key, value in changed.items():
-            setattr(team, key, value)
-        await team.save(update_fields=list(changed))
-        await events.team_updated(actor, team, before, changed, via=_via(via_scim))
-    return team
+        return await update_locked(actor, team, cleaned, via=_via(via_scim))
 
 
 async def delete_team(actor: Actor, team_id: int, *, via_scim: bool = False) -> None:
@@ -104,9 +157,7 @@ async def delete_team(actor: Actor, team_id: int, *, via_scim: bool = False) -> 
     async with atomic():
         team, actor = await _locked_team(actor, team_id)
         check_not_managed(team, "teamId", via_scim=via_scim)
-        dropped = await TeamMember.filter(team_id=team.id).count()
-        await events.team_deleted(actor, team, dropped, via=_via(via_scim))
-        await team.delete()
+        await delete_locked(actor, team, via=_via(via_scim))
 
 
 def _check_member_ids(member_ids: Sequence[int | None]) -> list[int | None]:
@@ -134,7 +185,7 @@ async def _team_members(
             raise DomainError(
                 ErrorCode.NOT_FOUND, "No member with this id in this organization.", where
             )
-        if joining and member.status == MemberStatus.REMOVED:
+        if joining and status_now(member) == MemberStatus.REMOVED:
             raise DomainError(ErrorCode.MEMBER_REMOVED, "Removed members cannot join teams.", where)
         check_not_managed(member, where, via_scim=via_scim)
         members.setdefault(member.id, member)
@@ -161,11 +212,7 @@ async def add_team_members(
         members = await _team_members(team, ids, via_scim=via_scim, joining=True)
         present = await _on_team(team, members)
         added = [m.id for m in members if m.id not in present]
-        if added:
-            await TeamMember.bulk_create(
-                [TeamMember(team_id=team.id, member_id=member_id) for member_id in added]
-            )
-            await events.team_members_added(actor, team, added, via=_via(via_scim))
+        await write_members(actor, team, added, [], via=_via(via_scim))
     return team
 
 
@@ -180,9 +227,7 @@ async def remove_team_members(
         members = await _team_members(team, ids, via_scim=via_scim, joining=False)
         present = await _on_team(team, members)
         removed = [m.id for m in members if m.id in present]
-        if removed:
-            await TeamMember.filter(team_id=team.id, member_id__in=removed).delete()
-            await events.team_members_removed(actor, team, removed, via=_via(via_scim))
+        await write_members(actor, team, [], removed, via=_via(via_scim))
     return team
 
 

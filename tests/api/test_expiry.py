@@ -10,7 +10,7 @@ here is refused by the reads themselves.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -20,6 +20,7 @@ from app.models import AuditEvent, Member, OutboxMail, ProjectAssignment
 from app.models.enums import MemberStatus, OrganizationRole
 from app.services import expiry_sweep
 from tests.support.api import add_member, create_org, gql, mutate, ok, refused, top_codes
+from tests.support.clock import move_to
 from tests.support.members import actions, member_pk, org_pk
 
 MEMBER = "id role status expiresAt roleExpiresAt roleRevertsTo removedAt"
@@ -83,24 +84,12 @@ def settings_overrides() -> dict:
     return {"expiry_sweep_seconds": 60.0}
 
 
-@pytest.fixture(autouse=True)
-def real_clock():
-    clock.set_offset(None)
-    yield
-    clock.set_offset(None)
-
-
 def later(minutes: float = 10) -> datetime:
     return clock.now() + timedelta(minutes=minutes)
 
 
 def iso(instant: datetime) -> str:
     return instant.isoformat()
-
-
-def move_to(instant: datetime, seconds: float = 0) -> None:
-    """Set this process's clock to `instant` + `seconds` (it keeps running from there)."""
-    clock.set_offset((instant - datetime.now(UTC)).total_seconds() + seconds)
 
 
 async def member_row(member_id: str) -> Member:

@@ -245,3 +245,25 @@ async def test_changing_the_mappings_applies_them_at_once(client, mailbox):
     assert (await member(ada["id"])).role == "USER" and (await member(bob["id"])).role == "USER"
     changes = await events_of("member.role_changed")
     assert all(e.data["via"] == "scim" for e in changes)
+
+
+async def test_groups_follow_the_team_rules_for_names_and_slugs(client, mailbox):
+    """One writer for teams (app/services/teams.py): a SCIM group's slug comes from its
+    name and follows a rename as updateTeam's does; names are cleaned as teams' are."""
+    scim = await connect(client)
+    group = await scim.post("/Groups", {"displayName": "Data  Platform"}, status=201)
+    team = await Team.get()
+    assert (team.name, team.slug) == ("Data Platform", "data-platform")
+    await scim.patch(
+        f"/Groups/{group['id']}",
+        {"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"displayName": "SRE"}}]},
+        status=200,
+    )
+    team = await Team.get()
+    assert (team.name, team.slug) == ("SRE", "sre")
+    (updated,) = await events_of("team.updated")
+    assert updated.data["after"] == {"name": "SRE", "slug": "sre"} and updated.data["via"] == "scim"
+    before = await AuditEvent.all().count()
+    error = await scim.post("/Groups", {"displayName": "bad\x07name"}, status=400)
+    assert "INVALID_INPUT" in error["detail"]
+    assert await AuditEvent.all().count() == before and await Team.all().count() == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from app.ids import to_global_id
-from app.models import AuditEvent, Member, Organization, OutboxMail, User
+from app.models import AuditEvent, Member, Organization, OutboxMail, TeamMember, User
 from app.models.enums import ManagedBy, MemberStatus
 from tests.scim.support import connect, events_of, member, new_user
 from tests.support.api import LOG_IN, PASSWORD, add_member, gql, mutate
@@ -195,7 +195,7 @@ async def test_delete_removes_and_repost_reactivates(client, mailbox):
     assert (await member(again["id"])).status == MemberStatus.ACTIVE
 
 
-async def test_seats_are_checked_on_create_and_on_unblock(client, mailbox):
+async def test_seats_are_checked_on_create_not_on_unblock(client, mailbox):
     scim = await connect(client)
     organization = await Organization.get()
     organization.seat_limit = 2  # the owner and one more
@@ -204,7 +204,8 @@ async def test_seats_are_checked_on_create_and_on_unblock(client, mailbox):
     error = await scim.post("/Users", new_user("two@example.com"), status=403)
     assert "SEAT_LIMIT_REACHED" in error["detail"]
     assert not await User.exists(email="two@example.com")
-    # A blocked member keeps their seat; unblocking past a lowered limit is refused.
+    # A blocked member keeps their seat, so unblocking takes none: past a lowered limit
+    # too, as unblockMember (one rule: members.unblock_locked).
     await scim.patch(
         f"/Users/{first['id']}",
         {"Operations": [{"op": "replace", "value": {"active": False}}]},
@@ -212,14 +213,14 @@ async def test_seats_are_checked_on_create_and_on_unblock(client, mailbox):
     )
     organization.seat_limit = 1
     await organization.save()
-    error = await scim.patch(
+    await scim.patch(
         f"/Users/{first['id']}",
         {"Operations": [{"op": "replace", "value": {"active": True}}]},
-        status=403,
+        status=200,
     )
-    assert "SEAT_LIMIT_REACHED" in error["detail"]
-    assert (await member(first["id"])).status == MemberStatus.BLOCKED
-    assert await events_of("member.unblocked") == []
+    assert (await member(first["id"])).status == MemberStatus.ACTIVE
+    (unblocked,) = await events_of("member.unblocked")
+    assert unblocked.data == {"via": "scim"}
     # Deleting frees the seat at once.
     organization.seat_limit = 2
     await organization.save()
@@ -323,3 +324,38 @@ async def test_bad_requests(client, mailbox):
     assert await Member.filter(email="not-an-address").count() == 0
     assert (await member(created["id"])).status == MemberStatus.ACTIVE
     assert await events_of("member.updated") == []
+
+
+async def test_scim_blocks_and_removes_an_admin_it_provisioned(client, mailbox):
+    """The identity provider acts on any member below the OWNER, whatever role its groups
+    gave them (no caller-role check), through the members service's own changes: the
+    assignments and teams go on removal, no mail, events with via scim."""
+    scim = await connect(client, mappings=[{"group": "IT Admins", "role": "ADMIN"}])
+    created = await scim.post("/Users", new_user("it.admin@example.com"), status=201)
+    await scim.post(
+        "/Groups", {"displayName": "IT Admins", "members": [{"value": created["id"]}]}, status=201
+    )
+    assert (await member(created["id"])).role == "ADMIN"
+    await scim.patch(
+        f"/Users/{created['id']}",
+        {"Operations": [{"op": "replace", "value": {"active": False}}]},
+        status=200,
+    )
+    assert (await member(created["id"])).status == MemberStatus.BLOCKED
+    await scim.patch(
+        f"/Users/{created['id']}",
+        {"Operations": [{"op": "replace", "value": {"active": True}}]},
+        status=200,
+    )
+    await scim.delete(f"/Users/{created['id']}", status=204)
+    row = await member(created["id"])
+    assert row.status == MemberStatus.REMOVED and row.role == "ADMIN"
+    assert not await TeamMember.exists(member_id=row.id)
+    assert await OutboxMail.filter(kind="member_removed").count() == 0
+    actions = [
+        e.action
+        for e in await AuditEvent.filter(target_id=row.id, target_type="Member").order_by("id")
+    ]
+    assert actions[-3:] == ["member.blocked", "member.unblocked", "member.removed"]
+    for event in await AuditEvent.filter(target_id=row.id, action__startswith="member."):
+        assert event.data["via"] == "scim"

@@ -8,8 +8,6 @@ import os
 import re
 from datetime import UTC, datetime, timedelta
 
-import pytest
-
 from app import clock
 from app.errors import ErrorCode
 from app.models import AuditEvent, Member, OutboxMail, ProjectAssignment, TeamMember, User
@@ -17,18 +15,8 @@ from app.models.enums import MemberStatus, OrganizationRole, ProjectRole
 from app.services import expiry, expiry_sweep, invitations, members, ownership, projects
 from app.services.tx import current_access
 from tests.support import factories
+from tests.support.clock import move_to
 from tests.support.services import Crew, refuses
-
-
-@pytest.fixture(autouse=True)
-def real_clock():
-    clock.set_offset(None)
-    yield
-    clock.set_offset(None)
-
-
-def move_to(instant: datetime, seconds: float = 0) -> None:
-    clock.set_offset((instant - datetime.now(UTC)).total_seconds() + seconds)
 
 
 def soon(minutes: float = 10) -> datetime:
@@ -284,7 +272,7 @@ async def test_the_sweep_writes_each_change_once(crew: Crew):
 
 
 async def test_an_expired_member_leaves_every_team_as_a_removed_one_does(crew: Crew):
-    """The sweep writes an expiry as a removal (app/services/removal.py): team memberships
+    """The sweep writes an expiry as a removal (app/services/membership_end.py): team memberships
     go with the assignments; the other members' stay."""
     leaving, staying = crew["USER"], crew["USER2"]
     await factories.make_team(crew.organization, "Core", members=[leaving, staying])

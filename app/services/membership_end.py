@@ -1,8 +1,8 @@
-"""What ending a membership writes, whoever ends it (a removal, leaving, SCIM, the expiry
-sweep): the one place for "a REMOVED member keeps no access".
+"""The end of a membership, written: the one place that says what REMOVED takes away.
 
-The caller holds the organization lock, has read `member` under it, and writes the audit
-event and any mail itself (they differ by cause).
+A removal (`members.remove`), leaving (`members.leave`), SCIM's DELETE (through
+`members.end_membership`) and the expiry sweep (`expiry_sweep.expire_member_row`) all
+end a membership here; each writes its own audit event and mail.
 """
 
 from __future__ import annotations
@@ -15,17 +15,17 @@ from app.services import ownership
 from app.services.expiry import role_now
 
 
-async def write_removal(member: Member, at: datetime) -> int:
-    """REMOVED as of `at`: project assignments go, they leave every team, transfers to or
-    from them are cancelled, and no end date or temporary role survives into a later
-    rejoining (the role kept is the one in force). Returns the assignments dropped."""
-    role = role_now(member)
+async def end_membership_rows(member: Member, removed_at: datetime | None) -> int:
+    """REMOVED as of `removed_at`: project assignments go (their count is returned), the
+    member leaves every team, pending ownership transfers involving them are cancelled,
+    the role as it reads is kept and no end date or temporary role survives into a later
+    rejoining. Call with the organization locked and `member` read under the lock."""
     dropped = await ProjectAssignment.filter(member_id=member.id).delete()
     await TeamMember.filter(member_id=member.id).delete()
     await ownership.cancel_involving(member)
-    member.set_role(role)
+    member.set_role(role_now(member))
     member.status = MemberStatus.REMOVED
-    member.removed_at = at
+    member.removed_at = removed_at
     member.blocked_at = None
     member.expires_at = None
     member.role_expires_at = None
@@ -42,4 +42,4 @@ async def write_removal(member: Member, at: datetime) -> int:
             "role_reverts_to",
         ]
     )
-    return dropped
+    return int(dropped)
