@@ -29,6 +29,7 @@ from tortoise import connections
 
 from app import config
 from app import db as app_db
+from app.auth import session_cache
 from app.config import Settings, SmtpSettings
 from app.web import create_app
 from tests.support.mailbox import Mailbox, start_smtp_sink
@@ -131,6 +132,7 @@ def make_settings(database_url: str, mailbox: Mailbox | None, **overrides) -> Se
 
 
 async def truncate_all() -> None:
+    session_cache.forget_all()
     conn = connections.get("default")
     if app_db.dialect() == "postgres":
         # DELETE rather than TRUNCATE: on a test's few rows it takes about a millisecond,
