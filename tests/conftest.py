@@ -126,6 +126,9 @@ def make_settings(database_url: str, mailbox: Mailbox | None, **overrides) -> Se
         "db_pool_size": 10,
         "secret_key": "test secret key",
         "webhook_poll_seconds": 0.2,
+        # Longer than any test: whether a session is cached never depends on the
+        # machine's speed (statement counts); every invalidation is explicit.
+        "session_cache_seconds": 300.0,
     }
     values.update(overrides)
     return Settings(**values)
