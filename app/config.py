@@ -81,6 +81,9 @@ class Settings:
     webhook_poll_seconds: float = 1.0
     # False: this process writes deliveries but leaves sending them to other processes.
     webhook_worker: bool = True
+    # How long a process remembers a session token's session and user
+    # (SESSION_CACHE_SECONDS; 0: off). Log-out and password reset end it at once.
+    session_cache_seconds: float = 5.0
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -95,13 +98,17 @@ class Settings:
             db_timeout_ms = float(env.get("DB_TIMEOUT_MS", "") or DEFAULT_DB_TIMEOUT_MS)
             webhook_timeout = float(env.get("WEBHOOK_TIMEOUT_SECONDS", "") or 10.0)
             webhook_poll = float(env.get("WEBHOOK_POLL_SECONDS", "") or 1.0)
+            session_cache = float(env.get("SESSION_CACHE_SECONDS", "") or 5.0)
         except ValueError as exc:
             raise ConfigError(
                 "PORT, DB_POOL_SIZE, WORKERS, SLOW_REQUEST_MS, SLOW_QUERY_MS, DB_TIMEOUT_MS, "
-                f"WEBHOOK_TIMEOUT_SECONDS and WEBHOOK_POLL_SECONDS are numbers: {exc}"
+                "WEBHOOK_TIMEOUT_SECONDS, WEBHOOK_POLL_SECONDS and SESSION_CACHE_SECONDS are "
+                f"numbers: {exc}"
             ) from exc
         if not 0.1 <= webhook_timeout <= 60:
             raise ConfigError("WEBHOOK_TIMEOUT_SECONDS must be between 0.1 and 60")
+        if not 0 <= session_cache <= 300:
+            raise ConfigError("SESSION_CACHE_SECONDS must be between 0 and 300")
         if not 0.01 <= webhook_poll <= 60:
             raise ConfigError("WEBHOOK_POLL_SECONDS must be between 0.01 and 60")
         schedule = _retry_schedule(env.get("WEBHOOK_RETRY_SCHEDULE", ""))
@@ -146,6 +153,7 @@ class Settings:
             in ("1", "true", "yes", "on"),
             webhook_poll_seconds=webhook_poll,
             webhook_worker=env.get("WEBHOOK_WORKER", "on").strip().lower() != "off",
+            session_cache_seconds=session_cache,
         )
 
     def link(self, path: str, token: str) -> str:

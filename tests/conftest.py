@@ -30,6 +30,7 @@ from tortoise import connections
 from app import clock as app_clock
 from app import config
 from app import db as app_db
+from app.auth import session_cache
 from app.config import Settings, SmtpSettings
 from app.web import create_app
 from tests.support.mailbox import Mailbox, start_smtp_sink
@@ -126,12 +127,16 @@ def make_settings(database_url: str, mailbox: Mailbox | None, **overrides) -> Se
         "db_pool_size": 10,
         "secret_key": "test secret key",
         "webhook_poll_seconds": 0.2,
+        # Longer than any test: whether a session is cached never depends on the
+        # machine's speed (statement counts); every invalidation is explicit.
+        "session_cache_seconds": 300.0,
     }
     values.update(overrides)
     return Settings(**values)
 
 
 async def truncate_all() -> None:
+    session_cache.forget_all()
     conn = connections.get("default")
     if app_db.dialect() == "postgres":
         # DELETE rather than TRUNCATE: on a test's few rows it takes about a millisecond,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from app.auth import session_cache
 from app.auth.tokens import API_KEY_PREFIX, SESSION_PREFIX, digests_match, hash_token
 from app.clock import now
 from app.models import ApiKey, Session, User
@@ -65,14 +66,22 @@ async def authenticate(authorization: str | None) -> Viewer:
         return Viewer()
     moment = now()
     if token.startswith(SESSION_PREFIX):
-        session = await Session.get_or_none(token_hash=hash_token(token)).select_related("user")
-        if session is None or not digests_match(session.token_hash, token):
-            raise InvalidToken("The session is unknown or has ended.")
+        token_hash = hash_token(token)
+        session = session_cache.lookup(token_hash)
+        if session is None:
+            generation = session_cache.generation()
+            session = await Session.get_or_none(token_hash=token_hash).select_related("user")
+            if session is None or not digests_match(session.token_hash, token):
+                raise InvalidToken("The session is unknown or has ended.")
+            session_cache.store(session, session.user, generation)
         if session.last_used_at < moment - SESSION_IDLE:
+            session_cache.forget_user(session.user_id)
             await session.delete()
             raise InvalidToken("The session has expired.")
         if session.last_used_at < moment - TOUCH_EVERY:
             await Session.filter(id=session.id).update(last_used_at=moment)
+            session.last_used_at = moment
+            session_cache.touched(token_hash, moment)
         return Viewer(user=session.user, session=session)
     if token.startswith(API_KEY_PREFIX):
         key = await ApiKey.get_or_none(secret_hash=hash_token(token))

@@ -11,7 +11,7 @@ from app.clock import now
 from app.errors import DomainError, ErrorCode
 from app.models import EmailToken, Member, Session, User
 from app.models.enums import EmailTokenPurpose
-from app.services import rate_limits
+from app.services import rate_limits, sessions
 from app.services.account_mail import send_reset
 from app.services.audit import Actor
 from app.services.tx import atomic
@@ -58,7 +58,9 @@ async def mark_email_verified(user: User) -> bool:
     if user.email_verified_at is not None:
         return False
     user.email_verified_at = now()
-    await user.save(update_fields=["email_verified_at"])
+    async with atomic():
+        await user.save(update_fields=["email_verified_at"])
+        await sessions.changed(user.id)
     return True
 
 
@@ -114,7 +116,9 @@ async def log_in(email: str, password: str, ip: str | None = None) -> SignedIn:
 
 
 async def log_out(session: Session) -> None:
-    await Session.filter(id=session.id).delete()
+    async with atomic():
+        await Session.filter(id=session.id).delete()
+        await sessions.changed(session.user_id)
 
 
 # Mailed tokens ---------------------------------------------------------------------------
@@ -180,6 +184,7 @@ async def reset_password(token: str, password: str) -> User:
         user.password_hash = password_hash
         await user.save(update_fields=["password_hash"])
         await Session.filter(user_id=user.id).delete()
+        await sessions.changed(user.id)
         await EmailToken.filter(
             user_id=user.id, purpose=EmailTokenPurpose.RESET_PASSWORD, used_at=None
         ).update(used_at=now())

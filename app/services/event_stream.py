@@ -46,6 +46,7 @@ from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.expressions import Q
 
 from app import db
+from app.auth import session_cache
 from app.auth.roles import Permission, has_permission
 from app.auth.viewer import SESSION_IDLE, Viewer
 from app.clock import now
@@ -302,6 +303,8 @@ class EventBroker:
                 closed = asyncio.Event()
                 connection.add_termination_listener(_setter(closed))
                 await connection.add_listener(audit.NOTIFY_CHANNEL, self._notified)
+                await connection.add_listener(session_cache.NOTIFY_CHANNEL, _sessions_changed)
+                session_cache.forget_all()  # what was ended while nobody listened
                 self.listening.set()
                 self.wake_all()  # what committed while nobody listened
                 delay = 0.5
@@ -324,6 +327,14 @@ class EventBroker:
 
 
 BROKER = EventBroker()
+
+
+def _sessions_changed(_connection: Any, _pid: int, _channel: str, payload: object) -> None:
+    """Another process ended a user's session or changed the user: forget them here."""
+    try:
+        session_cache.forget_user(int(str(payload)))
+    except ValueError:
+        session_cache.forget_all()
 
 
 def _connect_parameters(database_url: str) -> dict[str, Any]:

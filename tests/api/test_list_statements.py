@@ -1,5 +1,5 @@
 """SQL statements per list request do not grow with the page size (benchmark scenario 1
-and every other list field), and scenario 1 stays within six statements."""
+and every other list field), and scenario 1 stays within five statements (six before the session cache)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,9 @@ query($first: Int!) { organizations(first: $first) { totalCount nodes { id name 
 
 
 async def count(client, token, query, variables) -> tuple[int, list[str]]:
+    """The statements of one request, its session already in the process's session cache
+    (as for every request but the first within SESSION_CACHE_SECONDS)."""
+    await gql(client, "{ me { id } }", None, token)
     with count_statements() as sql:
         body = await gql(client, query, variables, token)
     assert "errors" not in body, body
@@ -83,7 +86,7 @@ async def big_org(client):
     return org
 
 
-async def test_scenario_1_is_six_statements_whatever_the_page_size(client, big_org):
+async def test_scenario_1_is_five_statements_whatever_the_page_size(client, big_org):
     token = big_org.owner.token
     await count(client, token, SCENARIO_1, {"id": big_org.id, "first": 1})  # warm-up
     counts = {
@@ -92,7 +95,7 @@ async def test_scenario_1_is_six_statements_whatever_the_page_size(client, big_o
     }
     sizes = {n: c for n, (c, _) in counts.items()}
     assert len(set(sizes.values())) == 1, counts
-    assert sizes[100] <= 6, counts[100][1]
+    assert sizes[100] <= 5, counts[100][1]  # six before the session cache
 
 
 @pytest.mark.parametrize("query", [INVITATIONS, AUDIT], ids=["invitations", "auditEvents"])

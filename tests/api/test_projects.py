@@ -823,6 +823,7 @@ class _Counter(logging.Handler):
 
 
 async def _statements(client, query: str, variables: dict, token: str) -> tuple[int, dict]:
+    await ok(client, "{ me { id } }", None, token)  # the session cached, as in steady state
     logger = logging.getLogger("tortoise.db_client")
     counter = _Counter()
     level = logger.level
