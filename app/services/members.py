@@ -20,7 +20,7 @@ from app.services.expiry import (
     temporary_role_pending,
 )
 from app.services.expiry_sweep import settle_role
-from app.services.invitations import username_taken
+from app.services.invitations import ensure_seat, username_taken
 from app.services.mail import enqueue
 from app.services.managed import check_not_managed
 from app.services.membership_end import end_membership_rows
@@ -210,9 +210,9 @@ async def block(actor: Actor, member_id: int) -> Member:
 
 async def unblock(actor: Actor, member_id: int) -> Member:
     async with atomic():
-        _, member, actor = await _locked_member(actor, member_id)
+        organization, member, actor = await _locked_member(actor, member_id)
         await _guard_action(actor, member)
-        await unblock_locked(actor, member)
+        await unblock_locked(actor, member, organization)
     return member
 
 
@@ -236,12 +236,16 @@ async def block_locked(actor: Actor, member: Member, *, via: str | None = None) 
     return True
 
 
-async def unblock_locked(actor: Actor, member: Member, *, via: str | None = None) -> bool:
-    """ACTIVE again. A blocked member holds their seat, so no seat is checked (a
-    `seatLimit` lowered below usage removes nobody and blocks nobody in place). False
+async def unblock_locked(
+    actor: Actor, member: Member, organization: Organization, *, via: str | None = None
+) -> bool:
+    """ACTIVE again. A blocked member holds their seat, so unblocking takes no new one;
+    but while the organization is over a lowered `seatLimit` nobody comes back
+    (SEAT_LIMIT_REACHED) until usage drops to the limit, as for new invitations. False
     when they were not blocked (nothing written)."""
     if member.status != MemberStatus.BLOCKED:
         return False
+    await ensure_seat(organization, needed=0)
     member.status = MemberStatus.ACTIVE
     member.blocked_at = None
     await member.save(update_fields=["status", "blocked_at"])

@@ -328,7 +328,7 @@ async def _write(
         )
     if status_change:
         if active:
-            await members.unblock_locked(actor, member, via="scim")
+            await members.unblock_locked(actor, member, organization, via="scim")
         else:
             await members.block_locked(actor, member, via="scim")
     if newly_managed:

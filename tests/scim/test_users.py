@@ -195,7 +195,7 @@ async def test_delete_removes_and_repost_reactivates(client, mailbox):
     assert (await member(again["id"])).status == MemberStatus.ACTIVE
 
 
-async def test_seats_are_checked_on_create_not_on_unblock(client, mailbox):
+async def test_seats_are_checked_on_create_and_on_unblock(client, mailbox):
     scim = await connect(client)
     organization = await Organization.get()
     organization.seat_limit = 2  # the owner and one more
@@ -204,14 +204,24 @@ async def test_seats_are_checked_on_create_not_on_unblock(client, mailbox):
     error = await scim.post("/Users", new_user("two@example.com"), status=403)
     assert "SEAT_LIMIT_REACHED" in error["detail"]
     assert not await User.exists(email="two@example.com")
-    # A blocked member keeps their seat, so unblocking takes none: past a lowered limit
-    # too, as unblockMember (one rule: members.unblock_locked).
     await scim.patch(
         f"/Users/{first['id']}",
         {"Operations": [{"op": "replace", "value": {"active": False}}]},
         status=200,
     )
+    # A blocked member keeps their seat; but past a lowered limit nobody comes back (one
+    # rule with unblockMember: members.unblock_locked), and nothing is written.
     organization.seat_limit = 1
+    await organization.save()
+    error = await scim.patch(
+        f"/Users/{first['id']}",
+        {"Operations": [{"op": "replace", "value": {"active": True}}]},
+        status=403,
+    )
+    assert "SEAT_LIMIT_REACHED" in error["detail"]
+    assert (await member(first["id"])).status == MemberStatus.BLOCKED
+    assert await events_of("member.unblocked") == []
+    organization.seat_limit = 2
     await organization.save()
     await scim.patch(
         f"/Users/{first['id']}",

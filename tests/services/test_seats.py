@@ -12,7 +12,7 @@ import pytest
 from app.errors import ErrorCode
 from app.models import AuditEvent, Invitation, Member, Organization
 from app.models.enums import InvitationStatus, MemberStatus
-from app.services import invitations
+from app.services import invitations, members
 from tests.support import factories
 from tests.support.services import actions_since, refuses
 
@@ -148,3 +148,17 @@ async def test_accepting_never_fails_for_seats(org):
     assert member.status == MemberStatus.ACTIVE
     stored = await Invitation.get(id=invitation.id)
     assert stored.status == InvitationStatus.ACCEPTED
+
+
+async def test_unblocking_takes_no_new_seat_but_waits_while_over_a_lowered_limit(org):
+    """A blocked member holds their seat: unblocking at the limit is fine. Past a lowered
+    limit nobody comes back until usage drops to it (unblockMember and SCIM alike)."""
+    organization, owner = org
+    actor = await factories.actor_for(owner)
+    blocked = await factories.make_member(organization, status=MemberStatus.BLOCKED)
+    await limit(organization, 2)  # the owner and the blocked member: at the limit
+    await members.unblock(actor, blocked.id)
+    assert (await Member.get(id=blocked.id)).status == MemberStatus.ACTIVE
+    await members.block(actor, blocked.id)
+    await limit(organization, 1)  # lowered below usage
+    await refuses(members.unblock(actor, blocked.id), ErrorCode.SEAT_LIMIT_REACHED)
