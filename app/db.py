@@ -336,6 +336,10 @@ def _unavailable(error: BaseException) -> bool:
         return name.startswith(_SQLITE_UNAVAILABLE) or "database is locked" in str(error)
     if isinstance(error, asyncpg.InterfaceError):
         return "closed" in str(error)  # "connection is closed", "pool is closed"
+    if isinstance(error, asyncpg.exceptions._base.InternalClientError):
+        # A statement sent while the connection is still taking in the server's shutdown
+        # error: "cannot switch to state 12; another operation (2) is in progress".
+        return "cannot switch to state" in str(error)
     return isinstance(
         error,
         asyncpg.PostgresConnectionError  # class 08: the connection failed or broke
