@@ -22,6 +22,19 @@ from datetime import UTC, datetime, timedelta
 FAKE_NOW_ENV = "ROSTER_FAKE_NOW"
 TESTING_ENV = "ROSTER_TESTING"
 
+
+def read_environment() -> str | None:
+    """The fake-clock file's path from the environment (None unless testing). Read once at
+    import, since a server process is started with it and `now()` runs for every row of a
+    list page; tests that change the variables in-process call this again."""
+    global _FAKE_NOW_PATH
+    testing = os.environ.get(TESTING_ENV) == "1"
+    _FAKE_NOW_PATH = (os.environ.get(FAKE_NOW_ENV) or None) if testing else None
+    return _FAKE_NOW_PATH
+
+
+_FAKE_NOW_PATH: str | None = None
+read_environment()
 # Set by in-process tests only (see `set_offset`).
 _offset: timedelta | None = None
 # The fake-clock file as last read: ((mtime_ns, size), offset or fixed instant).
@@ -46,11 +59,9 @@ def _parse(text: str) -> timedelta | datetime | None:
 def _from_file() -> timedelta | datetime | None:
     """The fake clock's file setting; None unless testing with ROSTER_FAKE_NOW set."""
     global _file_state
-    if os.environ.get(TESTING_ENV) != "1":
+    if not _FAKE_NOW_PATH:
         return None
-    path = os.environ.get(FAKE_NOW_ENV)
-    if not path:
-        return None
+    path = _FAKE_NOW_PATH
     try:
         stat = os.stat(path)
     except OSError:

@@ -6,7 +6,7 @@ import logging
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
@@ -31,6 +31,7 @@ from tortoise.backends.sqlite.client import (
 from tortoise.connection import get_connection, get_connections
 from tortoise.exceptions import DBConnectionError
 from tortoise.fields import DatetimeField
+from tortoise.queryset import QuerySet
 
 from app import config
 
@@ -249,7 +250,24 @@ def read_datetime(value: Any) -> datetime:
             value = datetime.fromisoformat(value)
         except ValueError:
             pass  # Tortoise's parser reads what fromisoformat does not
+    if isinstance(value, datetime) and value.tzinfo is UTC:
+        return value  # what Tortoise would return (the zone is UTC), without its round trip
     return cast("datetime", _DATETIME.to_python_value(value))
+
+
+def read_optional_datetime(value: Any) -> datetime | None:
+    """A nullable datetime column of a raw row (see read_datetime)."""
+    return None if value is None else read_datetime(value)
+
+
+async def select_records(queryset: QuerySet[Any]) -> list[Any]:
+    """The rows a queryset selects, as the driver returns them (records readable by column
+    name: asyncpg's Record, sqlite3.Row), without building model instances: the query is
+    still Tortoise's, so its filters are written once, as `Q`s."""
+    queryset.sql()  # builds `queryset.query` for the connection's dialect
+    sql, params = queryset.query.get_parameterized_sql()
+    _, rows = await connection().execute_query(sql, list(params))
+    return list(rows)
 
 
 def placeholders(sql: str) -> str:

@@ -10,6 +10,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
+from app import db
 from app.auth.viewer import OrgAccess, Viewer
 from app.clock import now
 from app.errors import not_found
@@ -61,13 +62,15 @@ class Context:
         if self.viewer.user is None:
             return {}
         moment = now()
-        rows = await Member.filter(active_q(moment), user_id=self.viewer.user.id).values_list(
+        query = Member.filter(active_q(moment), user_id=self.viewer.user.id).only(
             "id", "organization_id", "role", "role_expires_at", "role_reverts_to"
         )
-        return {
-            org_id: OrgAccess(org_id, role_from(role, until, reverts_to, moment), member_id)
-            for member_id, org_id, role, until, reverts_to in rows
-        }
+        accesses: dict[int, OrgAccess] = {}
+        for row in await db.select_records(query):  # per request: no model instances
+            until = db.read_optional_datetime(row["role_expires_at"])
+            role = role_from(row["role"], until, row["role_reverts_to"], moment)
+            accesses[row["organization_id"]] = OrgAccess(row["organization_id"], role, row["id"])
+        return accesses
 
     async def access(self, organization_id: int | None) -> OrgAccess | None:
         if organization_id is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from tortoise.expressions import Q
 
@@ -20,7 +20,7 @@ from app.models import Member, Organization, User
 from app.models.enums import MemberStatus, OrganizationRole
 from app.resolvers.context import Context
 from app.resolvers.loaders import load_one
-from app.resolvers.paging import Order, Page, Window, paginate
+from app.resolvers.paging import Order, Page, Window, paginate_records
 from app.resolvers.search import search_term
 from app.services import members as service
 from app.services.expiry import live_at, role_q, status_now, status_q
@@ -31,6 +31,62 @@ from app.services.visibility import (
     reads_private,
     visible_statuses,
 )
+
+
+class MemberRow:
+    """A member of a list page read from its row (no Tortoise instance): the columns the
+    Member type shows, datetimes read once. `model()` builds the instance from the same
+    record when a field needs one (teams, invitedBy …), with no further query."""
+
+    __slots__ = (
+        "_model",
+        "_record",
+        "blocked_at",
+        "email",
+        "expires_at",
+        "id",
+        "joined_at",
+        "managed_by",
+        "name",
+        "organization_id",
+        "removed_at",
+        "role",
+        "role_expires_at",
+        "role_rank",
+        "role_reverts_to",
+        "status",
+        "title",
+        "user_id",
+        "username",
+    )
+
+    def __init__(self, record: Any) -> None:
+        read, optional = db.read_datetime, db.read_optional_datetime
+        self.id: int = record["id"]
+        self.name: str = record["name"]
+        self.email: str = record["email"]
+        self.username: str | None = record["username"]
+        self.title: str | None = record["title"]
+        self.role: str = record["role"]
+        self.role_rank: int = record["role_rank"]
+        self.status: str = record["status"]
+        self.joined_at: datetime = read(record["joined_at"])
+        self.blocked_at = optional(record["blocked_at"])
+        self.removed_at = optional(record["removed_at"])
+        self.expires_at = optional(record["expires_at"])
+        self.role_expires_at = optional(record["role_expires_at"])
+        self.role_reverts_to: str | None = record["role_reverts_to"]
+        self.managed_by: str = record["managed_by"]
+        self.user_id: int = record["user_id"]
+        self.organization_id: int = record["organization_id"]
+        self._record = record
+        self._model: Member | None = None
+
+    def model(self) -> Member:
+        if self._model is None:
+            # Tortoise's own constructor for a fetched row (every column was selected).
+            self._model = Member._init_from_db(**dict(self._record))
+        return self._model
 
 
 class UserRow(NamedTuple):
@@ -81,7 +137,7 @@ MEMBER_ORDER = {
 class MembersPage:
     """A page of members with what the selection needs of them, fetched in bulk."""
 
-    page: Page[Member]
+    page: Page[MemberRow]
     organization_id: int
     # Whether the viewer reads every member's email (else only their own).
     privileged: bool
@@ -91,7 +147,7 @@ class MembersPage:
     # member id → its assignment rows, when it asks for assignments.
     assignments: dict[int, list[AssignmentRow]] | None = field(default=None)
 
-    def email_visible(self, member: Member) -> bool:
+    def email_visible(self, member: MemberRow) -> bool:
         return self.privileged or member.user_id == self.viewer_user_id
 
 
@@ -167,12 +223,14 @@ async def organization_members(
         raise DomainError(
             ErrorCode.FORBIDDEN, "Ordering by email needs a role that may read emails."
         )
-    page = await paginate(queryset, Order(MEMBER_ORDER[order_field], descending), window)
+    page = await paginate_records(
+        queryset, Order(MEMBER_ORDER[order_field], descending), window, MemberRow
+    )
     result = MembersPage(page, organization_id, privileged, ctx.user_id)
     if page.rows and with_users:
         result.users = await _user_rows({m.user_id for m in page.rows})
     if page.rows and with_assignments:
-        result.assignments = await _assignment_rows([m.pk for m in page.rows], moment)
+        result.assignments = await _assignment_rows([m.id for m in page.rows], moment)
     return result
 
 

@@ -22,6 +22,7 @@ from tortoise.fields import BigIntField, DatetimeField, IntField, SmallIntField
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from app import db
 from app.errors import DomainError, ErrorCode
 
 MAX_PAGE = 100
@@ -154,6 +155,39 @@ def check_window(first: int | None, last: int | None, offset: int | None) -> Non
 async def paginate(
     queryset: QuerySet[M], order: Order, window: Window, *, default_size: int = DEFAULT_PAGE
 ) -> Page[M]:
+    """A page of model instances."""
+    return await _paginate(queryset, order, window, default_size, _instances)
+
+
+async def paginate_records(
+    queryset: QuerySet[M],
+    order: Order,
+    window: Window,
+    convert: Callable[[Any], T],
+    *,
+    default_size: int = DEFAULT_PAGE,
+) -> Page[T]:
+    """A page of the queryset's rows read as the driver's records (app.db.select_records)
+    and converted by `convert`, whose results carry the order's columns as attributes (for
+    the cursors): the lean path of list pages, without Tortoise model instances."""
+
+    async def fetch(qs: QuerySet[M]) -> list[T]:
+        return [convert(record) for record in await db.select_records(qs)]
+
+    return await _paginate(queryset, order, window, default_size, fetch)
+
+
+async def _instances(qs: QuerySet[M]) -> list[M]:
+    return list(await qs)
+
+
+async def _paginate(
+    queryset: QuerySet[M],
+    order: Order,
+    window: Window,
+    default_size: int,
+    fetch: Callable[[QuerySet[M]], Awaitable[list[T]]],
+) -> Page[T]:
     first, after, last, before, offset = (
         window.first,
         window.after,
@@ -179,7 +213,7 @@ async def paginate(
     qs = qs.order_by(*sort)
     if offset:
         qs = qs.offset(offset)
-    rows = list(await qs.limit(size + 1)) if size else []
+    rows = await fetch(qs.limit(size + 1)) if size else []
     more = len(rows) > size
     rows = rows[:size]
     if backwards:

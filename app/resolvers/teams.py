@@ -18,7 +18,7 @@ from app.models import Member, Project, Team, TeamMember, TeamProjectRole
 from app.models.enums import ProjectRole
 from app.resolvers.context import Context
 from app.resolvers.loaders import get_loader, load_many, load_one
-from app.resolvers.members import MembersPage
+from app.resolvers.members import MemberRow, MembersPage
 from app.resolvers.paging import (
     DEFAULT_PAGE,
     Order,
@@ -27,6 +27,7 @@ from app.resolvers.paging import (
     check_window,
     encode_cursor,
     paginate,
+    paginate_records,
 )
 from app.resolvers.search import search_term
 from app.services import teams as service
@@ -97,7 +98,7 @@ def _sql(template: str, teams: int, statuses: int) -> str:
     )
 
 
-async def _first_pages(keys: list[FirstPageKey]) -> list[list[Member]]:
+async def _first_pages(keys: list[FirstPageKey]) -> list[list[MemberRow]]:
     """Up to `size` members of each team (one statement per distinct size and statuses,
     one for the members themselves)."""
     groups: dict[tuple[int, tuple[str, ...]], list[int]] = defaultdict(list)
@@ -111,7 +112,8 @@ async def _first_pages(keys: list[FirstPageKey]) -> list[list[Member]]:
         for row in rows:
             ids[(row["team_id"], size, statuses)].append(row["member_id"])
     wanted = {pk for found in ids.values() for pk in found}
-    members = {m.pk: m for m in await Member.filter(id__in=list(wanted))} if wanted else {}
+    records = await db.select_records(Member.filter(id__in=list(wanted))) if wanted else []
+    members = {row.id: row for row in map(MemberRow, records)}
     return [[members[pk] for pk in ids.get(key, []) if pk in members] for key in keys]
 
 
@@ -154,14 +156,14 @@ async def team_members(ctx: Context, team: Team, *, window: Window) -> MembersPa
         team_memberships__team_id=team.id,
         status__in=list(statuses),
     )
-    page = await paginate(queryset, Order(MEMBER_ORDER), window)
+    page = await paginate_records(queryset, Order(MEMBER_ORDER), window, MemberRow)
     return MembersPage(page, team.organization_id, privileged, ctx.user_id)
 
 
 async def _first_page(
     ctx: Context, team_id: int, size: int, statuses: tuple[str, ...]
-) -> Page[Member]:
-    rows: list[Member] = []
+) -> Page[MemberRow]:
+    rows: list[MemberRow] = []
     if size:
         loader = get_loader(ctx, "Team.members.first", _first_pages)
         rows = await loader.load((team_id, size + 1, statuses))

@@ -73,16 +73,35 @@ def member_expired(member: Member, at: datetime | None = None) -> bool:
 
 def status_now(member: Member, at: datetime | None = None) -> MemberStatus:
     """The status as it reads: REMOVED from `expires_at` on."""
-    if member_expired(member, at):
-        return MemberStatus.REMOVED
-    return MemberStatus(member.status)
+    return status_from(member.status, member.role, member.expires_at, at)
 
 
 def removed_at_now(member: Member, at: datetime | None = None) -> datetime | None:
     """When they were removed: an unswept expiry counts from `expires_at`."""
-    if member_expired(member, at):
-        return member.expires_at
-    return member.removed_at
+    return removed_at_from(member.status, member.role, member.expires_at, member.removed_at, at)
+
+
+def removed_at_from(
+    status: MemberStatus | str,
+    role: OrganizationRole | str,
+    expires_at: datetime | None,
+    removed_at: datetime | None,
+    at: datetime | None = None,
+) -> datetime | None:
+    """`removed_at_now` from a member's columns."""
+    return expires_at if expired_from(status, role, expires_at, at) else removed_at
+
+
+def status_from(
+    status: MemberStatus | str,
+    role: OrganizationRole | str,
+    expires_at: datetime | None,
+    at: datetime | None = None,
+) -> MemberStatus:
+    """`status_now` from a member's columns."""
+    if expired_from(status, role, expires_at, at):
+        return MemberStatus.REMOVED
+    return MemberStatus(status)
 
 
 def role_from(
@@ -103,10 +122,19 @@ def role_now(member: Member, at: datetime | None = None) -> OrganizationRole:
 
 def temporary_role_pending(member: Member, at: datetime | None = None) -> bool:
     """The member holds a temporary role that has not reverted yet."""
+    return temporary_role_pending_from(member.role_expires_at, member.role_reverts_to, at)
+
+
+def temporary_role_pending_from(
+    role_expires_at: datetime | None,
+    role_reverts_to: OrganizationRole | str | None,
+    at: datetime | None = None,
+) -> bool:
+    """`temporary_role_pending` from a member's columns."""
     return (
-        member.role_expires_at is not None
-        and member.role_reverts_to is not None
-        and not _due(member.role_expires_at, _moment(at))
+        role_expires_at is not None
+        and role_reverts_to is not None
+        and not _due(role_expires_at, _moment(at))
     )
 
 

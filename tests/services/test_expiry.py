@@ -36,8 +36,10 @@ def test_fake_clock_file_is_honoured_only_when_testing(tmp_path, monkeypatch):
     path.write_text("3600")
     monkeypatch.setenv(clock.FAKE_NOW_ENV, str(path))
     monkeypatch.delenv(clock.TESTING_ENV, raising=False)
+    assert clock.read_environment() is None
     assert abs((clock.now() - datetime.now(UTC)).total_seconds()) < 5  # production: ignored
     monkeypatch.setenv(clock.TESTING_ENV, "1")
+    assert clock.read_environment() == str(path)
     assert 3590 < (clock.now() - datetime.now(UTC)).total_seconds() < 3610
     # Rewritten: read again (a different size, or a later mtime).
     path.write_text("2030-01-01T00:00:00+00:00")
@@ -52,6 +54,7 @@ def test_fake_clock_file_is_honoured_only_when_testing(tmp_path, monkeypatch):
     path.unlink()
     assert abs((clock.now() - datetime.now(UTC)).total_seconds()) < 5
     monkeypatch.setenv(clock.TESTING_ENV, "0")
+    assert clock.read_environment() is None
 
 
 def test_in_process_offset():

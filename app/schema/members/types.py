@@ -15,7 +15,7 @@ from app.models.enums import ManagedBy, MemberStatus, OrganizationRole
 from app.resolvers import members as resolve
 from app.resolvers import projects as resolve_projects
 from app.resolvers import teams as resolve_teams
-from app.resolvers.members import MembersPage
+from app.resolvers.members import MemberRow, MembersPage
 from app.schema.accounts.types import UserType
 from app.schema.context import Info
 from app.schema.execution import KNOWN_NULL, PRELOADED
@@ -23,7 +23,12 @@ from app.schema.node import Node, as_node, register_node
 from app.schema.pagination import Connection, connection
 from app.schema.projects.types import ProjectAssignmentType, ProjectType
 from app.schema.teams.access import EffectiveProjectRoleType
-from app.services.expiry import removed_at_now, role_now, status_now, temporary_role_pending
+from app.services.expiry import (
+    removed_at_from,
+    role_from,
+    status_from,
+    temporary_role_pending_from,
+)
 
 if TYPE_CHECKING:
     from app.schema.organizations.types import OrganizationType
@@ -71,7 +76,9 @@ class MemberType(Node):
         "membership change only through SCIM (SCIM_MANAGED); ADMIN+ may still block or "
         "remove them."
     )
-    model: Private[Member]
+    # The model, or a list page's row (app.resolvers.members.MemberRow) until a field
+    # needs the model.
+    source: Private[Member | MemberRow]
     # Filled from a MembersPage, whose resolver fetched them in bulk: these fields then
     # resolve synchronously (see PRELOADED) instead of scheduling a DataLoader call each.
     known_email: Private[object] = None
@@ -79,31 +86,52 @@ class MemberType(Node):
     preloaded_assignments: Private[list[ProjectAssignmentType] | None] = None
 
     @property
+    def model(self) -> Member:
+        source = self.source
+        return source if isinstance(source, Member) else source.model()
+
+    @property
     def organization_id(self) -> int:
-        return self.model.organization_id
+        return self.source.organization_id
 
     @classmethod
     def from_model(cls, member: Member) -> MemberType:
         """As the member reads now: past `expiresAt` REMOVED, past `roleExpiresAt` in the
         role it reverts to (app.services.expiry), whether or not the sweep has run."""
+        return cls._read(member, member.pk)
+
+    @classmethod
+    def from_row(cls, row: MemberRow) -> MemberType:
+        """The same from a members page's row."""
+        return cls._read(row, row.id)
+
+    @classmethod
+    def _read(cls, member: Member | MemberRow, pk: int) -> MemberType:
         moment = now()
-        status = status_now(member, moment)
-        temporary = status != MemberStatus.REMOVED and temporary_role_pending(member, moment)
+        role, expires_at = member.role, member.expires_at
+        status = status_from(member.status, role, expires_at, moment)
+        temporary = status != MemberStatus.REMOVED and temporary_role_pending_from(
+            member.role_expires_at, member.role_reverts_to, moment
+        )
         return cls(
-            id=strawberry.ID(to_global_id("Member", member.pk)),
+            id=strawberry.ID(to_global_id("Member", pk)),
             name=member.name,
             username=member.username,
             title=member.title,
-            role=role_now(member, moment),
+            role=role_from(role, member.role_expires_at, member.role_reverts_to, moment),
             status=status,
             joined_at=member.joined_at,
             blocked_at=member.blocked_at if status == MemberStatus.BLOCKED else None,
-            removed_at=removed_at_now(member, moment),
-            expires_at=None if status == MemberStatus.REMOVED else member.expires_at,
+            removed_at=removed_at_from(member.status, role, expires_at, member.removed_at, moment),
+            expires_at=None if status == MemberStatus.REMOVED else expires_at,
             role_expires_at=member.role_expires_at if temporary else None,
-            role_reverts_to=member.role_reverts_to if temporary else None,
+            role_reverts_to=(
+                OrganizationRole(member.role_reverts_to)
+                if temporary and member.role_reverts_to is not None
+                else None
+            ),
             managed_by=ManagedBy(member.managed_by),
-            model=member,
+            source=member,
         )
 
     @strawberry.field(
@@ -169,8 +197,8 @@ def members_connection(found: MembersPage) -> Connection[MemberType]:
 
     projects: dict[int, ProjectType] = {}
 
-    def node(member: Member) -> MemberType:
-        wrapped = MemberType.from_model(member)
+    def node(member: MemberRow) -> MemberType:
+        wrapped = MemberType.from_row(member)
         visible = found.email_visible(member)
         wrapped.known_email = member.email if visible else KNOWN_NULL
         if found.users is not None:
@@ -178,7 +206,7 @@ def members_connection(found: MembersPage) -> Connection[MemberType]:
         if found.assignments is not None:
             wrapped.preloaded_assignments = [
                 ProjectAssignmentType.from_row(row, found.organization_id, projects)
-                for row in found.assignments[member.pk]
+                for row in found.assignments[member.id]
             ]
         return wrapped
 
