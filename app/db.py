@@ -272,8 +272,11 @@ async def select_records(queryset: QuerySet[Any]) -> list[Any]:
 
 def placeholders(sql: str) -> str:
     """Turn `?` placeholders into `$1, $2 …` on PostgreSQL."""
-    if dialect() != "postgres":
-        return sql
+    return _numbered(sql) if dialect() == "postgres" else sql
+
+
+@lru_cache(maxsize=256)
+def _numbered(sql: str) -> str:
     parts = sql.split("?")
     out = [parts[0]]
     for i, part in enumerate(parts[1:], start=1):

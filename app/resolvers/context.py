@@ -14,10 +14,15 @@ from app import db
 from app.auth.viewer import OrgAccess, Viewer
 from app.clock import now
 from app.errors import not_found
-from app.models import Member
 from app.models.enums import OrganizationRole
 from app.services.audit import Actor
-from app.services.expiry import active_q, role_from
+from app.services.expiry import active_sql, role_from
+
+# The viewer's memberships with access now (app.services.expiry.active_sql).
+ACCESS_SQL = (
+    'SELECT m."id", m."organization_id", m."role", m."role_expires_at", m."role_reverts_to"'
+    f' FROM "members" m WHERE m."user_id" = ? AND {active_sql("m")}'
+)
 
 
 @dataclass(frozen=True)
@@ -62,14 +67,14 @@ class Context:
         if self.viewer.user is None:
             return {}
         moment = now()
-        query = Member.filter(active_q(moment), user_id=self.viewer.user.id).only(
-            "id", "organization_id", "role", "role_expires_at", "role_reverts_to"
+        # Every request asks this: SQL written once, rows read as tuples.
+        _, rows = await db.connection().execute_query(
+            db.placeholders(ACCESS_SQL), [self.viewer.user.id, moment]
         )
         accesses: dict[int, OrgAccess] = {}
-        for row in await db.select_records(query):  # per request: no model instances
-            until = db.read_optional_datetime(row["role_expires_at"])
-            role = role_from(row["role"], until, row["role_reverts_to"], moment)
-            accesses[row["organization_id"]] = OrgAccess(row["organization_id"], role, row["id"])
+        for member_id, org_id, role, until, reverts_to in rows:
+            role = role_from(role, db.read_optional_datetime(until), reverts_to, moment)
+            accesses[org_id] = OrgAccess(org_id, role, member_id)
         return accesses
 
     async def access(self, organization_id: int | None) -> OrgAccess | None:

@@ -157,6 +157,12 @@ def active_q(at: datetime | None = None) -> Q:
     return Q(status=MemberStatus.ACTIVE) & not_expired_q(at)
 
 
+def active_sql(alias: str) -> str:
+    """`active_q` as an SQL condition on the members table named `alias` (its one `?`
+    parameter is the instant, as for `not_expired_sql`)."""
+    return f"{alias}.\"status\" = '{MemberStatus.ACTIVE.value}' AND {not_expired_sql(alias)}"
+
+
 def present_q(at: datetime | None = None) -> Q:
     """Members holding a seat now: ACTIVE or BLOCKED, not past their `expires_at`."""
     return Q(status__in=list(PRESENT)) & not_expired_q(at)
