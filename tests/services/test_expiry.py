@@ -8,7 +8,7 @@ import os
 import re
 from datetime import UTC, datetime, timedelta
 
-from app import clock
+from app import clock, db
 from app.errors import ErrorCode
 from app.models import AuditEvent, Member, OutboxMail, ProjectAssignment, TeamMember, User
 from app.models.enums import MemberStatus, OrganizationRole, ProjectRole
@@ -115,6 +115,18 @@ async def test_status_and_role_predicates_agree_with_their_queries(crew: Crew):
         m.id for m in await Member.filter(expiry.active_q(), organization_id=crew.organization.id)
     }
     assert expired.id not in active and owner.id in active and later.id in active
+    # The SQL form read by every request's access statement selects the same members.
+    sql = db.placeholders(f'SELECT m."id" FROM "members" m WHERE {expiry.active_sql("m")}')
+    _, rows = await db.connection().execute_query(sql, [clock.now()])
+    assert {row[0] for row in rows} & {m.id for m in everyone} == active
+    # The column-level forms (list pages read rows, not models) are the same rules.
+    for m in everyone:
+        columns = (m.status, m.role, m.expires_at)
+        assert expiry.status_from(*columns) == expiry.status_now(m)
+        assert expiry.removed_at_from(*columns, m.removed_at) == expiry.removed_at_now(m)
+        assert expiry.temporary_role_pending_from(
+            m.role_expires_at, m.role_reverts_to
+        ) == expiry.temporary_role_pending(m)
     # The access checks under the lock read the same.
     assert await current_access(await crew.actor("USER"), crew.organization.id) is None
     access = await current_access(await crew.actor("ADMIN2"), crew.organization.id)
