@@ -32,15 +32,15 @@ log = logging.getLogger("roster")
 # 10,000 objects, nearly all freed by reference counting, and Python's default (a young
 # collection every 700 allocations, a full one now and then over every object of the
 # schema, the ORM and the libraries) spent about a tenth of a members page's CPU time in
-# collections, with pauses of tens of ms. Startup's objects are frozen out of collections
+# collections, with pauses of tens of ms. What importing made is frozen out of collections
 # and young collections run every GC_YOUNG_THRESHOLD allocations. bench/rss.py keeps the
 # memory figure: flat.
 GC_YOUNG_THRESHOLD = 20_000
 GC_OLDER_THRESHOLDS = (20, 20)
 
 
-async def _settle_garbage_collector(app: web.Application) -> None:
-    """After startup: freeze what startup made, then collect less often."""
+def _settle_garbage_collector() -> None:
+    """Before serving: freeze what importing the app made, then collect less often."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(GC_YOUNG_THRESHOLD, *GC_OLDER_THRESHOLDS)
@@ -52,7 +52,7 @@ def _run_server(settings: Settings, sock: socket.socket | None = None) -> None:
     from app.web import create_app
 
     application = create_app(settings)
-    application.on_startup.append(_settle_garbage_collector)  # after the app's own startup
+    _settle_garbage_collector()
 
     # run_app turns SIGTERM and SIGINT into a graceful shutdown: in-flight
     # requests finish, the mail worker drains, connections close. The server's loop is
