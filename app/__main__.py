@@ -12,6 +12,7 @@ import gc
 import getpass
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import sys
@@ -65,7 +66,8 @@ def _run_server(settings: Settings, sock: socket.socket | None = None) -> None:
         port=None if sock else settings.port,
         sock=sock,
         access_log=None,
-        print=None,
+        # Called once the socket listens (startup done): what tests and operators wait for.
+        print=lambda _banner: log.info("ready: process %s accepts requests", os.getpid()),
         shutdown_timeout=10,
         handle_signals=True,
     )

@@ -6,7 +6,6 @@ import asyncio
 import hmac
 import json
 import logging
-import os
 import re
 import time
 import uuid
@@ -532,7 +531,6 @@ async def _start(app: web.Application) -> None:
         webhooks.start()
         app[WEBHOOK_WORKER] = webhooks
     await BROKER.start(settings.database_url)
-    log.info("ready: process %s accepts requests", os.getpid())
 
 
 async def _close_websockets(app: web.Application) -> None:
