@@ -7,17 +7,19 @@ Resolvers return models and raise DomainError; the schema wraps what they return
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from tortoise.expressions import Q
 
+from app.auth.viewer import OrgAccess
 from app.clock import now
 from app.errors import DomainError, not_found
 from app.ids import pk_of
 from app.models import Invitation, InvitationProjectAssignment, Member, Organization, OutboxMail
 from app.models.enums import DeliveryStatus, InvitationStatus, OrganizationRole, ProjectRole
 from app.resolvers.context import Context
-from app.resolvers.loaders import load_many, load_one
+from app.resolvers.loaders import load_many, load_one, load_some
 from app.resolvers.paging import Order, Page, Window, paginate
 from app.resolvers.search import search_term
 from app.services import invitations as service
@@ -56,6 +58,16 @@ def invitation_status_filter(statuses: list[InvitationStatus]) -> Q:
     return Q(*clauses, join_type="OR")
 
 
+@dataclass
+class InvitationsPage:
+    """A page of invitations with what the selection needs of them, fetched in bulk."""
+
+    page: Page[Invitation]
+    # inviting member id → the member when the viewer may see them, else None (as
+    # `invitation_invited_by` answers); filled when the selection asks for `invitedBy`.
+    inviters: dict[int, Member | None] | None = None
+
+
 async def organization_invitations(
     ctx: Context,
     organization_id: int,
@@ -65,8 +77,10 @@ async def organization_invitations(
     statuses: list[InvitationStatus] | None,
     order_field: str,
     descending: bool,
-) -> Page[Invitation]:
-    """The organization's invitations; the field's permission class admits ADMIN+ only."""
+    with_inviters: bool = False,
+) -> InvitationsPage:
+    """The organization's invitations; the field's permission class admits ADMIN+ only.
+    With `with_inviters`, the page's inviters too, in one statement."""
     queryset = Invitation.filter(organization_id=organization_id)
     if statuses is not None:
         if not statuses:  # an empty list matches nothing
@@ -76,7 +90,26 @@ async def organization_invitations(
     term = search_term(search)
     if term:
         queryset = queryset.filter(email__icontains=term)
-    return await paginate(queryset, Order(INVITATION_ORDER[order_field], descending), window)
+    page = await paginate(queryset, Order(INVITATION_ORDER[order_field], descending), window)
+    result = InvitationsPage(page)
+    if with_inviters:
+        result.inviters = await _visible_inviters(ctx, page.rows)
+    return result
+
+
+async def _visible_inviters(
+    ctx: Context, invitations: Sequence[Invitation]
+) -> dict[int, Member | None]:
+    """The inviters of `invitations` (through the request's Member loader: one statement,
+    and the same instances `invitation_invited_by` would load), None where not visible."""
+    pks = sorted({i.invited_by_id for i in invitations if i.invited_by_id is not None})
+    found: dict[int, Member | None] = {}
+    for pk, member in zip(pks, await load_some(ctx, Member, pks), strict=True):
+        visible = member is not None and inviter_visible(
+            await ctx.access(member.organization_id), member
+        )
+        found[pk] = member if visible else None
+    return found
 
 
 async def invitation_node(ctx: Context, pk: int) -> Invitation | None:
@@ -101,11 +134,15 @@ async def invitation_invited_by(ctx: Context, invitation: Invitation) -> Member 
     organization; not the invitee, who is not a member yet (the token's preview names
     the inviter)."""
     member = await load_one(ctx, Member, invitation.invited_by_id)
-    if member is None or not may_see_member(
-        await ctx.access(member.organization_id), status_now(member)
-    ):
+    if member is None or not inviter_visible(await ctx.access(member.organization_id), member):
         return None
     return member
+
+
+def inviter_visible(access: OrgAccess | None, member: Member) -> bool:
+    """Whether a viewer with `access` to the inviter's organization sees the inviter: the
+    rule of every member read (`member_node`)."""
+    return may_see_member(access, status_now(member))
 
 
 async def _last_mail(ctx: Context, invitation: Invitation) -> OutboxMail | None:

@@ -12,9 +12,12 @@ from app.ids import to_global_id
 from app.models import Invitation
 from app.models.enums import DeliveryStatus, InvitationStatus, OrganizationRole
 from app.resolvers import invitations as resolve
+from app.resolvers.invitations import InvitationsPage
 from app.schema.context import Info
+from app.schema.execution import KNOWN_NULL, PRELOADED
 from app.schema.members.types import MemberType
 from app.schema.node import Node, as_node, register_node
+from app.schema.pagination import Connection, connection
 from app.schema.projects.types import InvitationProjectAssignmentType
 from app.services.invitations import InvitationLink, effective_status
 
@@ -58,6 +61,9 @@ class InvitationType(Node):
         "it does not."
     )
     model: Private[Invitation]
+    # Filled from an InvitationsPage, whose resolver fetched the inviters in bulk: the
+    # field then resolves synchronously (see PRELOADED); KNOWN_NULL when not visible.
+    preloaded_invited_by: Private[object] = None
 
     @property
     def organization_id(self) -> int:
@@ -98,7 +104,8 @@ class InvitationType(Node):
         return await resolve.invitation_sent_at(info.context, self.model)
 
     @strawberry.field(
-        description="The member who sent it; null when not visible to the viewer or gone."
+        description="The member who sent it; null when not visible to the viewer or gone.",
+        metadata={PRELOADED: "preloaded_invited_by"},
     )
     async def invited_by(self, info: Info) -> MemberType | None:
         inviter = await resolve.invitation_invited_by(info.context, self.model)
@@ -140,6 +147,23 @@ class InvitationPreview:
             invited_by_name=link.inviter.name if link.inviter else None,
             membership_expires_at=invitation.membership_expires_at,
         )
+
+
+def invitations_connection(found: InvitationsPage) -> Connection[InvitationType]:
+    """An invitations page as a connection, with what its resolver preloaded filled in."""
+    inviters: dict[int, object] = {}
+    if found.inviters is not None:
+        for pk, member in found.inviters.items():
+            inviters[pk] = KNOWN_NULL if member is None else MemberType.from_model(member)
+
+    def node(invitation: Invitation) -> InvitationType:
+        wrapped = InvitationType.from_model(invitation)
+        if found.inviters is not None:
+            pk = invitation.invited_by_id
+            wrapped.preloaded_invited_by = KNOWN_NULL if pk is None else inviters[pk]
+        return wrapped
+
+    return connection(found.page, node)
 
 
 register_node("Invitation", resolve.invitation_node, InvitationType.from_model)
