@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from tortoise.expressions import Q
 
+from app import db
 from app.auth.viewer import OrgAccess
 from app.clock import now
 from app.errors import DomainError, not_found
@@ -20,7 +22,7 @@ from app.models import Invitation, InvitationProjectAssignment, Member, Organiza
 from app.models.enums import DeliveryStatus, InvitationStatus, OrganizationRole, ProjectRole
 from app.resolvers.context import Context
 from app.resolvers.loaders import load_many, load_one, load_some
-from app.resolvers.paging import Order, Page, Window, paginate
+from app.resolvers.paging import Order, Page, Window, paginate_records
 from app.resolvers.search import search_term
 from app.services import invitations as service
 from app.services import onboarding
@@ -58,11 +60,62 @@ def invitation_status_filter(statuses: list[InvitationStatus]) -> Q:
     return Q(*clauses, join_type="OR")
 
 
+class InvitationRow:
+    """An invitation of a list page read from its row (no Tortoise instance): the columns
+    the Invitation type shows, datetimes read once. `model()` builds the instance from the
+    same record when a field needs one (deliveryStatus, projectAssignments …), with no
+    further query."""
+
+    __slots__ = (
+        "_model",
+        "_record",
+        "accepted_at",
+        "created_at",
+        "email",
+        "expires_at",
+        "id",
+        "invited_by_id",
+        "membership_expires_at",
+        "message",
+        "organization_id",
+        "role",
+        "send_count",
+        "send_email",
+        "status",
+        "username",
+    )
+
+    def __init__(self, record: Any) -> None:
+        read, optional = db.read_datetime, db.read_optional_datetime
+        self.id: int = record["id"]
+        self.organization_id: int = record["organization_id"]
+        self.email: str = record["email"]
+        self.username: str | None = record["username"]
+        self.role: str = record["role"]
+        self.status: str = record["status"]
+        self.message: str | None = record["message"]
+        self.created_at: datetime = read(record["created_at"])
+        self.expires_at: datetime = read(record["expires_at"])
+        self.accepted_at = optional(record["accepted_at"])
+        self.invited_by_id: int | None = record["invited_by_id"]
+        self.send_count: int = record["send_count"]
+        self.send_email = bool(record["send_email"])  # SQLite's 0/1
+        self.membership_expires_at = optional(record["membership_expires_at"])
+        self._record = record
+        self._model: Invitation | None = None
+
+    def model(self) -> Invitation:
+        if self._model is None:
+            # Tortoise's own constructor for a fetched row (every column was selected).
+            self._model = Invitation._init_from_db(**dict(self._record))
+        return self._model
+
+
 @dataclass
 class InvitationsPage:
     """A page of invitations with what the selection needs of them, fetched in bulk."""
 
-    page: Page[Invitation]
+    page: Page[InvitationRow]
     # inviting member id → the member when the viewer may see them, else None (as
     # `invitation_invited_by` answers); filled when the selection asks for `invitedBy`.
     inviters: dict[int, Member | None] | None = None
@@ -90,7 +143,8 @@ async def organization_invitations(
     term = search_term(search)
     if term:
         queryset = queryset.filter(email__icontains=term)
-    page = await paginate(queryset, Order(INVITATION_ORDER[order_field], descending), window)
+    order = Order(INVITATION_ORDER[order_field], descending)
+    page = await paginate_records(queryset, order, window, InvitationRow)
     result = InvitationsPage(page)
     if with_inviters:
         result.inviters = await _visible_inviters(ctx, page.rows)
@@ -98,7 +152,7 @@ async def organization_invitations(
 
 
 async def _visible_inviters(
-    ctx: Context, invitations: Sequence[Invitation]
+    ctx: Context, invitations: Sequence[InvitationRow]
 ) -> dict[int, Member | None]:
     """The inviters of `invitations` (through the request's Member loader: one statement,
     and the same instances `invitation_invited_by` would load), None where not visible."""

@@ -549,3 +549,47 @@ async def test_invitations_page_selections_answer_the_same(
     )
     assert fast == slow == resolved
     assert fast[0] == 200 and "errors" not in fast[1], fast
+
+
+INVITATION_FIELDS = (
+    "id email username role status message createdAt expiresAt acceptedAt sendCount"
+    " sendEmail membershipExpiresAt deliveryStatus invitedBy { id name }"
+)
+
+
+async def test_invitations_read_from_rows_answer_what_node_answers_from_the_model(client, inviters):
+    """The page reads its rows without Tortoise instances (InvitationRow); `node(id:)`
+    reads the model: every field the same, for invitations of every status and with the
+    optional columns set."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.models import Invitation
+    from app.models.enums import InvitationStatus
+
+    org_pk = pk_of(inviters["org"].id, "Organization")
+    for status in InvitationStatus:
+        await factories.make_invitation(
+            org_pk, f"{status.value.lower()}@example.com", status=status
+        )
+    await factories.make_invitation(org_pk, "late@example.com", expires_in=timedelta(days=-1))
+    special = await factories.make_invitation(org_pk, "special@example.com", username="spec")
+    special.message = "Welcome — ça va?"
+    special.send_email = False
+    special.membership_expires_at = datetime.now(UTC) + timedelta(days=30)
+    await special.save()
+    token = inviters["owner"].token
+    query = (
+        "query($id: ID!) { organization(id: $id) { invitations(first: 100) {"
+        f" nodes {{ {INVITATION_FIELDS} }} }} }} }}"
+    )
+    _, body = await _post(client, query, {"id": inviters["org"].id}, None, token)
+    listed = body["data"]["organization"]["invitations"]["nodes"]
+    assert len(listed) == await Invitation.filter(organization_id=org_pk).count() == 16
+    assert {n["status"] for n in listed} == {s.value for s in InvitationStatus}
+    assert any(n["sendEmail"] is False and n["membershipExpiresAt"] for n in listed)
+    for listed_node in listed:
+        one = (
+            f"query($id: ID!) {{ node(id: $id) {{ ... on Invitation {{ {INVITATION_FIELDS} }} }} }}"
+        )
+        _, single = await _post(client, one, {"id": listed_node["id"]}, None, token)
+        assert single["data"]["node"] == listed_node
