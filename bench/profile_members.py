@@ -3,6 +3,8 @@
     python bench/profile_members.py --database-url sqlite://bench/results/bench.sqlite3 \
         --seed bench/results/seed-sqlite.json [--requests 300] [--profile]
 
+`--scenario invitations` profiles scenario 3 (the PENDING invitations by expiresAt) instead.
+
 Runs the request the way app.web does (authenticate, Context, schema.execute, body
 encoding) in a loop on one event loop and prints the mean wall and CPU time per request (CPU time
 is the steadier figure on a shared machine); with
@@ -19,6 +21,7 @@ import json
 import pstats
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +40,23 @@ QUERY = (
     " edges { node { id name email role status joinedAt user { id name }"
     " projectAssignments { role project { id name } } } } } } }"
 )
+# Scenario 3, as bench/run sends it (`$first` added: 50 there).
+INVITATIONS_QUERY = (
+    "query Pending($id: ID!, $first: Int!) { organization(id: $id) {"
+    " invitations(first: $first, statuses: [PENDING], orderBy: {field: EXPIRES_AT,"
+    " direction: ASC}) { totalCount edges { cursor node { id email role status expiresAt"
+    " createdAt sendCount invitedBy { id name } } } } } }"
+)
 
 
-async def one(token: str, variables: dict) -> bytes:
+QUERIES = {"members": QUERY, "invitations": INVITATIONS_QUERY}
+
+
+async def one(token: str, variables: dict, query: str = QUERY) -> bytes:
     viewer = await authenticate(f"Bearer {token}")
-    context = Context(viewer=viewer, ip="127.0.0.1", request_id="p", operation_name="Members")
-    result = await schema.execute(QUERY, variable_values=variables, context_value=context)
+    name = query.split("(")[0].split()[1]  # "Members", "Pending"
+    context = Context(viewer=viewer, ip="127.0.0.1", request_id="p", operation_name=name)
+    result = await schema.execute(query, variable_values=variables, context_value=context)
     assert not result.errors, result.errors
     return encode_body({"data": result.data})
 
@@ -68,8 +82,8 @@ class Http:
         await self.session.close()
         await self.server.close()
 
-    async def one(self, token: str, variables: dict) -> bytes:
-        body = json.dumps({"query": QUERY, "variables": variables}).encode()
+    async def one(self, token: str, variables: dict, query: str = QUERY) -> bytes:
+        body = json.dumps({"query": query, "variables": variables}).encode()
         async with self.session.post(
             self.server.make_url("/graphql"),
             data=body,
@@ -85,15 +99,16 @@ async def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--first", type=int, default=50)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--scenario", choices=sorted(QUERIES), default="members")
     parser.add_argument("--http", action="store_true", help="through the aiohttp app")
     args = parser.parse_args()
     if args.http:
         async with Http(args.database_url) as http:
-            await measure(args, http.one)
+            await measure(args, partial(http.one, query=QUERIES[args.scenario]))
         return
     await db.init_db(args.database_url, 4, 5000)
     try:
-        await measure(args, one)
+        await measure(args, partial(one, query=QUERIES[args.scenario]))
     finally:
         await db.close_db()
 

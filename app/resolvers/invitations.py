@@ -7,18 +7,22 @@ Resolvers return models and raise DomainError; the schema wraps what they return
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from tortoise.expressions import Q
 
+from app import db
+from app.auth.viewer import OrgAccess
 from app.clock import now
 from app.errors import DomainError, not_found
 from app.ids import pk_of
 from app.models import Invitation, InvitationProjectAssignment, Member, Organization, OutboxMail
 from app.models.enums import DeliveryStatus, InvitationStatus, OrganizationRole, ProjectRole
 from app.resolvers.context import Context
-from app.resolvers.loaders import load_many, load_one
-from app.resolvers.paging import Order, Page, Window, paginate
+from app.resolvers.loaders import load_many, load_one, load_some
+from app.resolvers.paging import Order, Page, Window, paginate_records
 from app.resolvers.search import search_term
 from app.services import invitations as service
 from app.services import onboarding
@@ -56,6 +60,67 @@ def invitation_status_filter(statuses: list[InvitationStatus]) -> Q:
     return Q(*clauses, join_type="OR")
 
 
+class InvitationRow:
+    """An invitation of a list page read from its row (no Tortoise instance): the columns
+    the Invitation type shows, datetimes read once. `model()` builds the instance from the
+    same record when a field needs one (deliveryStatus, projectAssignments …), with no
+    further query."""
+
+    __slots__ = (
+        "_model",
+        "_record",
+        "accepted_at",
+        "created_at",
+        "email",
+        "expires_at",
+        "id",
+        "invited_by_id",
+        "membership_expires_at",
+        "message",
+        "organization_id",
+        "role",
+        "send_count",
+        "send_email",
+        "status",
+        "username",
+    )
+
+    def __init__(self, record: Any) -> None:
+        read, optional = db.read_datetime, db.read_optional_datetime
+        self.id: int = record["id"]
+        self.organization_id: int = record["organization_id"]
+        self.email: str = record["email"]
+        self.username: str | None = record["username"]
+        self.role: str = record["role"]
+        self.status: str = record["status"]
+        self.message: str | None = record["message"]
+        self.created_at: datetime = read(record["created_at"])
+        self.expires_at: datetime = read(record["expires_at"])
+        self.accepted_at = optional(record["accepted_at"])
+        self.invited_by_id: int | None = record["invited_by_id"]
+        self.send_count: int = record["send_count"]
+        self.send_email = bool(record["send_email"])  # SQLite's 0/1
+        self.membership_expires_at = optional(record["membership_expires_at"])
+        self._record = record
+        self._model: Invitation | None = None
+
+    def model(self) -> Invitation:
+        if self._model is None:
+            # Tortoise's own constructor for a fetched row (every column was selected).
+            self._model = Invitation._init_from_db(**dict(self._record))
+        return self._model
+
+
+@dataclass
+class InvitationsPage:
+    """A page of invitations with what the selection needs of them, fetched in bulk."""
+
+    page: Page[InvitationRow]
+    # inviting member id → the member when the viewer may see them, else None (as
+    # `invitation_invited_by` answers); filled when the selection asks for `invitedBy`.
+    inviters: dict[int, Member | None] | None = None
+
+
 async def organization_invitations(
     ctx: Context,
     organization_id: int,
@@ -65,8 +130,10 @@ async def organization_invitations(
     statuses: list[InvitationStatus] | None,
     order_field: str,
     descending: bool,
-) -> Page[Invitation]:
-    """The organization's invitations; the field's permission class admits ADMIN+ only."""
+    with_inviters: bool = False,
+) -> InvitationsPage:
+    """The organization's invitations; the field's permission class admits ADMIN+ only.
+    With `with_inviters`, the page's inviters too, in one statement."""
     queryset = Invitation.filter(organization_id=organization_id)
     if statuses is not None:
         if not statuses:  # an empty list matches nothing
@@ -76,7 +143,27 @@ async def organization_invitations(
     term = search_term(search)
     if term:
         queryset = queryset.filter(email__icontains=term)
-    return await paginate(queryset, Order(INVITATION_ORDER[order_field], descending), window)
+    order = Order(INVITATION_ORDER[order_field], descending)
+    page = await paginate_records(queryset, order, window, InvitationRow)
+    result = InvitationsPage(page)
+    if with_inviters:
+        result.inviters = await _visible_inviters(ctx, page.rows)
+    return result
+
+
+async def _visible_inviters(
+    ctx: Context, invitations: Sequence[InvitationRow]
+) -> dict[int, Member | None]:
+    """The inviters of `invitations` (through the request's Member loader: one statement,
+    and the same instances `invitation_invited_by` would load), None where not visible."""
+    pks = sorted({i.invited_by_id for i in invitations if i.invited_by_id is not None})
+    found: dict[int, Member | None] = {}
+    for pk, member in zip(pks, await load_some(ctx, Member, pks), strict=True):
+        visible = member is not None and inviter_visible(
+            await ctx.access(member.organization_id), member
+        )
+        found[pk] = member if visible else None
+    return found
 
 
 async def invitation_node(ctx: Context, pk: int) -> Invitation | None:
@@ -101,11 +188,15 @@ async def invitation_invited_by(ctx: Context, invitation: Invitation) -> Member 
     organization; not the invitee, who is not a member yet (the token's preview names
     the inviter)."""
     member = await load_one(ctx, Member, invitation.invited_by_id)
-    if member is None or not may_see_member(
-        await ctx.access(member.organization_id), status_now(member)
-    ):
+    if member is None or not inviter_visible(await ctx.access(member.organization_id), member):
         return None
     return member
+
+
+def inviter_visible(access: OrgAccess | None, member: Member) -> bool:
+    """Whether a viewer with `access` to the inviter's organization sees the inviter: the
+    rule of every member read (`member_node`)."""
+    return may_see_member(access, status_now(member))
 
 
 async def _last_mail(ctx: Context, invitation: Invitation) -> OutboxMail | None:

@@ -56,6 +56,14 @@ async def load_one(ctx: Context, model: type[M], pk: int | None) -> M | None:
     return await get_loader(ctx, f"{model.__name__}.by_id", _by_id(model)).load(pk)
 
 
+async def load_some(ctx: Context, model: type[M], pks: Sequence[int]) -> list[M | None]:
+    """Rows by primary key, in `pks` order, through the same loader as `load_one`."""
+    if not pks:
+        return []
+    loader = get_loader(ctx, f"{model.__name__}.by_id", _by_id(model))
+    return list(await loader.load_many(pks))
+
+
 async def load_many(ctx: Context, model: type[M], column: str, key: int) -> list[M]:
     return await get_loader(ctx, f"{model.__name__}.by_{column}", _many_by(model, column)).load(key)
 

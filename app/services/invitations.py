@@ -62,10 +62,17 @@ def pending_invitations() -> Q:
 
 def effective_status(invitation: Invitation) -> InvitationStatus:
     """The status as it reads: a PENDING invitation past its expiry is EXPIRED."""
-    status = InvitationStatus(invitation.status)
-    if status == InvitationStatus.PENDING and invitation.expires_at <= now():
+    return effective_status_from(invitation.status, invitation.expires_at)
+
+
+def effective_status_from(
+    status: InvitationStatus | str, expires_at: datetime, at: datetime | None = None
+) -> InvitationStatus:
+    """`effective_status` from an invitation's columns, at `at` (default: now)."""
+    read = InvitationStatus(status)
+    if read == InvitationStatus.PENDING and expires_at <= (now() if at is None else at):
         return InvitationStatus.EXPIRED
-    return status
+    return read
 
 
 async def pending_for_email(email: str) -> list[Invitation]:

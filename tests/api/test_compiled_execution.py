@@ -164,11 +164,15 @@ class Engaged:
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.count = 0
+        # The most list items of objects one plan completed.
+        self.most_items = 0
         original = execution.run
 
         def counting(plan: Any, value: Any) -> Any:
             done = original(plan, value)
             self.count += done is not None
+            if done is not None:
+                self.most_items = max(self.most_items, done[1])
             return done
 
         monkeypatch.setattr(execution, "run", counting)
@@ -426,3 +430,166 @@ async def test_plans_are_cached_across_requests_unless_directives_read_variables
         nodes = [e["node"] for e in body["data"]["organization"]["members"]["edges"]]
         assert nodes and all(("name" in node) is flag for node in nodes)
     assert plans() == cached  # compiled per request, never shared
+
+
+# --- The invitations page (benchmark scenario 3) --------------------------------------
+
+INVITATIONS_PAGE = (
+    "query Pending($id: ID!, $first: Int!) { organization(id: $id) {"
+    " invitations(first: $first, statuses: [PENDING], orderBy: {field: EXPIRES_AT,"
+    " direction: ASC}) { totalCount edges { cursor node { id email role status expiresAt"
+    " createdAt sendCount invitedBy { id name status } } } } } }"
+)
+
+
+async def three_paths(client, monkeypatch, query, variables, token):
+    """Compiled with preloaded inviters, graphql-core with preloaded inviters, and
+    graphql-core with each inviter resolved by `Invitation.invitedBy`'s resolver."""
+    from app.schema.organizations import types as organization_types
+
+    fast, slow = await both_paths(client, monkeypatch, query, variables, None, token)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compiled, "ENABLED", False)
+        patch.setattr(organization_types, "selected_node_fields", lambda info: set())
+        resolved = await _post(client, query, variables, None, token)
+    return fast, slow, resolved
+
+
+@pytest.fixture
+async def inviters(client) -> dict[str, Any]:
+    """Invitations of one organization sent by members of every kind: ACTIVE, REMOVED,
+    past their membership's expiry, since deleted (`invited_by` set null), nobody, and
+    members of another organization where the owner is a plain USER (ACTIVE and
+    BLOCKED: the one place an ADMIN+ viewer of the list is refused an inviter)."""
+    from datetime import UTC, datetime, timedelta
+
+    org = await create_org(client, "Acme")
+    org_pk = pk_of(org.id, "Organization")
+    other = await create_org(client, "Other")
+    other_pk = pk_of(other.id, "Organization")
+    owner_user = await User.get(id=pk_of(org.owner.user_id, "User"))
+    await factories.make_member(other_pk, owner_user, OrganizationRole.USER)
+    active = await factories.make_member(org_pk, role=OrganizationRole.ADMIN, name="Ann Active")
+    removed = await factories.make_member(
+        org_pk, role=OrganizationRole.ADMIN, status=MemberStatus.REMOVED, name="Rob Removed"
+    )
+    lapsed = await factories.make_member(org_pk, role=OrganizationRole.ADMIN, name="Lee Lapsed")
+    lapsed.expires_at = datetime.now(UTC) - timedelta(minutes=1)  # not swept yet
+    await lapsed.save()
+    deleted = await factories.make_member(org_pk, role=OrganizationRole.ADMIN, name="Del Gone")
+    outside = await factories.make_member(other_pk, name="Otto Outside")
+    blocked = await factories.make_member(other_pk, status=MemberStatus.BLOCKED, name="Bo Blocked")
+    senders: list[Member | None] = [active, removed, lapsed, deleted, outside, blocked, None]
+    for i, sender in enumerate([*senders, active, removed]):
+        await factories.make_invitation(
+            org_pk, f"i{i}@example.com", invited_by=sender, expires_in=timedelta(days=1 + i)
+        )
+    await deleted.delete()
+    return {"org": org, "ids": {"organization": org.id}, "owner": org.owner}
+
+
+async def test_the_invitations_page_compiles_and_answers_what_the_resolvers_answer(
+    client, inviters, monkeypatch
+):
+    engaged = Engaged(monkeypatch)
+    variables = {"id": inviters["org"].id, "first": 50}
+    fast, slow, resolved = await three_paths(
+        client, monkeypatch, INVITATIONS_PAGE, variables, inviters["owner"].token
+    )
+    assert fast == slow == resolved
+    assert engaged.most_items == 9  # all the edges, inviters included, by one plan
+    status, body = fast
+    assert status == 200 and "errors" not in body, body
+    page = body["data"]["organization"]["invitations"]
+    assert page["totalCount"] == 9
+    inviter = {
+        e["node"]["email"]: e["node"]["invitedBy"] and e["node"]["invitedBy"]["name"]
+        for e in page["edges"]
+    }
+    assert inviter == {
+        "i0@example.com": "Ann Active",
+        "i1@example.com": "Rob Removed",  # ADMIN+ see REMOVED members
+        "i2@example.com": "Lee Lapsed",
+        "i3@example.com": None,  # deleted: the invitation keeps no inviter
+        "i4@example.com": "Otto Outside",  # ACTIVE where the owner is a USER
+        "i5@example.com": None,  # BLOCKED there: not visible to a USER
+        "i6@example.com": None,
+        "i7@example.com": "Ann Active",
+        "i8@example.com": "Rob Removed",
+    }
+    statuses = {e["node"]["invitedBy"]["status"] for e in page["edges"] if e["node"]["invitedBy"]}
+    assert statuses == {"ACTIVE", "REMOVED"}
+
+
+@pytest.mark.parametrize(
+    "selection",
+    [
+        "nodes { id invitedBy { id name } }",
+        "edges { node { ... on Invitation { invitedBy { __typename id } } } }",
+        "edges { node { who: invitedBy { name } email } }",
+        "edges { node { invitedBy { id organization { name } } } }",  # not compiled
+        "edges { node { id deliveryStatus invitedBy { name } } }",  # not compiled
+        "totalCount pageInfo { hasNextPage } edges { cursor node { status } }",
+    ],
+)
+@pytest.mark.parametrize("window", ["first: 3", "last: 2", "first: 0", "first: 4, offset: 5"])
+async def test_invitations_page_selections_answer_the_same(
+    client, inviters, monkeypatch, selection, window
+):
+    query = (
+        "query($id: ID!) { organization(id: $id) { invitations("
+        + window
+        + ") { "
+        + selection
+        + " } } }"
+    )
+    variables = {"id": inviters["org"].id}
+    fast, slow, resolved = await three_paths(
+        client, monkeypatch, query, variables, inviters["owner"].token
+    )
+    assert fast == slow == resolved
+    assert fast[0] == 200 and "errors" not in fast[1], fast
+
+
+INVITATION_FIELDS = (
+    "id email username role status message createdAt expiresAt acceptedAt sendCount"
+    " sendEmail membershipExpiresAt deliveryStatus invitedBy { id name }"
+)
+
+
+async def test_invitations_read_from_rows_answer_what_node_answers_from_the_model(client, inviters):
+    """The page reads its rows without Tortoise instances (InvitationRow); `node(id:)`
+    reads the model: every field the same, for invitations of every status and with the
+    optional columns set."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.models import Invitation
+    from app.models.enums import InvitationStatus
+
+    org_pk = pk_of(inviters["org"].id, "Organization")
+    for status in InvitationStatus:
+        await factories.make_invitation(
+            org_pk, f"{status.value.lower()}@example.com", status=status
+        )
+    await factories.make_invitation(org_pk, "late@example.com", expires_in=timedelta(days=-1))
+    special = await factories.make_invitation(org_pk, "special@example.com", username="spec")
+    special.message = "Welcome — ça va?"
+    special.send_email = False
+    special.membership_expires_at = datetime.now(UTC) + timedelta(days=30)
+    await special.save()
+    token = inviters["owner"].token
+    query = (
+        "query($id: ID!) { organization(id: $id) { invitations(first: 100) {"
+        f" nodes {{ {INVITATION_FIELDS} }} }} }} }}"
+    )
+    _, body = await _post(client, query, {"id": inviters["org"].id}, None, token)
+    listed = body["data"]["organization"]["invitations"]["nodes"]
+    assert len(listed) == await Invitation.filter(organization_id=org_pk).count() == 16
+    assert {n["status"] for n in listed} == {s.value for s in InvitationStatus}
+    assert any(n["sendEmail"] is False and n["membershipExpiresAt"] for n in listed)
+    for listed_node in listed:
+        one = (
+            f"query($id: ID!) {{ node(id: $id) {{ ... on Invitation {{ {INVITATION_FIELDS} }} }} }}"
+        )
+        _, single = await _post(client, one, {"id": listed_node["id"]}, None, token)
+        assert single["data"]["node"] == listed_node

@@ -23,6 +23,11 @@ query($id: ID!, $first: Int!) { organization(id: $id) {
   invitations(first: $first, statuses: [PENDING], orderBy: {field: EXPIRES_AT, direction: ASC}) {
     totalCount nodes { id email role status deliveryStatus sentAt invitedBy { id name }
       projectAssignments { role project { id } } } } } }"""
+SCENARIO_3 = """
+query Pending($id: ID!, $first: Int!) { organization(id: $id) {
+  invitations(first: $first, statuses: [PENDING], orderBy: {field: EXPIRES_AT, direction: ASC})
+  { totalCount edges { cursor node { id email role status expiresAt createdAt sendCount
+    invitedBy { id name } } } } } }"""
 AUDIT = """
 query($id: ID!, $first: Int!) { organization(id: $id) {
   auditEvents(first: $first) { totalCount nodes { id action targetId data
@@ -96,6 +101,29 @@ async def test_scenario_1_is_five_statements_whatever_the_page_size(client, big_
     sizes = {n: c for n, (c, _) in counts.items()}
     assert len(set(sizes.values())) == 1, counts
     assert sizes[100] <= 5, counts[100][1]  # six before the session cache
+
+
+async def test_scenario_3_is_five_statements_whatever_the_page_size(client, big_org):
+    """The page, its count, the viewer's access, the inviters (one statement for the
+    page's inviters, however many), and the organization."""
+    org = org_pk(big_org)
+    inviters = [
+        await Member.get(organization_id=org, role=OrganizationRole.OWNER),
+        *await Member.filter(organization_id=org, role=OrganizationRole.USER).limit(20),
+    ]
+    invitations = await Invitation.filter(organization_id=org).order_by("expires_at", "id")
+    for i, invitation in enumerate(invitations):
+        invitation.invited_by_id = inviters[i % len(inviters)].id
+        await invitation.save(update_fields=["invited_by_id"])
+    token = big_org.owner.token
+    await count(client, token, SCENARIO_3, {"id": big_org.id, "first": 1})  # warm-up
+    counts = {
+        n: (await count(client, token, SCENARIO_3, {"id": big_org.id, "first": n}))
+        for n in (1, 10, 50, 100)
+    }
+    sizes = {n: c for n, (c, _) in counts.items()}
+    assert len(set(sizes.values())) == 1, counts
+    assert sizes[100] <= 5, counts[100][1]
 
 
 @pytest.mark.parametrize("query", [INVITATIONS, AUDIT], ids=["invitations", "auditEvents"])

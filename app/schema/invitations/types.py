@@ -8,15 +8,19 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 from strawberry import Private
 
+from app.clock import now
 from app.ids import to_global_id
 from app.models import Invitation
 from app.models.enums import DeliveryStatus, InvitationStatus, OrganizationRole
 from app.resolvers import invitations as resolve
+from app.resolvers.invitations import InvitationRow, InvitationsPage
 from app.schema.context import Info
+from app.schema.execution import KNOWN_NULL, PRELOADED
 from app.schema.members.types import MemberType
 from app.schema.node import Node, as_node, register_node
+from app.schema.pagination import Connection, connection
 from app.schema.projects.types import InvitationProjectAssignmentType
-from app.services.invitations import InvitationLink, effective_status
+from app.services.invitations import InvitationLink, effective_status, effective_status_from
 
 if TYPE_CHECKING:
     from app.schema.organizations.types import OrganizationType
@@ -57,20 +61,41 @@ class InvitationType(Node):
         description="When the membership it grants ends (the member's `expiresAt`); null: "
         "it does not."
     )
-    model: Private[Invitation]
+    # The model, or a list page's row (app.resolvers.invitations.InvitationRow) until a
+    # field needs the model.
+    source: Private[Invitation | InvitationRow]
+    # Filled from an InvitationsPage, whose resolver fetched the inviters in bulk: the
+    # field then resolves synchronously (see PRELOADED); KNOWN_NULL when not visible.
+    preloaded_invited_by: Private[object] = None
+
+    @property
+    def model(self) -> Invitation:
+        source = self.source
+        return source if isinstance(source, Invitation) else source.model()
 
     @property
     def organization_id(self) -> int:
-        return self.model.organization_id
+        return self.source.organization_id
 
     @classmethod
     def from_model(cls, invitation: Invitation) -> InvitationType:
+        return cls._read(invitation, invitation.pk, effective_status(invitation))
+
+    @classmethod
+    def from_row(cls, row: InvitationRow, at: datetime) -> InvitationType:
+        """The same from an invitations page's row, its status as it reads at `at`."""
+        return cls._read(row, row.id, effective_status_from(row.status, row.expires_at, at))
+
+    @classmethod
+    def _read(
+        cls, invitation: Invitation | InvitationRow, pk: int, status: InvitationStatus
+    ) -> InvitationType:
         return cls(
-            id=strawberry.ID(to_global_id("Invitation", invitation.pk)),
+            id=strawberry.ID(to_global_id("Invitation", pk)),
             email=invitation.email,
             username=invitation.username,
             role=OrganizationRole(invitation.role),
-            status=effective_status(invitation),
+            status=status,
             message=invitation.message,
             created_at=invitation.created_at,
             expires_at=invitation.expires_at,
@@ -78,7 +103,7 @@ class InvitationType(Node):
             send_count=invitation.send_count,
             send_email=invitation.send_email,
             membership_expires_at=invitation.membership_expires_at,
-            model=invitation,
+            source=invitation,
         )
 
     @strawberry.field(description="The organization it invites to.")
@@ -98,7 +123,8 @@ class InvitationType(Node):
         return await resolve.invitation_sent_at(info.context, self.model)
 
     @strawberry.field(
-        description="The member who sent it; null when not visible to the viewer or gone."
+        description="The member who sent it; null when not visible to the viewer or gone.",
+        metadata={PRELOADED: "preloaded_invited_by"},
     )
     async def invited_by(self, info: Info) -> MemberType | None:
         inviter = await resolve.invitation_invited_by(info.context, self.model)
@@ -140,6 +166,25 @@ class InvitationPreview:
             invited_by_name=link.inviter.name if link.inviter else None,
             membership_expires_at=invitation.membership_expires_at,
         )
+
+
+def invitations_connection(found: InvitationsPage) -> Connection[InvitationType]:
+    """An invitations page as a connection, with what its resolver preloaded filled in."""
+    inviters: dict[int, object] = {}
+    if found.inviters is not None:
+        for pk, member in found.inviters.items():
+            inviters[pk] = KNOWN_NULL if member is None else MemberType.from_model(member)
+
+    moment = now()
+
+    def node(row: InvitationRow) -> InvitationType:
+        wrapped = InvitationType.from_row(row, moment)
+        if found.inviters is not None:
+            pk = row.invited_by_id
+            wrapped.preloaded_invited_by = KNOWN_NULL if pk is None else inviters[pk]
+        return wrapped
+
+    return connection(found.page, node)
 
 
 register_node("Invitation", resolve.invitation_node, InvitationType.from_model)

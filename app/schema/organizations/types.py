@@ -34,7 +34,7 @@ from app.schema.context import Info
 from app.schema.domains.types import ApiKeyType, DomainType
 from app.schema.enums import InvitationOrder, MemberOrder, SortDirection
 from app.schema.errors import guard
-from app.schema.invitations.types import InvitationType
+from app.schema.invitations.types import InvitationType, invitations_connection
 from app.schema.join_requests.types import JoinRequestType
 from app.schema.members.types import MemberType, members_connection
 from app.schema.node import Node, register_node
@@ -175,7 +175,7 @@ class OrganizationType(Node):
             strawberry.argument(description="Sort; newest first when null."),
         ] = None,
     ) -> Connection[InvitationType] | None:
-        page = await resolve_invitations.organization_invitations(
+        found = await resolve_invitations.organization_invitations(
             info.context,
             self.organization_id,
             window=Window(first, after, last, before, offset),
@@ -183,8 +183,9 @@ class OrganizationType(Node):
             statuses=statuses,
             order_field=order_by.field.name if order_by is not None else "CREATED_AT",
             descending=order_by is None or order_by.direction == SortDirection.DESC,
+            with_inviters="invitedBy" in selected_node_fields(info),
         )
-        return connection(page, InvitationType.from_model)
+        return invitations_connection(found)
 
     @strawberry.field(
         description="The organization's projects. Any active member.",
