@@ -4,8 +4,8 @@ Tortoise logs every statement at DEBUG on the `tortoise.db_client` logger
 (`execute_query`, `execute_insert`, ... in tortoise/backends/*/client.py), so a
 handler there sees exactly what reaches the database, on SQLite and PostgreSQL.
 The app runs in the test's process (aiohttp TestClient), so requests count too;
-statements from background tasks (the outbox worker, "mail-worker") do not, since
-they come and go on their own clock.
+statements from background tasks (the mail and webhook workers, the expiry sweeper, the
+event stream) do not, since they come and go on their own clock.
 
     with count_statements() as sql:
         await gql(client, QUERY, ...)
@@ -20,7 +20,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 _LOGGER = "tortoise.db_client"
-BACKGROUND_TASKS = frozenset({"mail-worker", "webhook-worker"})
+BACKGROUND_TASKS = frozenset(
+    {
+        "mail-worker",
+        "webhook-worker",
+        "expiry-sweeper",
+        "event-stream reader",
+        "event-stream listener",
+    }
+)
 _SQL_START = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "BEGIN", "COMMIT", "ROLLBACK")
 
 
