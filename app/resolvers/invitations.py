@@ -14,7 +14,6 @@ from typing import Any
 from tortoise.expressions import Q
 
 from app import db
-from app.auth.viewer import OrgAccess
 from app.clock import now
 from app.errors import DomainError, not_found
 from app.ids import pk_of
@@ -26,11 +25,10 @@ from app.resolvers.paging import Order, Page, Window, paginate_records
 from app.resolvers.search import search_term
 from app.services import invitations as service
 from app.services import onboarding
-from app.services.expiry import status_now
 from app.services.invitations import InvitationLink, InviteRequest, pending_invitations
 from app.services.projects import AssignmentSpec
 from app.services.validation import check_list_size
-from app.services.visibility import may_see_member, reads_private, sees_invitations_to
+from app.services.visibility import may_see_member_now, reads_private, sees_invitations_to
 
 INVITATION_ORDER = {
     "EMAIL": ("email",),
@@ -159,7 +157,7 @@ async def _visible_inviters(
     pks = sorted({i.invited_by_id for i in invitations if i.invited_by_id is not None})
     found: dict[int, Member | None] = {}
     for pk, member in zip(pks, await load_some(ctx, Member, pks), strict=True):
-        visible = member is not None and inviter_visible(
+        visible = member is not None and may_see_member_now(
             await ctx.access(member.organization_id), member
         )
         found[pk] = member if visible else None
@@ -188,15 +186,9 @@ async def invitation_invited_by(ctx: Context, invitation: Invitation) -> Member 
     organization; not the invitee, who is not a member yet (the token's preview names
     the inviter)."""
     member = await load_one(ctx, Member, invitation.invited_by_id)
-    if member is None or not inviter_visible(await ctx.access(member.organization_id), member):
+    if member is None or not may_see_member_now(await ctx.access(member.organization_id), member):
         return None
     return member
-
-
-def inviter_visible(access: OrgAccess | None, member: Member) -> bool:
-    """Whether a viewer with `access` to the inviter's organization sees the inviter: the
-    rule of every member read (`member_node`)."""
-    return may_see_member(access, status_now(member))
 
 
 async def _last_mail(ctx: Context, invitation: Invitation) -> OutboxMail | None:

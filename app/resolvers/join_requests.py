@@ -14,7 +14,7 @@ from app.resolvers.context import Context
 from app.resolvers.loaders import load_one
 from app.resolvers.paging import Order, Page, Window, paginate
 from app.services import join_requests as service
-from app.services.visibility import may_see_member, reads_private
+from app.services.visibility import may_see_member_now, reads_private
 
 MAX_OWN_REQUESTS = 100
 
@@ -57,9 +57,7 @@ async def join_request_user(ctx: Context, request: JoinRequest) -> User:
 
 async def join_request_decided_by(ctx: Context, request: JoinRequest) -> Member | None:
     member = await load_one(ctx, Member, request.decided_by_id)
-    if member is None or not may_see_member(
-        await ctx.access(member.organization_id), member.status
-    ):
+    if member is None or not may_see_member_now(await ctx.access(member.organization_id), member):
         return None
     return member
 

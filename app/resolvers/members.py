@@ -23,11 +23,11 @@ from app.resolvers.loaders import load_one
 from app.resolvers.paging import Order, Page, Window, paginate_records
 from app.resolvers.search import search_term
 from app.services import members as service
-from app.services.expiry import live_at, role_q, status_now, status_q
+from app.services.expiry import live_at, role_q, status_q
 from app.services.validation import check_list_size
 from app.services.visibility import (
     may_read_member_email,
-    may_see_member,
+    may_see_member_now,
     reads_private,
     visible_statuses,
 )
@@ -176,9 +176,7 @@ async def member_invited_by(ctx: Context, member: Member) -> Member | None:
 async def member_node(ctx: Context, pk: int | None) -> Member | None:
     """The member, if the viewer may see it."""
     member = await load_one(ctx, Member, pk)
-    if member is None or not may_see_member(
-        await ctx.access(member.organization_id), status_now(member)
-    ):
+    if member is None or not may_see_member_now(await ctx.access(member.organization_id), member):
         return None
     return member
 

@@ -22,7 +22,7 @@ from app.services import projects as service
 from app.services.expiry import UNSET, Unset, assignment_live, status_now
 from app.services.projects import AssignmentSpec
 from app.services.visibility import (
-    may_see_member,
+    may_see_member_now,
     reads_organization,
     reads_private,
     visible_statuses,
@@ -61,7 +61,7 @@ async def project_by_pk(ctx: Context, pk: int) -> Project:
 async def member_assignments(ctx: Context, member: Member) -> list[ProjectAssignment]:
     """Empty unless the viewer may see the member in its organization (an invitee may not:
     they are not a member yet)."""
-    if not may_see_member(await ctx.access(member.organization_id), status_now(member)):
+    if not may_see_member_now(await ctx.access(member.organization_id), member):
         return []
     rows = await load_many(ctx, ProjectAssignment, "member_id", member.pk)
     moment = now()

@@ -31,12 +31,12 @@ from app.resolvers.paging import (
 )
 from app.resolvers.search import search_term
 from app.services import teams as service
-from app.services.expiry import not_expired_q, not_expired_sql, status_now
+from app.services.expiry import not_expired_q, not_expired_sql
 from app.services.project_access import EffectiveRole, Holder, effective_roles
 from app.services.teams import TeamRoleSpec
 from app.services.validation import check_list_size
 from app.services.visibility import (
-    may_see_member,
+    may_see_member_now,
     reads_organization,
     reads_private,
     visible_statuses,
@@ -202,7 +202,7 @@ async def _teams_of(member_ids: list[int]) -> list[list[Team]]:
 
 async def member_teams(ctx: Context, member: Member) -> list[Team]:
     """The member's teams, by name; empty unless the viewer may see the member."""
-    if not may_see_member(await ctx.access(member.organization_id), status_now(member)):
+    if not may_see_member_now(await ctx.access(member.organization_id), member):
         return []
     return await get_loader(ctx, "Member.teams", _teams_of).load(member.pk)
 
@@ -215,7 +215,7 @@ async def _effective(holders: list[Holder]) -> list[list[EffectiveRole]]:
 async def member_effective_roles(ctx: Context, member: Member) -> list[EffectiveRole]:
     """The member's effective role on each project where they hold one (none while not
     ACTIVE); empty unless the viewer may see the member."""
-    if not may_see_member(await ctx.access(member.organization_id), status_now(member)):
+    if not may_see_member_now(await ctx.access(member.organization_id), member):
         return []
     holder = Holder.of_member(member)
     if holder is None:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from app.auth.roles import Permission, has_permission
 from app.auth.viewer import OrgAccess
-from app.models import User
+from app.models import Member, User
 from app.models.enums import MemberStatus
+from app.services.expiry import status_now
 
 
 def reads_private(access: OrgAccess | None) -> bool:
@@ -26,6 +27,12 @@ def reads_organization(access: OrgAccess | None) -> bool:
 def may_see_member(access: OrgAccess | None, status: MemberStatus | str) -> bool:
     """Active members see ACTIVE members; ADMIN+ see every member of their organization."""
     return access is not None and (status == MemberStatus.ACTIVE or reads_private(access))
+
+
+def may_see_member_now(access: OrgAccess | None, member: Member) -> bool:
+    """`may_see_member` with the member's status as it reads now (past `expires_at`:
+    REMOVED, app.services.expiry): the rule of every read of one member."""
+    return may_see_member(access, status_now(member))
 
 
 def visible_statuses(

@@ -662,3 +662,27 @@ async def test_the_queue_costs_the_same_statements_for_3_and_30_requests(client,
         assert len(body["data"]["organization"]["joinRequests"]["nodes"]) == first
         counts.append(sql.count)
     assert counts[0] == counts[1], counts
+
+
+async def test_decided_by_follows_the_deciders_expiry(client, mailbox):
+    """`decidedBy` is a member read like any other: past their `expiresAt` (not yet swept)
+    the decider is REMOVED, which a USER does not see (the same rule as `node`)."""
+    org = await create_org(client, name="Expiry Co")
+    await policy_domain(org, "REQUEST")
+    admin, admin_id = await add_member(client, mailbox, org, role="ADMIN")
+    person = await person_at(client)
+    request = await ask(client, org, person)
+    await mutate(client, APPROVE, {"id": request["id"]}, admin.token)  # person: a USER now
+    mine = "{ me { joinRequests { id decidedBy { id } } } }"
+    body = await gql(client, mine, None, person.token)
+    assert body["data"]["me"]["joinRequests"] == [
+        {"id": request["id"], "decidedBy": {"id": admin_id}}
+    ]
+    past = datetime.now(UTC) - timedelta(minutes=1)
+    await Member.filter(id=pk_of(admin_id, "Member")).update(expires_at=past)
+    body = await gql(client, mine, None, person.token)
+    assert body["data"]["me"]["joinRequests"] == [{"id": request["id"], "decidedBy": None}]
+    direct = await gql(
+        client, "query($id: ID!) { node(id: $id) { id } }", {"id": admin_id}, person.token
+    )
+    assert direct["data"]["node"] is None  # the same answer as a direct read
