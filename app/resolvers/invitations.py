@@ -21,7 +21,7 @@ from app.models import Invitation, InvitationProjectAssignment, Member, Organiza
 from app.models.enums import DeliveryStatus, InvitationStatus, OrganizationRole, ProjectRole
 from app.resolvers.context import Context
 from app.resolvers.loaders import load_many, load_one, load_some
-from app.resolvers.paging import Order, Page, Window, paginate_records
+from app.resolvers.paging import Order, Page, RecordRow, Window, paginate_records
 from app.resolvers.search import search_term
 from app.services import invitations as service
 from app.services import onboarding
@@ -58,15 +58,11 @@ def invitation_status_filter(statuses: list[InvitationStatus]) -> Q:
     return Q(*clauses, join_type="OR")
 
 
-class InvitationRow:
+class InvitationRow(RecordRow[Invitation]):
     """An invitation of a list page read from its row (no Tortoise instance): the columns
-    the Invitation type shows, datetimes read once. `model()` builds the instance from the
-    same record when a field needs one (deliveryStatus, projectAssignments …), with no
-    further query."""
+    the Invitation type shows, datetimes read once (`model()`: see RecordRow)."""
 
     __slots__ = (
-        "_model",
-        "_record",
         "accepted_at",
         "created_at",
         "email",
@@ -83,7 +79,10 @@ class InvitationRow:
         "username",
     )
 
+    model_class = Invitation
+
     def __init__(self, record: Any) -> None:
+        super().__init__(record)
         read, optional = db.read_datetime, db.read_optional_datetime
         self.id: int = record["id"]
         self.organization_id: int = record["organization_id"]
@@ -99,14 +98,6 @@ class InvitationRow:
         self.send_count: int = record["send_count"]
         self.send_email = bool(record["send_email"])  # SQLite's 0/1
         self.membership_expires_at = optional(record["membership_expires_at"])
-        self._record = record
-        self._model: Invitation | None = None
-
-    def model(self) -> Invitation:
-        if self._model is None:
-            # Tortoise's own constructor for a fetched row (every column was selected).
-            self._model = Invitation._init_from_db(**dict(self._record))
-        return self._model
 
 
 @dataclass

@@ -20,7 +20,7 @@ from app.models import Member, Organization, User
 from app.models.enums import MemberStatus, OrganizationRole
 from app.resolvers.context import Context
 from app.resolvers.loaders import load_one
-from app.resolvers.paging import Order, Page, Window, paginate_records
+from app.resolvers.paging import Order, Page, RecordRow, Window, paginate_records
 from app.resolvers.search import search_term
 from app.services import members as service
 from app.services.expiry import live_at, role_q, status_q
@@ -33,14 +33,11 @@ from app.services.visibility import (
 )
 
 
-class MemberRow:
+class MemberRow(RecordRow[Member]):
     """A member of a list page read from its row (no Tortoise instance): the columns the
-    Member type shows, datetimes read once. `model()` builds the instance from the same
-    record when a field needs one (teams, invitedBy …), with no further query."""
+    Member type shows, datetimes read once (`model()`: see RecordRow)."""
 
     __slots__ = (
-        "_model",
-        "_record",
         "blocked_at",
         "email",
         "expires_at",
@@ -60,7 +57,10 @@ class MemberRow:
         "username",
     )
 
+    model_class = Member
+
     def __init__(self, record: Any) -> None:
+        super().__init__(record)
         read, optional = db.read_datetime, db.read_optional_datetime
         self.id: int = record["id"]
         self.name: str = record["name"]
@@ -79,14 +79,6 @@ class MemberRow:
         self.managed_by: str = record["managed_by"]
         self.user_id: int = record["user_id"]
         self.organization_id: int = record["organization_id"]
-        self._record = record
-        self._model: Member | None = None
-
-    def model(self) -> Member:
-        if self._model is None:
-            # Tortoise's own constructor for a fetched row (every column was selected).
-            self._model = Member._init_from_db(**dict(self._record))
-        return self._model
 
 
 class UserRow(NamedTuple):

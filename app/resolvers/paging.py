@@ -15,7 +15,7 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from tortoise.expressions import Q
 from tortoise.fields import BigIntField, DatetimeField, IntField, SmallIntField
@@ -119,6 +119,25 @@ def _after(columns: Sequence[str], values: Sequence[Any], descending: bool) -> Q
         equal = {c: v for c, v in zip(columns[:i], values[:i], strict=True)}
         clauses.append(Q(**equal, **{f"{column}__{op}": values[i]}))
     return Q(*clauses, join_type="OR")
+
+
+class RecordRow(Generic[M]):
+    """A list page's row read from the driver's record (no Tortoise instance). Subclasses
+    read the columns their type shows; `model()` builds the instance from the same record
+    when a field needs one, once and with no further query."""
+
+    __slots__ = ("_model", "_record")
+    model_class: ClassVar[type[Model]]
+
+    def __init__(self, record: Any) -> None:
+        self._record = record
+        self._model: M | None = None
+
+    def model(self) -> M:
+        if self._model is None:
+            # Tortoise's own constructor for a fetched row (every column was selected).
+            self._model = cast("M", self.model_class._init_from_db(**dict(self._record)))
+        return self._model
 
 
 @dataclass
