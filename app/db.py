@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 import asyncpg
@@ -31,11 +31,13 @@ from tortoise.backends.sqlite.client import (
 from tortoise.connection import get_connection, get_connections
 from tortoise.exceptions import DBConnectionError
 from tortoise.fields import DatetimeField
+from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from app import config
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", bound=Model)
 
 
 class PooledConnection(asyncpg.Connection):
@@ -264,7 +266,10 @@ async def select_records(queryset: QuerySet[Any]) -> list[Any]:
     """The rows a queryset selects, as the driver returns them (records readable by column
     name: asyncpg's Record, sqlite3.Row), without building model instances: the query is
     still Tortoise's, so its filters are written once, as `Q`s."""
-    queryset.sql()  # builds `queryset.query` for the connection's dialect
+    # What awaiting the queryset does before it runs the query (`queryset.sql()` would
+    # render the SQL a second time).
+    queryset._choose_db_if_not_chosen()
+    queryset._make_query()
     sql, params = queryset.query.get_parameterized_sql()
     _, rows = await connection().execute_query(sql, list(params))
     return list(rows)
@@ -300,6 +305,24 @@ async def rows_for_keys(template: str, keys: Sequence[int]) -> list[Sequence[Any
     sql = _in_list_sql(template, len(keys), postgres)
     _, rows = await connection().execute_query(sql, [list(keys)] if postgres else list(keys))
     return cast("list[Sequence[Any]]", rows)
+
+
+@lru_cache(maxsize=64)
+def _by_keys_sql(model: type[Model]) -> str:
+    meta = model._meta
+    columns = ", ".join(f'"{column}"' for column in meta.fields_db_projection.values())
+    return f'SELECT {columns} FROM "{meta.db_table}" WHERE "{meta.db_pk_column}" IN ({{keys}})'
+
+
+async def models_by_keys(model: type[M], keys: Sequence[int]) -> list[M]:
+    """`model.filter(pk__in=keys)` (in no particular order) without Tortoise building the
+    query each time: the SQL is written once per model, and the instances are built by
+    Tortoise's own constructor for fetched rows."""
+    if not keys:
+        return []
+    records = await rows_for_keys(_by_keys_sql(model), keys)
+    build = model._init_from_db
+    return [build(**dict(cast("Any", record))) for record in records]
 
 
 def _check_sqlite_file() -> None:

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from strawberry.dataloader import DataLoader
 from tortoise.models import Model
 
-from app import models
+from app import db, models
 from app.resolvers.context import Context
 
 M = TypeVar("M", bound=Model)
@@ -32,7 +32,7 @@ def get_loader(
 
 def _by_id(model: type[M]) -> Callable[[list[int]], Awaitable[list[M | None]]]:
     async def batch(ids: list[int]) -> list[M | None]:
-        rows = {row.pk: row for row in await model.filter(id__in=ids)}
+        rows = {row.pk: row for row in await db.models_by_keys(model, ids)}
         return [rows.get(i) for i in ids]
 
     return batch

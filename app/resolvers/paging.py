@@ -15,6 +15,7 @@ import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from tortoise.expressions import Q
@@ -142,23 +143,35 @@ class RecordRow(Generic[M]):
 
 @dataclass
 class Page(Generic[T]):
-    """One page of rows with their cursors, and how to count the whole list."""
+    """One page of rows with their sort keys, and how to count the whole list."""
 
     rows: list[T]
-    cursors: list[str]
+    # Each row's sort-column values: its cursor, encoded when a client asks for it.
+    keys: list[tuple[Any, ...]]
     has_next: bool
     has_previous: bool
     count: Callable[[], Awaitable[int]] = field(repr=False)
 
+    def cursor(self, index: int) -> str:
+        return encode_cursor(self.keys[index])
+
     def map(self, convert: Callable[[T], Any]) -> Page[Any]:
-        """The same page with each row converted (the cursors stay)."""
+        """The same page with each row converted (the keys stay)."""
         return Page(
             [convert(row) for row in self.rows],
-            self.cursors,
+            self.keys,
             self.has_next,
             self.has_previous,
             self.count,
         )
+
+
+def sort_keys(rows: Sequence[Any], columns: Sequence[str]) -> list[tuple[Any, ...]]:
+    """The values of `columns` of each row (attributes), for its cursor."""
+    if len(columns) == 1:
+        return [(getattr(row, columns[0]),) for row in rows]
+    read = attrgetter(*columns)
+    return [read(row) for row in rows]
 
 
 def check_window(first: int | None, last: int | None, offset: int | None) -> None:
@@ -237,14 +250,14 @@ async def _paginate(
     rows = rows[:size]
     if backwards:
         rows.reverse()
-    cursors = [encode_cursor([getattr(row, c) for c in columns]) for row in rows]
+    keys = sort_keys(rows, columns)
     if backwards:
         return Page(
-            rows, cursors, has_next=before is not None, has_previous=more, count=queryset.count
+            rows, keys, has_next=before is not None, has_previous=more, count=queryset.count
         )
     return Page(
         rows,
-        cursors,
+        keys,
         has_next=more,
         has_previous=after is not None or bool(offset),
         count=queryset.count,

@@ -25,9 +25,9 @@ from app.resolvers.paging import (
     Page,
     Window,
     check_window,
-    encode_cursor,
     paginate,
     paginate_records,
+    sort_keys,
 )
 from app.resolvers.search import search_term
 from app.services import teams as service
@@ -174,8 +174,8 @@ async def _first_page(
     async def count() -> int:
         return await counter.load((team_id, statuses))
 
-    cursors = [encode_cursor([getattr(row, c) for c in (*MEMBER_ORDER, "id")]) for row in rows]
-    return Page(rows, cursors, has_next=more, has_previous=False, count=count)
+    keys = sort_keys(rows, (*MEMBER_ORDER, "id"))
+    return Page(rows, keys, has_next=more, has_previous=False, count=count)
 
 
 async def team_project_roles(ctx: Context, team: Team) -> list[TeamProjectRole]:

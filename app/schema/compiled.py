@@ -6,15 +6,18 @@ type per field, and a re-collection of the selection set per object (memoized, b
 looked up each time). For a list page of 50 members that is ~1,100 fields.
 
 Most of those fields need none of it: they are attributes of a dataclass (Strawberry's
-fields without a resolver, "plain") or values a list resolver filled in bulk (fields
-declared with `metadata={PRELOADED: attribute}`, see app.schema.execution). This module
+fields without a resolver, "plain"), values a list resolver filled in bulk (fields
+declared with `metadata={PRELOADED: attribute}`, see app.schema.execution) or values
+computed from the object alone (a synchronous resolver taking only `self`, "computed",
+such as a cursor: a pure function, which a plan that gives up may have called once
+before graphql-core calls it again). This module
 compiles the selection set below an object or list field, once per (document,
 operation, field) and cached beside the parsed document, into a tree of completers that
 build the response dicts in one pass: one `getattr` and one scalar coercion per leaf.
 
 Exactness comes from falling back, not from re-implementing graphql-core:
 
-- Only a subtree made of nothing but plain and preloaded fields, leaves, lists, object
+- Only a subtree made of nothing but plain, preloaded and computed fields, leaves, lists, object
   types and `__typename` compiles. Anything else (a resolver, arguments, a permission
   extension, an interface or union, `@defer`/`@stream`, a field the type lacks) makes
   the subtree's plan None, and graphql-core completes it; the subtrees below it get
@@ -68,6 +71,9 @@ from graphql.execution.collect_fields import (
 # field.extensions keys set by app.schema.execution.mark_fast_fields.
 PLAIN_ATTRIBUTE = "roster-plain-attribute"
 PRELOADED_ATTRIBUTE = "roster-preloaded-attribute"
+# A synchronous resolver that takes only `self` and has no extension: a pure function of
+# the object (a value computed on demand, such as a cursor), called as `function(value)`.
+COMPUTED_FUNCTION = "roster-computed-function"
 
 # How many compiled subtrees are kept across requests (each holds its document's nodes).
 CACHE_SIZE = 4096
@@ -84,11 +90,13 @@ class Bail(Exception):
     """The plan does not handle this value: graphql-core completes the subtree."""
 
 
-# Step kinds of an object plan.
+# Step kinds of an object plan (leaves first: `kind <= _LEAF` is a leaf).
+_COMPUTED_LEAF = -1
 _LEAF = 0
 _PLAIN = 1
 _PRELOADED = 2
 _TYPENAME = 3
+_COMPUTED = 4
 
 
 def _bail() -> Bail:
@@ -190,8 +198,8 @@ def _object(object_type: GraphQLObjectType, steps: list[Step], known_null: objec
             raise _bail()
         out: dict[str, Any] = {}
         for key, kind, attribute, sub, non_null, unchanged in steps:
-            if kind == _LEAF:
-                field_value = getattr(value, attribute)
+            if kind <= _LEAF:
+                field_value = getattr(value, attribute) if kind == _LEAF else attribute(value)
                 if type(field_value) is unchanged:
                     out[key] = field_value
                     continue
@@ -208,6 +216,8 @@ def _object(object_type: GraphQLObjectType, steps: list[Step], known_null: objec
                 out[key] = result
             elif kind == _TYPENAME:
                 out[key] = attribute
+            elif kind == _COMPUTED:
+                out[key] = sub(attribute(value), tally)
             else:
                 field_value = getattr(value, attribute)
                 if kind == _PRELOADED:
@@ -388,19 +398,26 @@ class Compiler:
             extensions = field.extensions or {}
             preloaded = extensions.get(PRELOADED_ATTRIBUTE)
             plain = extensions.get(PLAIN_ATTRIBUTE)
+            computed = extensions.get(COMPUTED_FUNCTION)
             field_type = field.type
             non_null = isinstance(field_type, GraphQLNonNull)
             named = field_type.of_type if non_null else field_type
-            if plain is not None and isinstance(named, GraphQLScalarType | GraphQLEnumType):
-                leaf = (key, _LEAF, plain, _coercion(named), non_null, _pass_through(named))
+            if isinstance(named, GraphQLScalarType | GraphQLEnumType) and (
+                plain is not None or computed is not None
+            ):
+                kind, read = (_LEAF, plain) if plain is not None else (_COMPUTED_LEAF, computed)
+                leaf = (key, kind, read, _coercion(named), non_null, _pass_through(named))
                 steps.append(leaf)
                 continue
-            if plain is None and preloaded is None:
+            if plain is None and preloaded is None and computed is None:
                 return None, cacheable
             sub, sub_cacheable = self._build(field_type, sub_fdl)
             cacheable = cacheable and sub_cacheable
             if sub is None:
                 return None, cacheable
+            if computed is not None:
+                steps.append((key, _COMPUTED, computed, sub, non_null, _NoPassThrough))
+                continue
             kind = _PRELOADED if preloaded is not None else _PLAIN
             steps.append((key, kind, preloaded or plain, sub, non_null, _NoPassThrough))
         return _object(object_type, steps, self.known_null), cacheable

@@ -18,10 +18,12 @@ app.schema.limits.MAX_LIST_ITEMS (see that module).
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 from graphql import (
     GraphQLEnumType,
+    GraphQLField,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -33,7 +35,13 @@ from graphql import (
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from app.schema import compiled
-from app.schema.compiled import PLAIN_ATTRIBUTE, PRELOADED_ATTRIBUTE, Compiler, run
+from app.schema.compiled import (
+    COMPUTED_FUNCTION,
+    PLAIN_ATTRIBUTE,
+    PRELOADED_ATTRIBUTE,
+    Compiler,
+    run,
+)
 from app.schema.limits import ListItemCounter
 
 _FAST = "roster-fast-leaf"
@@ -55,12 +63,27 @@ def _preloaded_first(attribute: str, resolve: Any) -> Any:
     return resolve_preloaded
 
 
+def _computed(definition: Any, field: GraphQLField) -> bool:
+    """A synchronous resolver of `self` alone, with no extension or permission, that
+    Strawberry calls through its plain resolver wrapper (no exception handler)."""
+    resolver = definition.base_resolver
+    if resolver is None or resolver.is_async or resolver.arguments or field.args:
+        return False
+    if definition.extensions or definition.permission_classes:
+        return False
+    if getattr(field.resolve, "__name__", "") != "_resolver":
+        return False
+    wanted = {parameter.name for parameter in resolver.reserved_parameters.values() if parameter}
+    return wanted == {"self"}
+
+
 def mark_fast_fields(schema: GraphQLSchema, default_resolver: Any = getattr) -> int:
-    """Tag every plain leaf field with (attribute name, leaf type), and let fields declared
-    with `metadata={"preloaded": attribute}` return that attribute when a list resolver
-    filled it, without Strawberry's resolver machinery. Also tags, for compiled plans,
-    every field Strawberry resolves by reading an attribute (PLAIN_ATTRIBUTE) and every
-    preloaded one (PRELOADED_ATTRIBUTE). Returns how many leaves."""
+    """Tag every plain or computed leaf field with (how to read it, leaf type), and let
+    fields declared with `metadata={"preloaded": attribute}` return that attribute when a
+    list resolver filled it, without Strawberry's resolver machinery. Also tags, for
+    compiled plans, every field Strawberry resolves by reading an attribute
+    (PLAIN_ATTRIBUTE), every preloaded one (PRELOADED_ATTRIBUTE) and every computed one
+    (COMPUTED_FUNCTION). Returns how many leaves."""
     count = 0
     for graphql_type in schema.type_map.values():
         if not isinstance(graphql_type, GraphQLObjectType) or graphql_type.name.startswith("__"):
@@ -72,6 +95,15 @@ def mark_fast_fields(schema: GraphQLSchema, default_resolver: Any = getattr) -> 
                 field.resolve = _preloaded_first(attribute, field.resolve)
                 field.extensions = {**field.extensions, PRELOADED_ATTRIBUTE: attribute}
                 continue
+            leaf = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+            is_leaf = isinstance(leaf, GraphQLScalarType | GraphQLEnumType)
+            if definition is not None and _computed(definition, field):
+                function = definition.base_resolver.wrapped_func
+                field.extensions = {**field.extensions, COMPUTED_FUNCTION: function}
+                if is_leaf:
+                    field.extensions[_FAST] = (function, leaf)
+                    count += 1
+                continue
             if (
                 definition is not None
                 and definition.is_basic_field
@@ -81,16 +113,16 @@ def mark_fast_fields(schema: GraphQLSchema, default_resolver: Any = getattr) -> 
                 and getattr(field.resolve, "__name__", "") == "_get_basic_result"
             ):
                 field.extensions = {**field.extensions, PLAIN_ATTRIBUTE: definition.python_name}
-            leaf = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
             if (
                 definition is None
                 or not definition.is_basic_field
                 or definition.extensions
                 or field.args
-                or not isinstance(leaf, GraphQLScalarType | GraphQLEnumType)
+                or not is_leaf
             ):
                 continue
-            field.extensions = {**field.extensions, _FAST: (definition.python_name, leaf)}
+            read = attrgetter(definition.python_name)
+            field.extensions = {**field.extensions, _FAST: (read, leaf)}
             count += 1
     return count
 
@@ -166,11 +198,13 @@ class FastLeafExecutionContext(StrawberryGraphQLCoreExecutionContext):
         field = parent_type.fields.get(node.name.value)
         fast = field.extensions.get(_FAST) if field is not None and field.extensions else None
         if fast is not None and not node.arguments:
-            value = getattr(source, fast[0], None)
-            if value is not None:
-                serialized = fast[1].serialize(value)
-                if serialized is not None:
-                    return serialized
+            try:
+                value = fast[0](source)
+                serialized = None if value is None else fast[1].serialize(value)
+            except Exception:  # graphql-core's path reports it
+                serialized = None
+            if serialized is not None:
+                return serialized
         return super().execute_field(
             parent_type, source, field_details_list, path, position_context
         )

@@ -41,17 +41,27 @@ Offset = Annotated[
 class PageInfo:
     has_next_page: bool = strawberry.field(description="More items follow this page.")
     has_previous_page: bool = strawberry.field(description="Items precede this page.")
-    start_cursor: str | None = strawberry.field(
-        description="The first item's cursor, for `before`; null on an empty page."
-    )
-    end_cursor: str | None = strawberry.field(
-        description="The last item's cursor, for `after`; null on an empty page."
-    )
+    # Cursors are encoded only when asked for.
+    page: strawberry.Private[Page[Any]]
+
+    @strawberry.field(description="The first item's cursor, for `before`; null on an empty page.")
+    def start_cursor(self) -> str | None:
+        return self.page.cursor(0) if self.page.keys else None
+
+    @strawberry.field(description="The last item's cursor, for `after`; null on an empty page.")
+    def end_cursor(self) -> str | None:
+        return self.page.cursor(-1) if self.page.keys else None
 
 
 @strawberry.type(description="One item of a page, with its cursor.")
 class Edge(Generic[T]):
-    cursor: str = strawberry.field(description="Opaque; pass to `after` or `before`.")
+    page: strawberry.Private[Page[Any]]
+    index: strawberry.Private[int]
+
+    @strawberry.field(description="Opaque; pass to `after` or `before`.")
+    def cursor(self) -> str:
+        return self.page.cursor(self.index)
+
     node: T = strawberry.field(description="The item.")
 
 
@@ -72,17 +82,10 @@ class Connection(Generic[T]):
 
 def connection(page: Page[Any], to_node: Callable[[Any], T]) -> Connection[T]:
     """A page of rows as a connection, each row wrapped by `to_node`."""
-    edges = [
-        Edge(cursor=cursor, node=to_node(row))
-        for row, cursor in zip(page.rows, page.cursors, strict=True)
-    ]
     return Connection(
-        edges=edges,
+        edges=[Edge(page=page, index=i, node=to_node(row)) for i, row in enumerate(page.rows)],
         page_info=PageInfo(
-            has_next_page=page.has_next,
-            has_previous_page=page.has_previous,
-            start_cursor=page.cursors[0] if page.cursors else None,
-            end_cursor=page.cursors[-1] if page.cursors else None,
+            has_next_page=page.has_next, has_previous_page=page.has_previous, page=page
         ),
         count=page.count,
     )

@@ -168,19 +168,30 @@ def present_q(at: datetime | None = None) -> Q:
     return Q(status__in=list(PRESENT)) & not_expired_q(at)
 
 
+_EVERY_STATUS = frozenset(MemberStatus)
+
+
+def _every_member() -> Q:
+    """A condition every row meets: filtering by every status or every role needs no
+    other (an empty Q would vanish inside an OR, so this one is explicit)."""
+    return Q(id__isnull=False)
+
+
 def status_q(statuses: Iterable[MemberStatus], at: datetime | None = None) -> Q:
     """Members whose status as it reads (`status_now`) is one of `statuses`."""
+    wanted = set(statuses)
+    if wanted >= _EVERY_STATUS:
+        return _every_member()  # each member reads as one of them
     moment = _moment(at)
     clauses: list[Q] = []
-    for status in set(statuses):
-        if status == MemberStatus.REMOVED:
-            clauses.append(Q(status=MemberStatus.REMOVED))
-            clauses.append(
-                Q(status__in=list(PRESENT), expires_at__lte=moment)
-                & ~Q(role=OrganizationRole.OWNER)
-            )
-        else:
-            clauses.append(Q(status=status) & not_expired_q(moment))
+    present = sorted(status for status in wanted if status != MemberStatus.REMOVED)
+    if present:  # one IN for those that read as they are stored, unless ended
+        clauses.append(Q(status__in=present) & not_expired_q(moment))
+    if MemberStatus.REMOVED in wanted:
+        clauses.append(Q(status=MemberStatus.REMOVED))
+        clauses.append(
+            Q(status__in=list(PRESENT), expires_at__lte=moment) & ~Q(role=OrganizationRole.OWNER)
+        )
     if not clauses:
         return Q(id__in=[])
     return Q(*clauses, join_type=Q.OR)
@@ -188,10 +199,12 @@ def status_q(statuses: Iterable[MemberStatus], at: datetime | None = None) -> Q:
 
 def role_q(roles: Iterable[OrganizationRole], at: datetime | None = None) -> Q:
     """Members whose role as it reads (`role_now`) is one of `roles`."""
-    moment = _moment(at)
     wanted = [OrganizationRole(r).value for r in set(roles)]
     if not wanted:
         return Q(id__in=[])
+    if len(wanted) == len(OrganizationRole):
+        return _every_member()  # each member's role reads as one of them
+    moment = _moment(at)
     unchanged = Q(role__in=wanted) & (
         Q(role_expires_at=None) | Q(role_reverts_to=None) | Q(role_expires_at__gt=moment)
     )

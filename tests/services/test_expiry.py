@@ -6,7 +6,12 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from itertools import combinations
+from typing import TypeVar
+
+from tortoise.expressions import Q
 
 from app import clock, db
 from app.errors import ErrorCode
@@ -17,6 +22,8 @@ from app.services.tx import current_access
 from tests.support import factories
 from tests.support.clock import move_to
 from tests.support.services import Crew, refuses
+
+T = TypeVar("T")
 
 
 def soon(minutes: float = 10) -> datetime:
@@ -69,6 +76,11 @@ def test_in_process_offset():
 # The predicates: Python and query agree -------------------------------------------------------
 
 
+def _subsets(values: Iterable[T]) -> list[set[T]]:
+    items = list(values)
+    return [set(c) for size in range(len(items) + 1) for c in combinations(items, size)]
+
+
 async def test_status_and_role_predicates_agree_with_their_queries(crew: Crew):
     past, future = clock.now() - timedelta(seconds=1), clock.now() + timedelta(hours=1)
     expired = await set_columns(crew["USER"], expires_at=past)
@@ -95,22 +107,27 @@ async def test_status_and_role_predicates_agree_with_their_queries(crew: Crew):
     assert expiry.status_now(owner) == MemberStatus.ACTIVE
     assert expiry.role_now(reverted) == OrganizationRole.VIEWER
     assert expiry.role_now(temporary) == OrganizationRole.ADMIN
-    for status in MemberStatus:
+    # Every set of statuses and of roles, the empty and the full set (which take a
+    # shortcut: no condition but one every row meets) included.
+    for statuses in _subsets(MemberStatus):
         by_query = {
             m.id
             for m in await Member.filter(
-                expiry.status_q([status]), organization_id=crew.organization.id
+                expiry.status_q(statuses), organization_id=crew.organization.id
             )
         }
-        assert by_query == {m.id for m in everyone if expiry.status_now(m) == status}, status
-    for role in OrganizationRole:
+        assert by_query == {m.id for m in everyone if expiry.status_now(m) in statuses}, statuses
+    for roles in _subsets(OrganizationRole):
         by_query = {
             m.id
-            for m in await Member.filter(
-                expiry.role_q([role]), organization_id=crew.organization.id
-            )
+            for m in await Member.filter(expiry.role_q(roles), organization_id=crew.organization.id)
         }
-        assert by_query == {m.id for m in everyone if expiry.role_now(m) == role}, role
+        assert by_query == {m.id for m in everyone if expiry.role_now(m) in roles}, roles
+    # The full set's condition still means "every member" inside an OR.
+    every = expiry.status_q(MemberStatus) | Q(name="nobody by this name")
+    assert {m.id for m in await Member.filter(every, organization_id=crew.organization.id)} == {
+        m.id for m in everyone
+    }
     active = {
         m.id for m in await Member.filter(expiry.active_q(), organization_id=crew.organization.id)
     }

@@ -44,41 +44,17 @@ TeamT = Annotated["TeamType", strawberry.lazy("app.schema.teams.types")]
     "organization sees ACTIVE members; OWNER and ADMIN also see BLOCKED and REMOVED ones.",
 )
 class MemberType(Node):
-    id: strawberry.ID = strawberry.field(description="Opaque global id.")
-    name: str = strawberry.field(description="The user's name.")
-    username: str | None = strawberry.field(
-        description="A handle unique in the organization; null when none was given."
-    )
-    title: str | None = strawberry.field(description="A job title; null when none was given.")
-    role: OrganizationRole = strawberry.field(description="The member's role here.")
-    status: MemberStatus = strawberry.field(description="ACTIVE, BLOCKED or REMOVED.")
-    joined_at: datetime = strawberry.field(description="When they joined.")
-    blocked_at: datetime | None = strawberry.field(
-        description="When they were blocked; null unless BLOCKED."
-    )
-    removed_at: datetime | None = strawberry.field(
-        description="When they were removed, left or their membership expired; null unless REMOVED."
-    )
-    expires_at: datetime | None = strawberry.field(
-        description="When the membership ends (`setMemberExpiry`): from that instant they are "
-        "REMOVED. Null when it does not end, and once REMOVED."
-    )
-    role_expires_at: datetime | None = strawberry.field(
-        description="When a temporary role (`updateMemberRole(until:)`) ends; null for a "
-        "lasting role."
-    )
-    role_reverts_to: OrganizationRole | None = strawberry.field(
-        description="The lasting role a temporary role reverts to at `roleExpiresAt`; null for "
-        "a lasting role."
-    )
-    managed_by: ManagedBy = strawberry.field(
-        description="SCIM for a member an identity provider provisioned: their role and team "
-        "membership change only through SCIM (SCIM_MANAGED); ADMIN+ may still block or "
-        "remove them."
-    )
+    """Every field is read from `source` when a query asks for it (the plain fields are
+    synchronous resolvers of `self` alone, which compiled plans call directly), with the
+    status and role as they read at `moment` (app.services.expiry): past `expiresAt`
+    REMOVED, past `roleExpiresAt` in the role it reverts to, whether or not the sweep has
+    run."""
+
     # The model, or a list page's row (app.resolvers.members.MemberRow) until a field
     # needs the model.
+    id: strawberry.ID = strawberry.field(description="Opaque global id.")
     source: Private[Member | MemberRow]
+    moment: Private[datetime]
     # Filled from a MembersPage, whose resolver fetched them in bulk: these fields then
     # resolve synchronously (see PRELOADED) instead of scheduling a DataLoader call each.
     known_email: Private[object] = None
@@ -96,43 +72,92 @@ class MemberType(Node):
 
     @classmethod
     def from_model(cls, member: Member) -> MemberType:
-        """As the member reads now: past `expiresAt` REMOVED, past `roleExpiresAt` in the
-        role it reverts to (app.services.expiry), whether or not the sweep has run."""
-        return cls._read(member, member.pk)
+        return cls(id=strawberry.ID(to_global_id("Member", member.pk)), source=member, moment=now())
 
     @classmethod
     def from_row(cls, row: MemberRow) -> MemberType:
         """The same from a members page's row."""
-        return cls._read(row, row.id)
+        return cls(id=strawberry.ID(to_global_id("Member", row.id)), source=row, moment=now())
 
-    @classmethod
-    def _read(cls, member: Member | MemberRow, pk: int) -> MemberType:
-        moment = now()
-        role, expires_at = member.role, member.expires_at
-        status = status_from(member.status, role, expires_at, moment)
-        temporary = status != MemberStatus.REMOVED and temporary_role_pending_from(
-            member.role_expires_at, member.role_reverts_to, moment
+    def _status(self) -> MemberStatus:
+        source = self.source
+        return status_from(source.status, source.role, source.expires_at, self.moment)
+
+    def _temporary_role(self) -> bool:
+        source = self.source
+        return self._status() != MemberStatus.REMOVED and temporary_role_pending_from(
+            source.role_expires_at, source.role_reverts_to, self.moment
         )
-        return cls(
-            id=strawberry.ID(to_global_id("Member", pk)),
-            name=member.name,
-            username=member.username,
-            title=member.title,
-            role=role_from(role, member.role_expires_at, member.role_reverts_to, moment),
-            status=status,
-            joined_at=member.joined_at,
-            blocked_at=member.blocked_at if status == MemberStatus.BLOCKED else None,
-            removed_at=removed_at_from(member.status, role, expires_at, member.removed_at, moment),
-            expires_at=None if status == MemberStatus.REMOVED else expires_at,
-            role_expires_at=member.role_expires_at if temporary else None,
-            role_reverts_to=(
-                OrganizationRole(member.role_reverts_to)
-                if temporary and member.role_reverts_to is not None
-                else None
-            ),
-            managed_by=ManagedBy(member.managed_by),
-            source=member,
+
+    @strawberry.field(description="The user's name.")
+    def name(self) -> str:
+        return self.source.name
+
+    @strawberry.field(description="A handle unique in the organization; null when none was given.")
+    def username(self) -> str | None:
+        return self.source.username
+
+    @strawberry.field(description="A job title; null when none was given.")
+    def title(self) -> str | None:
+        return self.source.title
+
+    @strawberry.field(description="The member's role here.")
+    def role(self) -> OrganizationRole:
+        source = self.source
+        return role_from(source.role, source.role_expires_at, source.role_reverts_to, self.moment)
+
+    @strawberry.field(description="ACTIVE, BLOCKED or REMOVED.")
+    def status(self) -> MemberStatus:
+        return self._status()
+
+    @strawberry.field(description="When they joined.")
+    def joined_at(self) -> datetime:
+        return self.source.joined_at
+
+    @strawberry.field(description="When they were blocked; null unless BLOCKED.")
+    def blocked_at(self) -> datetime | None:
+        return self.source.blocked_at if self._status() == MemberStatus.BLOCKED else None
+
+    @strawberry.field(
+        description="When they were removed, left or their membership expired; null unless REMOVED."
+    )
+    def removed_at(self) -> datetime | None:
+        source = self.source
+        return removed_at_from(
+            source.status, source.role, source.expires_at, source.removed_at, self.moment
         )
+
+    @strawberry.field(
+        description="When the membership ends (`setMemberExpiry`): from that instant they are "
+        "REMOVED. Null when it does not end, and once REMOVED."
+    )
+    def expires_at(self) -> datetime | None:
+        return None if self._status() == MemberStatus.REMOVED else self.source.expires_at
+
+    @strawberry.field(
+        description="When a temporary role (`updateMemberRole(until:)`) ends; null for a "
+        "lasting role."
+    )
+    def role_expires_at(self) -> datetime | None:
+        return self.source.role_expires_at if self._temporary_role() else None
+
+    @strawberry.field(
+        description="The lasting role a temporary role reverts to at `roleExpiresAt`; null for "
+        "a lasting role."
+    )
+    def role_reverts_to(self) -> OrganizationRole | None:
+        reverts_to = self.source.role_reverts_to
+        if reverts_to is None or not self._temporary_role():
+            return None
+        return OrganizationRole(reverts_to)
+
+    @strawberry.field(
+        description="SCIM for a member an identity provider provisioned: their role and team "
+        "membership change only through SCIM (SCIM_MANAGED); ADMIN+ may still block or "
+        "remove them."
+    )
+    def managed_by(self) -> ManagedBy:
+        return ManagedBy(self.source.managed_by)
 
     @strawberry.field(
         description="ADMIN+ or the member themself; null for anyone else.",

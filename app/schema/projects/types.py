@@ -70,23 +70,25 @@ class ProjectType(Node):
 
 @strawberry.type(name="ProjectAssignment", description="A member's role on a project.")
 class ProjectAssignmentType(Node):
+    """Its fields are read from `source` (the model, or a members page's joined row) when
+    a query asks for them (see MemberType)."""
+
     id: strawberry.ID = strawberry.field(
         description="Opaque global id (for a dry run's new pair: provisional, resolving to "
         "nothing)."
     )
-    role: ProjectRole = strawberry.field(description="The member's role on the project.")
-    created_at: datetime = strawberry.field(description="When the member got the project.")
-    expires_at: datetime | None = strawberry.field(
-        default=None,
-        description="When the assignment ends: from that instant it is gone. Null when it "
-        "does not end.",
-    )
-    pk: Private[int | None]
-    project_id: Private[int]
-    member_id: Private[int]
+    source: Private[ProjectAssignment | AssignmentRow]
     organization_id: Private[int]
     # Set by list resolvers that joined the project in: resolves synchronously.
     preloaded_project: Private[ProjectType | None] = None
+
+    @property
+    def project_id(self) -> int:
+        return self.source.project_id
+
+    @property
+    def member_id(self) -> int:
+        return self.source.member_id
 
     @classmethod
     def from_model(
@@ -96,14 +98,9 @@ class ProjectAssignmentType(Node):
             id=(
                 strawberry.ID(to_global_id("ProjectAssignment", assignment.pk))
                 if assignment.pk is not None
-                else _planned_id(assignment)
+                else _planned_id(assignment.project_id, assignment.member_id)
             ),
-            role=ProjectRole(assignment.role),
-            created_at=assignment.created_at,
-            expires_at=assignment.expires_at,
-            pk=assignment.pk,
-            project_id=assignment.project_id,
-            member_id=assignment.member_id,
+            source=assignment,
             organization_id=organization_id,
         )
 
@@ -130,15 +127,26 @@ class ProjectAssignmentType(Node):
             )
         return cls(
             id=strawberry.ID(to_global_id("ProjectAssignment", row.id)),
-            role=_PROJECT_ROLES.get(row.role) or ProjectRole(row.role),
-            created_at=row.created_at,
-            expires_at=row.expires_at,
-            pk=row.id,
-            project_id=row.project_id,
-            member_id=row.member_id,
+            source=row,
             organization_id=organization_id,
             preloaded_project=project,
         )
+
+    @strawberry.field(description="The member's role on the project.")
+    def role(self) -> ProjectRole:
+        role = self.source.role
+        return _PROJECT_ROLES.get(role) or ProjectRole(role)
+
+    @strawberry.field(description="When the member got the project.")
+    def created_at(self) -> datetime:
+        return self.source.created_at
+
+    @strawberry.field(
+        description="When the assignment ends: from that instant it is gone. Null when it "
+        "does not end."
+    )
+    def expires_at(self) -> datetime | None:
+        return self.source.expires_at
 
     @strawberry.field(description="The project.", metadata={PRELOADED: "preloaded_project"})
     async def project(self, info: Info) -> ProjectType:
@@ -151,9 +159,9 @@ class ProjectAssignmentType(Node):
         )
 
 
-def _planned_id(assignment: ProjectAssignment) -> strawberry.ID:
+def _planned_id(project_id: int, member_id: int) -> strawberry.ID:
     """A dry run's not-yet-saved pair: an id that resolves to nothing."""
-    raw = f"PlannedProjectAssignment:{assignment.project_id}-{assignment.member_id}"
+    raw = f"PlannedProjectAssignment:{project_id}-{member_id}"
     return strawberry.ID(base64.urlsafe_b64encode(raw.encode()).decode().rstrip("="))
 
 
