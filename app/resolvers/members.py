@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from tortoise.expressions import Q
 
@@ -91,23 +91,44 @@ class UserRow(NamedTuple):
     created_at: datetime
 
 
-class AssignmentRow(NamedTuple):
-    """A member's project assignment joined with its project."""
+class AssignmentRow:
+    """A member's live project assignment joined with its project, read from the driver's
+    row (no per-row tuple of every column): what a query may not ask for, the dates and
+    the project's columns (read once per project per page), is read when asked."""
 
-    id: int
-    role: str
-    created_at: datetime
-    member_id: int
-    project_id: int
-    project_name: str
-    project_slug: str
-    project_is_default: bool
-    project_created_at: datetime
-    expires_at: datetime | None
+    __slots__ = ("_row", "expires_at", "id", "member_id", "project_id", "role")
+
+    def __init__(self, row: Sequence[Any], expires_at: datetime | None) -> None:
+        self._row = row
+        self.id: int = row[0]
+        self.role: str = row[1]
+        self.member_id: int = row[3]
+        self.project_id: int = row[4]
+        self.expires_at = expires_at
+
+    @property
+    def created_at(self) -> datetime:
+        return db.read_datetime(self._row[2])
+
+    @property
+    def project_name(self) -> str:
+        return cast("str", self._row[5])
+
+    @property
+    def project_slug(self) -> str:
+        return cast("str", self._row[6])
+
+    @property
+    def project_is_default(self) -> bool:
+        return bool(self._row[7])
+
+    @property
+    def project_created_at(self) -> datetime:
+        return db.read_datetime(self._row[8])
 
 
 # Built once; rows read as tuples (no model instances, no per-row dicts) and datetimes
-# read with db.read_datetime, once per row (a project's once per page).
+# read with db.read_datetime.
 USERS_SQL = (
     "SELECT id, name, email, email_verified_at IS NOT NULL, created_at FROM users"
     " WHERE id IN ({keys})"
@@ -238,29 +259,10 @@ async def _assignment_rows(
     """The live assignments (app.services.expiry: not past `expires_at` at `moment`)."""
     read = db.read_datetime
     grouped: dict[int, list[AssignmentRow]] = {pk: [] for pk in member_ids}
-    projects_created: dict[int, datetime] = {}
     for row in await db.rows_for_keys(ASSIGNMENTS_SQL, member_ids):
         expires_at = None if row[9] is None else read(row[9])
-        if not live_at(expires_at, moment):
-            continue
-        project_id = row[4]
-        created = projects_created.get(project_id)
-        if created is None:
-            created = projects_created[project_id] = read(row[8])
-        grouped[row[3]].append(
-            AssignmentRow(
-                row[0],
-                row[1],
-                read(row[2]),
-                row[3],
-                project_id,
-                row[5],
-                row[6],
-                bool(row[7]),
-                created,
-                expires_at,
-            )
-        )
+        if live_at(expires_at, moment):
+            grouped[row[3]].append(AssignmentRow(row, expires_at))
     return grouped
 
 

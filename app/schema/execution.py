@@ -6,11 +6,13 @@ Strawberry's default resolver and completes the value through its generic
 path for every one of them: most of a large page's cost. For a field with no
 resolver, no arguments and a scalar or enum type, reading the attribute and
 serializing it is all that path does, so this execution context does just
-that; everything else (objects, lists, resolvers, nulls in non-null fields,
+that, and the same for a computed leaf (a synchronous resolver of `self` alone, called
+with the object); everything else (objects, lists, resolvers, nulls in non-null fields,
 errors) goes the usual way.
 
-Below that, whole subtrees made only of plain and preloaded fields are completed by
-compiled plans (app.schema.compiled), which fall back to graphql-core for anything else.
+Below that, whole subtrees made only of plain, preloaded and computed fields are
+completed by compiled plans (app.schema.compiled), which fall back to graphql-core for
+anything else.
 
 It also counts the items of the lists of objects a query completes and stops past
 app.schema.limits.MAX_LIST_ITEMS (see that module).

@@ -403,6 +403,43 @@ async def test_a_null_in_a_non_null_preloaded_field_propagates_as_graphql_core_d
     assert fast[1]["errors"][0]["path"][-1] == "user"
 
 
+async def test_a_computed_field_that_fails_is_reported_as_graphql_core_does(
+    client, world, monkeypatch
+):
+    """A computed field (a synchronous resolver of `self`, which plans call directly)
+    that raises: the plan gives up, and graphql-core reports the error at that field and
+    nulls what it must, on both paths alike."""
+    from app.schema.organizations import types as organization_types
+
+    original = organization_types.members_connection
+
+    class FailingName:
+        def __init__(self, source: Any) -> None:
+            self.source = source
+
+        def __getattr__(self, name: str) -> Any:
+            if name == "name":
+                raise RuntimeError("the name could not be read")
+            return getattr(self.source, name)
+
+    def broken(found):
+        connection = original(found)
+        node = connection.edges[1].node
+        node.source = FailingName(node.source)
+        return connection
+
+    monkeypatch.setattr(organization_types, "members_connection", broken)
+    query = (
+        "query($id: ID!) { organization(id: $id) { members(first: 3) {"
+        " edges { cursor node { id name role } } } } }"
+    )
+    variables = {"id": world["ids"]["organization"]}
+    fast, slow = await both_paths(client, monkeypatch, query, variables, None, world["owner"].token)
+    assert fast == slow
+    assert fast[1]["errors"][0]["path"][-3:] == [1, "node", "name"]
+    assert fast[1]["errors"][0]["message"] == "Internal error."  # unexpected: masked
+
+
 async def test_plans_are_cached_across_requests_unless_directives_read_variables(
     client, world, monkeypatch
 ):
