@@ -159,6 +159,8 @@ class MembersPage:
     users: dict[int, UserRow] | None = None
     # member id → its assignment rows, when it asks for assignments.
     assignments: dict[int, list[AssignmentRow]] | None = field(default=None)
+    # The instant the page reads statuses and roles at (the one its query filtered at).
+    moment: datetime = field(default_factory=now)
 
     def email_visible(self, member: MemberRow) -> bool:
         return self.privileged or member.user_id == self.viewer_user_id
@@ -237,7 +239,7 @@ async def organization_members(
     page = await paginate_records(
         queryset, Order(MEMBER_ORDER[order_field], descending), window, MemberRow
     )
-    result = MembersPage(page, organization_id, privileged, ctx.user_id)
+    result = MembersPage(page, organization_id, privileged, ctx.user_id, moment=moment)
     if page.rows and with_users:
         result.users = await _user_rows({m.user_id for m in page.rows})
     if page.rows and with_assignments:

@@ -10,30 +10,33 @@ fields without a resolver, "plain"), values a list resolver filled in bulk (fiel
 declared with `metadata={PRELOADED: attribute}`, see app.schema.execution) or values
 computed from the object alone (a synchronous resolver taking only `self`, "computed",
 such as a cursor: a pure function, which a plan that gives up may have called once
-before graphql-core calls it again). This module
-compiles the selection set below an object or list field, once per (document,
-operation, field) and cached beside the parsed document, into a tree of completers that
-build the response dicts in one pass: one `getattr` and one scalar coercion per leaf.
+before graphql-core calls it again). This module compiles the selection set below an
+object or list field, once per (document, operation, field) and cached beside the parsed
+document, into a tree of completers that build the response dicts in one pass. The
+completer of an object type is generated Python (as graphql-jit generates JavaScript):
+one straight-line function per selection, an attribute read and a scalar coercion per
+leaf, the response dict built by one display.
 
 Exactness comes from falling back, not from re-implementing graphql-core:
 
-- Only a subtree made of nothing but plain, preloaded and computed fields, leaves, lists, object
-  types and `__typename` compiles. Anything else (a resolver, arguments, a permission
+- Only a subtree made of nothing but plain, preloaded and computed fields, leaves, lists,
+  object types and `__typename` compiles. Anything else (a resolver, arguments, a permission
   extension, an interface or union, `@defer`/`@stream`, a field the type lacks) makes
   the subtree's plan None, and graphql-core completes it; the subtrees below it get
   their own chance when graphql-core reaches them.
 - Fields are collected by graphql-core's own `collect_subfields` (fragments, aliases,
   merging, `@include`/`@skip`). A plan whose directives read variables is compiled for
   the request only, never cached.
-- Running a plan has no side effects (attribute reads and scalar coercion). Whenever the
+- Running a plan has no side effects (attribute reads, pure computed fields and scalar
+  coercion). Whenever the
   value is not what the plan handles — a null in a non-null position, an attribute a
   resolver would have to fill, a scalar that does not coerce, an exception as a value,
   a non-list for a list, `is_type_of` false, more list items than the query may return —
   the plan gives up (`Bail`) and graphql-core completes the same subtree from the start,
   producing exactly its data, errors and null propagation.
 
-`tests/schema/test_compiled.py` runs queries through both paths and compares the whole
-responses.
+`tests/api/test_compiled_execution.py` runs queries through both paths and compares the
+whole responses.
 """
 
 from __future__ import annotations
@@ -41,7 +44,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 from enum import Enum
-from typing import Any
+from keyword import iskeyword
+from typing import Any, cast
 
 from graphql import (
     FieldNode,
@@ -67,6 +71,7 @@ from graphql.execution.collect_fields import (
     FragmentDetails,
     collect_subfields,
 )
+from strawberry.types.cast import get_strawberry_type_cast
 
 # field.extensions keys set by app.schema.execution.mark_fast_fields.
 PLAIN_ATTRIBUTE = "roster-plain-attribute"
@@ -158,19 +163,11 @@ def _leaf(leaf_type: GraphQLScalarType | GraphQLEnumType, non_null: bool) -> Com
     return complete_leaf
 
 
-def _non_null(inner: Completer) -> Completer:
-    def complete_non_null(value: Any, tally: list[int]) -> Any:
-        result = inner(value, tally)
-        if result is None:
-            raise _bail()
-        return result
-
-    return complete_non_null
-
-
-def _list(item: Completer, counted: bool) -> Completer:
+def _list(item: Completer, counted: bool, non_null: bool) -> Completer:
     def complete_list(value: Any, tally: list[int]) -> Any:
         if value is None or value is Undefined:
+            if non_null:
+                raise _bail()
             return None
         kind = type(value)
         if kind is not list and kind is not tuple:
@@ -185,50 +182,90 @@ def _list(item: Completer, counted: bool) -> Completer:
 Step = tuple[str, int, Any, Any, bool, type]
 
 
-def _object(object_type: GraphQLObjectType, steps: list[Step], known_null: object) -> Completer:
-    is_type_of = object_type.is_type_of
-
-    def complete_object(value: Any, tally: list[int]) -> Any:
-        if value is None or value is Undefined:
-            return None
-        if isinstance(value, Exception):
-            raise _bail()
+def _object(
+    object_type: GraphQLObjectType, steps: list[Step], known_null: object, non_null: bool
+) -> Completer:
+    """The object's completer, generated as Python (graphql-jit's approach): the steps
+    unrolled into straight-line code, each value in a local, the response dict built by
+    one display. Nothing from the document is written into the source: response keys,
+    attributes that are not plain identifiers and every helper are constants of the
+    function's namespace, named by the step's index."""
+    names: dict[str, Any] = {
+        "Bail": Bail,
+        "Undefined": Undefined,
+        "is_type_of": object_type.is_type_of,
+        "cast_of": get_strawberry_type_cast,
+        "known_null": known_null,
+        # The last class whose instance passed the checks below, when passing them
+        # depends on the class alone: its next instances skip them.
+        "checked": [None],
+    }
+    code = ["def complete_object(value, tally):"]
+    if object_type.is_type_of is None:
+        code.append("    if type(value) is not checked[0]:")
+    elif _type_level(object_type):
+        code.append("    if type(value) is not checked[0] or cast_of(value) is not None:")
+    else:
+        code.append("    if True:")
+    code += [
+        "        if value is None or value is Undefined:",
+        "            raise Bail()" if non_null else "            return None",
+        "        if isinstance(value, Exception):",
+        "            raise Bail()",
+    ]
+    if object_type.is_type_of is not None:
         # Strawberry's is_type_of reads no info; one that does fails here and bails.
-        if is_type_of is not None and is_type_of(value, None) is not True:  # type: ignore[arg-type]
-            raise _bail()
-        out: dict[str, Any] = {}
-        for key, kind, attribute, sub, non_null, unchanged in steps:
-            if kind <= _LEAF:
-                field_value = getattr(value, attribute) if kind == _LEAF else attribute(value)
-                if type(field_value) is unchanged:
-                    out[key] = field_value
-                    continue
-                if field_value is None:
-                    if non_null:
-                        raise _bail()
-                    out[key] = None
-                    continue
-                if field_value is Undefined or isinstance(field_value, Exception):
-                    raise _bail()
-                result = sub(field_value)
-                if result is None or result is Undefined:
-                    raise _bail()
-                out[key] = result
-            elif kind == _TYPENAME:
-                out[key] = attribute
-            elif kind == _COMPUTED:
-                out[key] = sub(attribute(value), tally)
-            else:
-                field_value = getattr(value, attribute)
-                if kind == _PRELOADED:
-                    if field_value is None:
-                        raise _bail()  # not preloaded: the resolver has to run
-                    if field_value is known_null:
-                        field_value = None
-                out[key] = sub(field_value, tally)
-        return out
+        code += ["        if is_type_of(value, None) is not True:", "            raise Bail()"]
+    code.append("        checked[0] = type(value)")
+    for i, (key, kind, attribute, sub, field_non_null, unchanged) in enumerate(steps):
+        names[f"k{i}"] = key
+        if kind == _TYPENAME:
+            names[f"t{i}"] = attribute
+            code.append(f"    v{i} = t{i}")
+            continue
+        names[f"a{i}"] = attribute
+        names[f"s{i}"] = sub
+        if kind in (_COMPUTED_LEAF, _COMPUTED):
+            read = f"a{i}(value)"
+        elif attribute.isidentifier() and not iskeyword(attribute):
+            read = f"value.{attribute}"
+        else:
+            read = f"getattr(value, a{i})"
+        code.append(f"    v{i} = {read}")
+        if kind <= _LEAF:
+            names[f"u{i}"] = unchanged
+            code += [
+                f"    if type(v{i}) is not u{i}:",
+                f"        if v{i} is None:",
+                "            raise Bail()" if field_non_null else "            pass",
+                f"        elif v{i} is Undefined or isinstance(v{i}, Exception):",
+                "            raise Bail()",
+                "        else:",
+                f"            v{i} = s{i}(v{i})",
+                f"            if v{i} is None or v{i} is Undefined:",
+                "                raise Bail()",
+            ]
+        elif kind == _PRELOADED:
+            code += [
+                f"    if v{i} is None:",
+                "        raise Bail()",  # not preloaded: the resolver has to run
+                f"    if v{i} is known_null:",
+                f"        v{i} = None",
+                f"    v{i} = s{i}(v{i}, tally)",
+            ]
+        else:  # plain or computed object or list
+            code.append(f"    v{i} = s{i}(v{i}, tally)")
+    entries = ", ".join(f"k{i}: v{i}" for i in range(len(steps)))
+    code.append(f"    return {{{entries}}}")
+    exec("\n".join(code), names)  # our own code: no text of the document is in it
+    return cast("Completer", names["complete_object"])
 
-    return complete_object
+
+def _type_level(object_type: GraphQLObjectType) -> bool:
+    """Whether the type's `is_type_of` is Strawberry's own, whose answer depends on the
+    value's class alone unless the value was cast (`strawberry.cast`)."""
+    definition = (object_type.extensions or {}).get("strawberry-definition")
+    return definition is not None and getattr(definition, "is_type_of", True) is None
 
 
 def _variable_in(value: ValueNode) -> bool:
@@ -344,16 +381,12 @@ class Compiler:
         return plan
 
     def _build(
-        self, return_type: GraphQLOutputType, fdl: FieldDetailsList
+        self, return_type: GraphQLOutputType, fdl: FieldDetailsList, non_null: bool = False
     ) -> tuple[Completer | None, bool]:
         if isinstance(return_type, GraphQLNonNull):
-            inner_type = return_type.of_type
-            if isinstance(inner_type, GraphQLScalarType | GraphQLEnumType):
-                return _leaf(inner_type, non_null=True), True
-            inner, cacheable = self._build(inner_type, fdl)
-            return (None if inner is None else _non_null(inner)), cacheable
+            return self._build(return_type.of_type, fdl, non_null=True)
         if isinstance(return_type, GraphQLScalarType | GraphQLEnumType):
-            return _leaf(return_type, non_null=False), True
+            return _leaf(return_type, non_null), True
         if isinstance(return_type, GraphQLList):
             if any(_has_directive(d.node, "stream") for d in fdl):
                 return None, True
@@ -364,13 +397,14 @@ class Compiler:
             item, cacheable = self._build(item_type, fdl)
             if item is None:
                 return None, cacheable
-            return _list(item, counted=isinstance(named, GraphQLObjectType)), cacheable
+            counted = isinstance(named, GraphQLObjectType)
+            return _list(item, counted, non_null), cacheable
         if isinstance(return_type, GraphQLObjectType):
-            return self._build_object(return_type, fdl)
+            return self._build_object(return_type, fdl, non_null)
         return None, True  # interfaces and unions: graphql-core resolves the type
 
     def _build_object(
-        self, object_type: GraphQLObjectType, fdl: FieldDetailsList
+        self, object_type: GraphQLObjectType, fdl: FieldDetailsList, non_null: bool
     ) -> tuple[Completer | None, bool]:
         cacheable = not any(
             _directives_read_variables(d.node.selection_set, self.fragments, set()) for d in fdl
@@ -400,13 +434,13 @@ class Compiler:
             plain = extensions.get(PLAIN_ATTRIBUTE)
             computed = extensions.get(COMPUTED_FUNCTION)
             field_type = field.type
-            non_null = isinstance(field_type, GraphQLNonNull)
-            named = field_type.of_type if non_null else field_type
+            required = isinstance(field_type, GraphQLNonNull)
+            named = field_type.of_type if required else field_type
             if isinstance(named, GraphQLScalarType | GraphQLEnumType) and (
                 plain is not None or computed is not None
             ):
                 kind, read = (_LEAF, plain) if plain is not None else (_COMPUTED_LEAF, computed)
-                leaf = (key, kind, read, _coercion(named), non_null, _pass_through(named))
+                leaf = (key, kind, read, _coercion(named), required, _pass_through(named))
                 steps.append(leaf)
                 continue
             if plain is None and preloaded is None and computed is None:
@@ -416,11 +450,11 @@ class Compiler:
             if sub is None:
                 return None, cacheable
             if computed is not None:
-                steps.append((key, _COMPUTED, computed, sub, non_null, _NoPassThrough))
+                steps.append((key, _COMPUTED, computed, sub, required, _NoPassThrough))
                 continue
             kind = _PRELOADED if preloaded is not None else _PLAIN
-            steps.append((key, kind, preloaded or plain, sub, non_null, _NoPassThrough))
-        return _object(object_type, steps, self.known_null), cacheable
+            steps.append((key, kind, preloaded or plain, sub, required, _NoPassThrough))
+        return _object(object_type, steps, self.known_null, non_null), cacheable
 
 
 def _has_directive(node: FieldNode, name: str) -> bool:

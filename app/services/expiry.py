@@ -41,6 +41,11 @@ class Unset:
 UNSET = Unset()
 
 
+# Enum members by stored value: a dict lookup, not the Enum call (a list page reads both per row).
+_STATUSES = {status.value: status for status in MemberStatus}
+_ROLES = {role.value: role for role in OrganizationRole}
+
+
 def _moment(at: datetime | None) -> datetime:
     return now() if at is None else at
 
@@ -101,7 +106,7 @@ def status_from(
     """`status_now` from a member's columns."""
     if expired_from(status, role, expires_at, at):
         return MemberStatus.REMOVED
-    return MemberStatus(status)
+    return _STATUSES.get(status) or MemberStatus(status)
 
 
 def role_from(
@@ -113,7 +118,7 @@ def role_from(
     """The role as it reads: `role_reverts_to` from `role_expires_at` on."""
     if role_reverts_to is not None and _due(role_expires_at, _moment(at)):
         return OrganizationRole(role_reverts_to)
-    return OrganizationRole(role)
+    return _ROLES.get(role) or OrganizationRole(role)
 
 
 def role_now(member: Member, at: datetime | None = None) -> OrganizationRole:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import re
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -438,6 +439,41 @@ async def test_a_computed_field_that_fails_is_reported_as_graphql_core_does(
     assert fast == slow
     assert fast[1]["errors"][0]["path"][-3:] == [1, "node", "name"]
     assert fast[1]["errors"][0]["message"] == "Internal error."  # unexpected: masked
+
+
+@pytest.mark.parametrize("wrong", ["another type", "cast to another type"])
+async def test_a_value_of_another_type_is_reported_as_graphql_core_does(
+    client, world, monkeypatch, wrong
+):
+    """A node that is not a Member: an object of another class, or a Member object cast
+    to another type (`strawberry.cast`) after Member objects of the same class passed the
+    check a plan remembers per class. The plan gives up on it; graphql-core reports the
+    error."""
+    import strawberry
+
+    from app.schema.accounts.types import UserType
+    from app.schema.organizations import types as organization_types
+
+    original = organization_types.members_connection
+
+    def broken(found):
+        connection = original(found)
+        node = connection.edges[1].node
+        if wrong == "another type":
+            connection.edges[1].node = SimpleNamespace(id=node.id, name="x")
+        else:
+            strawberry.cast(UserType, node)
+        return connection
+
+    monkeypatch.setattr(organization_types, "members_connection", broken)
+    query = (
+        "query($id: ID!) { organization(id: $id) { members(first: 3) {"
+        " edges { node { id name } } } } }"
+    )
+    variables = {"id": world["ids"]["organization"]}
+    fast, slow = await both_paths(client, monkeypatch, query, variables, None, world["owner"].token)
+    assert fast == slow
+    assert fast[1]["errors"][0]["path"][-2:] == [1, "node"]
 
 
 async def test_plans_are_cached_across_requests_unless_directives_read_variables(

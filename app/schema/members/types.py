@@ -75,9 +75,9 @@ class MemberType(Node):
         return cls(id=strawberry.ID(to_global_id("Member", member.pk)), source=member, moment=now())
 
     @classmethod
-    def from_row(cls, row: MemberRow) -> MemberType:
-        """The same from a members page's row."""
-        return cls(id=strawberry.ID(to_global_id("Member", row.id)), source=row, moment=now())
+    def from_row(cls, row: MemberRow, moment: datetime) -> MemberType:
+        """The same from a members page's row, read at the page's instant."""
+        return cls(id=strawberry.ID(to_global_id("Member", row.id)), source=row, moment=moment)
 
     def _status(self) -> MemberStatus:
         source = self.source
@@ -223,7 +223,7 @@ def members_connection(found: MembersPage) -> Connection[MemberType]:
     projects: dict[int, ProjectType] = {}
 
     def node(member: MemberRow) -> MemberType:
-        wrapped = MemberType.from_row(member)
+        wrapped = MemberType.from_row(member, found.moment)
         visible = found.email_visible(member)
         wrapped.known_email = member.email if visible else KNOWN_NULL
         if found.users is not None:
