@@ -31,6 +31,7 @@ Three limits, from cheapest to last resort:
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -346,6 +347,46 @@ class CostLimit(ValidationRule):
 LIMIT_RULES: list[type[ValidationRule]] = [DepthLimit, CostLimit]
 
 
+def _as_the_walk_sees(value: Any) -> object:
+    """What a variable's value means to the cost (`_Walk._page_size`): null, a page size
+    (clamped), or not an Int."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return min(max(value, 0), MAX_PAGE)
+    return "not an Int"
+
+
+# Costs with variables, per (document, operation, variables as the walk sees them): a
+# document is sent again and again with the same page size. Each entry holds its document
+# so that the document's id (part of the key) is not reused by another.
+_COSTS: OrderedDict[tuple[Any, ...], tuple[DocumentNode, int]] = OrderedDict()
+_COSTS_SIZE = 1024
+_COSTS_VARIABLES = 32
+
+
+def cost_with_variables(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    variables: Mapping[str, Any],
+) -> int:
+    """`operation_cost` with the request's variables, remembered (see _COSTS)."""
+    if len(variables) > _COSTS_VARIABLES:
+        return operation_cost(schema, document, operation, variables)
+    seen = sorted((name, repr(_as_the_walk_sees(value))) for name, value in variables.items())
+    key = (id(schema), id(document), id(operation), *seen)
+    found = _COSTS.get(key)
+    if found is not None:
+        _COSTS.move_to_end(key)
+        return found[1]
+    cost = operation_cost(schema, document, operation, variables)
+    _COSTS[key] = (document, cost)
+    if len(_COSTS) > _COSTS_SIZE:
+        _COSTS.popitem(last=False)
+    return cost
+
+
 class QueryCostWithVariables(SchemaExtension):
     """The cost counted again with the request's variables, before execution. Place it
     after `ValidationCache` in the schema's extensions: it reads what validation found."""
@@ -358,7 +399,7 @@ class QueryCostWithVariables(SchemaExtension):
             operation = get_operation_ast(document, context.operation_name)
             if operation is not None and operation.variable_definitions:
                 schema = context.schema._schema
-                cost = operation_cost(schema, document, operation, context.variables or {})
+                cost = cost_with_variables(schema, document, operation, context.variables or {})
                 if cost > MAX_COST:
                     # A new list: the cached one is shared by every request of the document.
                     context.pre_execution_errors = [too_complex(cost, operation)]
