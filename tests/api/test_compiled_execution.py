@@ -379,27 +379,37 @@ async def test_random_member_page_selections_answer_the_same(client, world, monk
     assert engaged.count > len(documents), engaged.count
 
 
+async def spoiled_page(client, world, monkeypatch, spoil, edge_selection):
+    """A page of three members through both paths, after `spoil(connection)` changed
+    what the members field's resolver returned."""
+    from app.schema.organizations import types as organization_types
+
+    original = organization_types.members_connection
+
+    def spoiled(found):
+        connection = original(found)
+        spoil(connection)
+        return connection
+
+    monkeypatch.setattr(organization_types, "members_connection", spoiled)
+    query = (
+        "query($id: ID!) { organization(id: $id) { members(first: 3) {"
+        f" edges {{ {edge_selection} }} }} }} }}"
+    )
+    variables = {"id": world["ids"]["organization"]}
+    return await both_paths(client, monkeypatch, query, variables, None, world["owner"].token)
+
+
 async def test_a_null_in_a_non_null_preloaded_field_propagates_as_graphql_core_does(
     client, world, monkeypatch
 ):
     """The plan gives up on a preloaded null in a non-null field; graphql-core reports
     the error and nulls the nearest nullable parent."""
-    from app.schema.organizations import types as organization_types
 
-    original = organization_types.members_connection
-
-    def broken(found):
-        connection = original(found)
+    def spoil(connection):
         connection.edges[0].node.preloaded_user = execution.KNOWN_NULL
-        return connection
 
-    monkeypatch.setattr(organization_types, "members_connection", broken)
-    query = (
-        "query($id: ID!) { organization(id: $id) { members(first: 3) {"
-        " edges { node { id user { id } } } } } }"
-    )
-    variables = {"id": world["ids"]["organization"]}
-    fast, slow = await both_paths(client, monkeypatch, query, variables, None, world["owner"].token)
+    fast, slow = await spoiled_page(client, world, monkeypatch, spoil, "node { id user { id } }")
     assert fast == slow
     assert fast[1]["errors"][0]["path"][-1] == "user"
 
@@ -410,9 +420,6 @@ async def test_a_computed_field_that_fails_is_reported_as_graphql_core_does(
     """A computed field (a synchronous resolver of `self`, which plans call directly)
     that raises: the plan gives up, and graphql-core reports the error at that field and
     nulls what it must, on both paths alike."""
-    from app.schema.organizations import types as organization_types
-
-    original = organization_types.members_connection
 
     class FailingName:
         def __init__(self, source: Any) -> None:
@@ -423,19 +430,12 @@ async def test_a_computed_field_that_fails_is_reported_as_graphql_core_does(
                 raise RuntimeError("the name could not be read")
             return getattr(self.source, name)
 
-    def broken(found):
-        connection = original(found)
+    def spoil(connection):
         node = connection.edges[1].node
         node.source = FailingName(node.source)
-        return connection
 
-    monkeypatch.setattr(organization_types, "members_connection", broken)
-    query = (
-        "query($id: ID!) { organization(id: $id) { members(first: 3) {"
-        " edges { cursor node { id name role } } } } }"
-    )
-    variables = {"id": world["ids"]["organization"]}
-    fast, slow = await both_paths(client, monkeypatch, query, variables, None, world["owner"].token)
+    selection = "cursor node { id name role }"
+    fast, slow = await spoiled_page(client, world, monkeypatch, spoil, selection)
     assert fast == slow
     assert fast[1]["errors"][0]["path"][-3:] == [1, "node", "name"]
     assert fast[1]["errors"][0]["message"] == "Internal error."  # unexpected: masked
@@ -452,26 +452,15 @@ async def test_a_value_of_another_type_is_reported_as_graphql_core_does(
     import strawberry
 
     from app.schema.accounts.types import UserType
-    from app.schema.organizations import types as organization_types
 
-    original = organization_types.members_connection
-
-    def broken(found):
-        connection = original(found)
+    def spoil(connection):
         node = connection.edges[1].node
         if wrong == "another type":
             connection.edges[1].node = SimpleNamespace(id=node.id, name="x")
         else:
             strawberry.cast(UserType, node)
-        return connection
 
-    monkeypatch.setattr(organization_types, "members_connection", broken)
-    query = (
-        "query($id: ID!) { organization(id: $id) { members(first: 3) {"
-        " edges { node { id name } } } } }"
-    )
-    variables = {"id": world["ids"]["organization"]}
-    fast, slow = await both_paths(client, monkeypatch, query, variables, None, world["owner"].token)
+    fast, slow = await spoiled_page(client, world, monkeypatch, spoil, "node { id name }")
     assert fast == slow
     assert fast[1]["errors"][0]["path"][-2:] == [1, "node"]
 

@@ -50,10 +50,11 @@ class MemberType(Node):
     REMOVED, past `roleExpiresAt` in the role it reverts to, whether or not the sweep has
     run."""
 
+    id: strawberry.ID = strawberry.field(description="Opaque global id.")
     # The model, or a list page's row (app.resolvers.members.MemberRow) until a field
     # needs the model.
-    id: strawberry.ID = strawberry.field(description="Opaque global id.")
     source: Private[Member | MemberRow]
+    # The instant its status and role are read at.
     moment: Private[datetime]
     # Filled from a MembersPage, whose resolver fetched them in bulk: these fields then
     # resolve synchronously (see PRELOADED) instead of scheduling a DataLoader call each.
@@ -72,6 +73,7 @@ class MemberType(Node):
 
     @classmethod
     def from_model(cls, member: Member) -> MemberType:
+        """The member as it reads now."""
         return cls(id=strawberry.ID(to_global_id("Member", member.pk)), source=member, moment=now())
 
     @classmethod
