@@ -201,9 +201,10 @@ def _object(
         "checked": [None],
     }
     code = ["def complete_object(value, tally):"]
+    by_class = object_type.is_type_of is None or _type_level(object_type)
     if object_type.is_type_of is None:
         code.append("    if type(value) is not checked[0]:")
-    elif _type_level(object_type):
+    elif by_class:
         code.append("    if type(value) is not checked[0] or cast_of(value) is not None:")
     else:
         code.append("    if True:")
@@ -216,7 +217,8 @@ def _object(
     if object_type.is_type_of is not None:
         # Strawberry's is_type_of reads no info; one that does fails here and bails.
         code += ["        if is_type_of(value, None) is not True:", "            raise Bail()"]
-    code.append("        checked[0] = type(value)")
+    if by_class:
+        code.append("        checked[0] = type(value)")
     for i, (key, kind, attribute, sub, field_non_null, unchanged) in enumerate(steps):
         names[f"k{i}"] = key
         if kind == _TYPENAME:

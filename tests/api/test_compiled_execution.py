@@ -5,7 +5,10 @@ the compiled plans on and off, as the owner, a plain member and anonymously; the
 responses (status, data, errors) must be equal. A Hypothesis strategy then generates
 random selections on the members page (aliases, fragments, `__typename`,
 `@include`/`@skip` on literals and variables, resolver fields that force a fallback,
-non-null violations through preloaded nulls) and compares them the same way.
+non-null violations through preloaded nulls) and compares them the same way. Spoiled
+pages (a preloaded null, a computed field that raises, a value of another type or cast)
+and a small schema of its own (an `is_type_of` per object, an attribute that is not an
+identifier) check the generated completers' ways of giving up.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import strawberry
 from graphql import (
     GraphQLEnumType,
     GraphQLInputObjectType,
@@ -36,6 +40,7 @@ from app.ids import pk_of, to_global_id
 from app.models import Member, User
 from app.models.enums import MemberStatus, OrganizationRole, ProjectRole
 from app.schema import schema
+from app.schema.execution import PRELOADED, FastLeafExecutionContext, mark_fast_fields
 from tests.support import factories
 from tests.support.api import Person, create_org
 
@@ -449,8 +454,6 @@ async def test_a_value_of_another_type_is_reported_as_graphql_core_does(
     to another type (`strawberry.cast`) after Member objects of the same class passed the
     check a plan remembers per class. The plan gives up on it; graphql-core reports the
     error."""
-    import strawberry
-
     from app.schema.accounts.types import UserType
 
     def spoil(connection):
@@ -655,3 +658,89 @@ async def test_invitations_read_from_rows_answer_what_node_answers_from_the_mode
         )
         _, single = await _post(client, one, {"id": listed_node["id"]}, None, token)
         assert single["data"]["node"] == listed_node
+
+
+# --- Generated completers on a small schema of their own -------------------------------
+
+
+@strawberry.type
+class SmallItem:
+    """A type with its own `is_type_of`: an answer per object, not per class."""
+
+    name: str
+
+    @classmethod
+    def is_type_of(cls, obj: Any, _info: Any) -> bool:
+        return isinstance(obj, SmallItem) and obj.name != "impostor"
+
+
+@strawberry.type
+class SmallBox:
+    """A preloaded field whose attribute is not an identifier."""
+
+    label: str
+
+    @strawberry.field(metadata={PRELOADED: "preloaded value"})
+    async def value(self) -> str:
+        return "resolved"
+
+
+def _boxed(label: str) -> SmallBox:
+    box = SmallBox(label=label)
+    setattr(box, "preloaded value", f"preloaded {label}")
+    return box
+
+
+@strawberry.type
+class SmallQuery:
+    @strawberry.field
+    async def items(self) -> list[SmallItem]:
+        return [SmallItem(name="first"), SmallItem(name="impostor"), SmallItem(name="last")]
+
+    @strawberry.field
+    async def boxes(self) -> list[SmallBox]:
+        return [_boxed("a"), _boxed("b")]
+
+
+def _small_schema() -> strawberry.Schema:
+    """Types the application does not have, with the application's execution context."""
+    small = strawberry.Schema(query=SmallQuery, execution_context_class=FastLeafExecutionContext)
+    mark_fast_fields(small._schema, small.config.default_resolver)
+    return small
+
+
+async def _small_both_paths(monkeypatch, query: str) -> tuple[Any, Any]:
+    small = _small_schema()
+    answers = []
+    for enabled in (True, False):
+        monkeypatch.setattr(compiled, "ENABLED", enabled)
+        result = await small.execute(query)
+        answers.append((result.data, [e.formatted for e in result.errors or []]))
+    return answers[0], answers[1]
+
+
+async def test_an_is_type_of_of_its_own_is_asked_for_every_object(monkeypatch):
+    """A type's own `is_type_of` may answer differently for two objects of one class: the
+    plan asks it for each (the class is remembered only for Strawberry's own check)."""
+    compiled.SHARED.clear()
+    fast, slow = await _small_both_paths(monkeypatch, "{ items { name } }")
+    assert fast == slow
+    data, errors = fast
+    assert data is None and "Expected value of type" in errors[0]["message"], fast
+    assert errors[0]["path"] == ["items", 1]
+
+
+async def test_a_preloaded_attribute_that_is_not_an_identifier_is_read(monkeypatch):
+    """Generated code reads such an attribute with getattr (the name is a constant of the
+    function, never written into its source)."""
+    compiled.SHARED.clear()
+    engaged = Engaged(monkeypatch)
+    fast, slow = await _small_both_paths(monkeypatch, "{ boxes { label value } }")
+    assert fast == slow
+    assert fast[0] == {
+        "boxes": [
+            {"label": "a", "value": "preloaded a"},
+            {"label": "b", "value": "preloaded b"},
+        ]
+    }
+    assert engaged.count >= 1  # the compiled plan answered
