@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 
 from app.ids import pk_of, to_global_id
@@ -20,6 +18,7 @@ from tests.support.api import (
     sign_up_by_api,
     top_codes,
 )
+from tests.support.sqlcount import count_statements
 
 PROJECT_FIELDS = "id name slug isDefault createdAt"
 CREATE = f"""
@@ -806,35 +805,12 @@ async def test_deleting_a_project_drops_it_from_pending_invitations(client, mail
 # Query counts ----------------------------------------------------------------------
 
 
-class _Counter(logging.Handler):
-    """Counts SQL statements; the mail worker's polling of its outbox runs in the same
-    process and is not the query's doing, so it is left out."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.statements = 0
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if message.startswith(("Created connection", "Closed connection")):
-            return
-        if '"outbox_mails"' not in message:
-            self.statements += 1
-
-
 async def _statements(client, query: str, variables: dict, token: str) -> tuple[int, dict]:
+    """The statements the query sends (background workers' polling left out)."""
     await ok(client, "{ me { id } }", None, token)  # the session cached, as in steady state
-    logger = logging.getLogger("tortoise.db_client")
-    counter = _Counter()
-    level = logger.level
-    logger.addHandler(counter)
-    logger.setLevel(logging.DEBUG)
-    try:
+    with count_statements() as sql:
         data = await ok(client, query, variables, token)
-    finally:
-        logger.removeHandler(counter)
-        logger.setLevel(level)
-    return counter.statements, data
+    return sql.count, data
 
 
 async def test_projects_assignments_members_users_cost_the_same_for_2_and_10_projects(
