@@ -141,6 +141,11 @@ class RecordRow(Generic[M]):
         return self._model
 
 
+def model_of(source: M | RecordRow[M]) -> M:
+    """The model instance behind a list page's row, or the instance itself."""
+    return source.model() if isinstance(source, RecordRow) else source
+
+
 @dataclass
 class Page(Generic[T]):
     """One page of rows with their sort keys, and how to count the whole list."""

@@ -114,18 +114,11 @@ def mark_fast_fields(schema: GraphQLSchema, default_resolver: Any = getattr) -> 
                 and default_resolver is getattr
                 and getattr(field.resolve, "__name__", "") == "_get_basic_result"
             ):
-                field.extensions = {**field.extensions, PLAIN_ATTRIBUTE: definition.python_name}
-            if (
-                definition is None
-                or not definition.is_basic_field
-                or definition.extensions
-                or field.args
-                or not is_leaf
-            ):
-                continue
-            read = attrgetter(definition.python_name)
-            field.extensions = {**field.extensions, _FAST: (read, leaf)}
-            count += 1
+                name = definition.python_name
+                field.extensions = {**field.extensions, PLAIN_ATTRIBUTE: name}
+                if is_leaf:
+                    field.extensions[_FAST] = (attrgetter(name), leaf)
+                    count += 1
     return count
 
 

@@ -46,6 +46,10 @@ _STATUSES = {status.value: status for status in MemberStatus}
 _ROLES = {role.value: role for role in OrganizationRole}
 
 
+def _read_role(value: OrganizationRole | str) -> OrganizationRole:
+    return _ROLES.get(value) or OrganizationRole(value)
+
+
 def _moment(at: datetime | None) -> datetime:
     return now() if at is None else at
 
@@ -117,8 +121,8 @@ def role_from(
 ) -> OrganizationRole:
     """The role as it reads: `role_reverts_to` from `role_expires_at` on."""
     if role_reverts_to is not None and _due(role_expires_at, _moment(at)):
-        return OrganizationRole(role_reverts_to)
-    return _ROLES.get(role) or OrganizationRole(role)
+        return _read_role(role_reverts_to)
+    return _read_role(role)
 
 
 def role_now(member: Member, at: datetime | None = None) -> OrganizationRole:

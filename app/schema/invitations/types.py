@@ -14,6 +14,7 @@ from app.models import Invitation
 from app.models.enums import DeliveryStatus, InvitationStatus, OrganizationRole
 from app.resolvers import invitations as resolve
 from app.resolvers.invitations import InvitationRow, InvitationsPage
+from app.resolvers.paging import model_of
 from app.schema.context import Info
 from app.schema.execution import KNOWN_NULL, PRELOADED
 from app.schema.members.types import MemberType
@@ -70,8 +71,7 @@ class InvitationType(Node):
 
     @property
     def model(self) -> Invitation:
-        source = self.source
-        return source if isinstance(source, Invitation) else source.model()
+        return model_of(self.source)
 
     @property
     def organization_id(self) -> int:

@@ -16,6 +16,7 @@ from app.resolvers import members as resolve
 from app.resolvers import projects as resolve_projects
 from app.resolvers import teams as resolve_teams
 from app.resolvers.members import MemberRow, MembersPage
+from app.resolvers.paging import model_of
 from app.schema.accounts.types import UserType
 from app.schema.context import Info
 from app.schema.execution import KNOWN_NULL, PRELOADED
@@ -64,8 +65,7 @@ class MemberType(Node):
 
     @property
     def model(self) -> Member:
-        source = self.source
-        return source if isinstance(source, Member) else source.model()
+        return model_of(self.source)
 
     @property
     def organization_id(self) -> int:
